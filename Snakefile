@@ -1,0 +1,32 @@
+# Reproduces "On the Resistance of Neural Nets to Label Noise" (Drory, Avidan,
+# Giryes) from raw data. Every figure is a target file:
+#     snakemake --cores all                          # every figure of config `targets`
+#     snakemake --cores all results/fig5_mnist.pdf   # just what Fig. 5 needs
+# Stages live in rules/*.smk (wiring), workflow_scripts/ (file I/O) and the
+# labelnoise package (the science). See README.md.
+
+import sys
+
+from labelnoise.config import ConfigError, validate_config
+
+configfile: "config.yaml"
+
+try:
+    validate_config(config, workflow.source_path("schemas/config.schema.yaml"))
+except ConfigError as err:
+    sys.exit(f"Config error: {err}")
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/clean.smk"
+include: "rules/noise.smk"
+include: "rules/train.smk"
+include: "rules/analytic.smk"
+include: "rules/figures.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

@@ -1,0 +1,74 @@
+"""One cell of the experiment grid: all seeds of one (dataset, noise type, level).
+
+Each seed trains a fresh network on its own noisy-label realisation, with early
+stopping on the clean validation half (Section 5); the test accuracy reported
+is that of the best-validation state.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from labelnoise.data import PreparedData
+from labelnoise.models import build_model
+from labelnoise.training import TrainConfig, train_classifier
+
+TABLE_COLUMNS = [
+    "dataset", "noise", "level", "seed_index", "seed", "nominal_gamma", "corrupted_fraction",
+    "realised_gamma", "val_acc", "test_acc", "best_epoch", "epochs_run", "wall_s",
+]
+
+
+def train_noise_level(
+    data: PreparedData,
+    noisy_labels: np.ndarray,
+    corrupted: np.ndarray,
+    seeds: list[int],
+    model_kwargs: dict,
+    config: TrainConfig,
+    coordinates: dict,
+    log: Callable[[str], None] = print,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Train one network per row of ``noisy_labels`` (shape seeds x N_train).
+
+    ``coordinates`` holds dataset, noise, level and nominal_gamma for the table.
+    Returns the table (one row per seed, columns TABLE_COLUMNS) and the test
+    softmax of every seed's best-validation state (seeds x M x L).
+    """
+    train_images, clean_labels = data.part("train")
+    if noisy_labels.shape != (len(seeds), len(clean_labels)) or corrupted.shape != noisy_labels.shape:
+        raise ValueError(f"noisy labels {noisy_labels.shape} do not match {len(seeds)} seeds x {len(clean_labels)} samples")
+    rows, softmaxes = [], []
+    for seed_index, (seed, labels, mask) in enumerate(zip(seeds, noisy_labels, corrupted)):
+        log(f"seed {seed_index + 1}/{len(seeds)} (seed {seed}): training on {len(labels)} labels")
+        result = train_classifier(
+            build_model(**model_kwargs), train_images, labels, *data.part("val"), *data.part("test"),
+            config=config, seed=seed, log=log,
+        )
+        log(f"seed {seed_index + 1}/{len(seeds)}: best validation {result.val_acc:.4f} at epoch "
+            f"{result.best_epoch}, test {result.test_acc:.4f}, {result.wall_s:.1f} s")
+        rows.append({
+            **coordinates,
+            "seed_index": seed_index,
+            "seed": seed,
+            "corrupted_fraction": float(np.mean(mask)),
+            "realised_gamma": float(np.mean(labels != clean_labels)),
+            "val_acc": result.val_acc,
+            "test_acc": result.test_acc,
+            "best_epoch": result.best_epoch,
+            "epochs_run": result.epochs_run,
+            "wall_s": result.wall_s,
+        })
+        softmaxes.append(result.test_softmax)
+    return pd.DataFrame(rows)[TABLE_COLUMNS], np.stack(softmaxes).astype(np.float32)
+
+
+def load_train_tables(paths) -> pd.DataFrame:
+    """Concatenate per-level training tables, keeping level names as text ('0.50')."""
+    frames = [pd.read_csv(path, dtype={"level": str, "dataset": str, "noise": str}) for path in paths]
+    if not frames:
+        raise ValueError("no training tables given")
+    return pd.concat(frames, ignore_index=True)[TABLE_COLUMNS]

@@ -1,0 +1,234 @@
+"""Label-noise generators (Section 3 of the paper).
+
+``gamma`` is the fraction of training samples whose label is re-drawn: exactly
+``corrupted_count(N, gamma) = floor(gamma * N + 1/2)`` samples, chosen without
+replacement. What happens to a chosen sample depends on the noise type:
+
+random        new label uniform over all L labels (it may equal the old one;
+              Eq. 8 assumes exactly this), i.e. P(noisy | clean) = 1/L.
+flip          label replaced by its counterpart ``permutation[label]``
+              (default l -> l+1 mod L), a permutation matrix P.
+confusion     new label drawn from row P(. | clean) of a row-stochastic matrix.
+concentrated  per class, k-means with k clusters in the clean model's feature
+              space; one whole cluster per class is relabelled to the class's
+              counterpart. The level is k (k = 10 gives about 10% noise).
+
+Every generator returns a :class:`NoisyLabels` recording which samples were
+re-drawn and the realised fraction of labels that actually differ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+NOISE_TYPES = ("random", "flip", "confusion", "concentrated")
+ROW_SUM_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class NoisyLabels:
+    """Noisy labels and the mask of the samples whose label was re-drawn."""
+
+    labels: np.ndarray
+    corrupted: np.ndarray
+
+    def realised_fraction(self, clean: np.ndarray) -> float:
+        """Fraction of labels that differ from the clean ones."""
+        return float(np.mean(self.labels != clean))
+
+    @property
+    def corrupted_fraction(self) -> float:
+        """Fraction of samples whose label was re-drawn."""
+        return float(np.mean(self.corrupted))
+
+
+def check_gamma(gamma: float) -> float:
+    if not (0.0 <= float(gamma) <= 1.0):
+        raise ValueError(f"noise level gamma must lie in [0, 1], got {gamma}")
+    return float(gamma)
+
+
+def check_labels(labels: np.ndarray, n_classes: int) -> np.ndarray:
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError("labels must be a 1-D integer array")
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"labels must lie in 0..{n_classes - 1}")
+    return labels.astype(np.int64, copy=False)
+
+
+def check_confusion_matrix(confusion: np.ndarray) -> np.ndarray:
+    """Validate a row-stochastic L x L matrix P[clean, noisy] = P(noisy | clean)."""
+    confusion = np.asarray(confusion, dtype=np.float64)
+    if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1]:
+        raise ValueError(f"confusion matrix must be square, got shape {confusion.shape}")
+    if np.any(confusion < 0) or not np.all(np.isfinite(confusion)):
+        raise ValueError("confusion matrix entries must be finite and non-negative")
+    row_sums = confusion.sum(axis=1)
+    if np.any(np.abs(row_sums - 1.0) > ROW_SUM_TOLERANCE):
+        raise ValueError(f"confusion matrix rows must sum to 1 (row sums: {np.round(row_sums, 6).tolist()})")
+    return confusion
+
+
+def corrupted_count(n_samples: int, gamma: float) -> int:
+    """round(gamma * N) with halves rounded up: the number of labels re-drawn."""
+    return int(np.floor(check_gamma(gamma) * n_samples + 0.5))
+
+
+def choose_corrupted(n_samples: int, gamma: float, rng: np.random.Generator) -> np.ndarray:
+    """Boolean mask of exactly ``corrupted_count`` samples, drawn without replacement."""
+    mask = np.zeros(n_samples, dtype=bool)
+    mask[rng.choice(n_samples, size=corrupted_count(n_samples, gamma), replace=False)] = True
+    return mask
+
+
+def flip_permutation(n_classes: int, shift: int = 1) -> np.ndarray:
+    """The counterpart of every label: l -> (l + shift) mod L."""
+    if n_classes < 2 or shift % n_classes == 0:
+        raise ValueError(f"flip shift {shift} maps some label of {n_classes} classes onto itself")
+    return (np.arange(n_classes) + shift) % n_classes
+
+
+def check_permutation(permutation: np.ndarray) -> np.ndarray:
+    """A permutation with no fixed point (every label has a different counterpart)."""
+    permutation = np.asarray(permutation, dtype=np.int64)
+    n_classes = len(permutation)
+    if sorted(permutation.tolist()) != list(range(n_classes)):
+        raise ValueError(f"flip counterparts {permutation.tolist()} are not a permutation of 0..{n_classes - 1}")
+    if np.any(permutation == np.arange(n_classes)):
+        raise ValueError("flip counterparts must map every label to a different one")
+    return permutation
+
+
+def permutation_matrix(permutation: np.ndarray) -> np.ndarray:
+    """P(noisy | clean) of flip noise: one 1 per row at the counterpart."""
+    permutation = check_permutation(permutation)
+    matrix = np.zeros((len(permutation), len(permutation)))
+    matrix[np.arange(len(permutation)), permutation] = 1.0
+    return matrix
+
+
+def uniform_matrix(n_classes: int) -> np.ndarray:
+    """P(noisy | clean) of random noise: every entry 1/L (Eq. 8)."""
+    return np.full((n_classes, n_classes), 1.0 / n_classes)
+
+
+def random_confusion_matrix(n_classes: int, rng: np.random.Generator, concentration: float = 0.3) -> np.ndarray:
+    """A row-stochastic matrix with Dirichlet(concentration) rows.
+
+    A small concentration gives each class a few dominant confusions, as in the
+    paper's Fig. 7(a).
+    """
+    if concentration <= 0:
+        raise ValueError(f"Dirichlet concentration must be positive, got {concentration}")
+    return rng.dirichlet(np.full(n_classes, concentration), size=n_classes)
+
+
+def random_noise(labels: np.ndarray, gamma: float, n_classes: int, rng: np.random.Generator) -> NoisyLabels:
+    """Re-draw round(gamma N) labels uniformly over all L labels."""
+    labels = check_labels(labels, n_classes)
+    mask = choose_corrupted(len(labels), gamma, rng)
+    noisy = labels.copy()
+    noisy[mask] = rng.integers(0, n_classes, size=int(mask.sum()))
+    return NoisyLabels(noisy, mask)
+
+
+def flip_noise(labels: np.ndarray, gamma: float, permutation: np.ndarray, rng: np.random.Generator) -> NoisyLabels:
+    """Replace round(gamma N) labels by their counterparts."""
+    permutation = check_permutation(permutation)
+    labels = check_labels(labels, len(permutation))
+    mask = choose_corrupted(len(labels), gamma, rng)
+    noisy = labels.copy()
+    noisy[mask] = permutation[labels[mask]]
+    return NoisyLabels(noisy, mask)
+
+
+def confusion_noise(labels: np.ndarray, gamma: float, confusion: np.ndarray, rng: np.random.Generator) -> NoisyLabels:
+    """Re-draw round(gamma N) labels from the rows P(. | clean) of ``confusion``."""
+    confusion = check_confusion_matrix(confusion)
+    labels = check_labels(labels, len(confusion))
+    mask = choose_corrupted(len(labels), gamma, rng)
+    noisy = labels.copy()
+    cumulative = np.cumsum(confusion, axis=1)
+    cumulative[:, -1] = 1.0
+    chosen = labels[mask]
+    draws = rng.random(len(chosen))
+    noisy[mask] = np.sum(cumulative[chosen] <= draws[:, None], axis=1)
+    return NoisyLabels(noisy, mask)
+
+
+def per_class_kmeans(features: np.ndarray, labels: np.ndarray, k: int, seed: int, n_init: int = 4) -> np.ndarray:
+    """Cluster each class separately into ``k`` clusters; cluster ids 0..k-1 per sample."""
+    from sklearn.cluster import KMeans
+
+    if k < 1:
+        raise ValueError(f"number of clusters k must be >= 1, got {k}")
+    clusters = np.empty(len(labels), dtype=np.int64)
+    for cls in np.unique(labels):
+        members = np.flatnonzero(labels == cls)
+        if len(members) < k:
+            raise ValueError(f"class {cls} has {len(members)} samples, fewer than k={k} clusters")
+        model = KMeans(n_clusters=k, n_init=n_init, random_state=seed % 2**31)
+        clusters[members] = model.fit_predict(features[members].astype(np.float64))
+    return clusters
+
+
+def concentrated_noise(
+    labels: np.ndarray, clusters: np.ndarray, chosen_cluster: np.ndarray, permutation: np.ndarray
+) -> NoisyLabels:
+    """Relabel every sample of cluster ``chosen_cluster[c]`` of class c to ``permutation[c]``."""
+    permutation = check_permutation(permutation)
+    labels = check_labels(labels, len(permutation))
+    chosen_cluster = np.asarray(chosen_cluster)
+    if clusters.shape != labels.shape or chosen_cluster.shape != (len(permutation),):
+        raise ValueError("clusters must match labels, chosen_cluster must hold one cluster per class")
+    mask = clusters == chosen_cluster[labels]
+    noisy = labels.copy()
+    noisy[mask] = permutation[labels[mask]]
+    return NoisyLabels(noisy, mask)
+
+
+def noise_confusion_matrix(noise: str, n_classes: int, permutation: np.ndarray, confusion: np.ndarray | None) -> np.ndarray:
+    """P(noisy | clean) that Eq. 6 needs for a randomly spread noise type."""
+    if noise == "random":
+        return uniform_matrix(n_classes)
+    if noise == "flip":
+        return permutation_matrix(permutation)
+    if noise == "confusion":
+        if confusion is None:
+            raise ValueError("confusion noise needs its confusion matrix")
+        return check_confusion_matrix(confusion)
+    raise ValueError(f"noise type {noise!r} has no confusion matrix; known: random, flip, confusion")
+
+
+def choose_flipped_clusters(k: int, n_classes: int, rng: np.random.Generator) -> np.ndarray:
+    """The cluster of every class whose labels concentrated noise flips."""
+    return rng.integers(0, k, size=n_classes)
+
+
+def make_noisy_labels(
+    noise: str,
+    level: float,
+    clean: np.ndarray,
+    n_classes: int,
+    rng: np.random.Generator,
+    permutation: np.ndarray,
+    confusion: np.ndarray | None = None,
+    clusters: np.ndarray | None = None,
+) -> NoisyLabels:
+    """One realisation of ``noise`` at ``level`` (gamma, or k for concentrated)."""
+    if noise == "random":
+        return random_noise(clean, level, n_classes, rng)
+    if noise == "flip":
+        return flip_noise(clean, level, permutation, rng)
+    if noise == "confusion":
+        if confusion is None:
+            raise ValueError("confusion noise needs its confusion matrix")
+        return confusion_noise(clean, level, confusion, rng)
+    if noise == "concentrated":
+        if clusters is None:
+            raise ValueError("concentrated noise needs the per-class k-means clusters")
+        return concentrated_noise(clean, clusters, choose_flipped_clusters(int(level), n_classes, rng), permutation)
+    raise ValueError(f"unknown noise type {noise!r}; known: {', '.join(NOISE_TYPES)}")

@@ -1,0 +1,64 @@
+rule train_clean:
+    """Train the clean-label model whose features and softmax the analysis needs."""
+    input:
+        data=f"{RESULTS}/data/{{dataset}}.npz",
+    output:
+        model=f"{RESULTS}/{{dataset}}/clean/model.pt",
+        table=f"{RESULTS}/{{dataset}}/clean/train.csv",
+    params:
+        settings=settings,
+    threads: lambda wildcards: SETTINGS[wildcards.dataset]["train"]["threads"]
+    log:
+        log_path("train_clean", "{dataset}"),
+    benchmark:
+        bench_path("train_clean", "{dataset}")
+    conda:
+        "../envs/labelnoise.yaml"
+    script:
+        "../workflow_scripts/train_clean.py"
+
+
+rule embed:
+    """Penultimate-layer features of the training set (the 256-d embedding)."""
+    input:
+        data=f"{RESULTS}/data/{{dataset}}.npz",
+        model=f"{RESULTS}/{{dataset}}/clean/model.pt",
+    output:
+        f"{RESULTS}/{{dataset}}/clean/embeddings.npz",
+    log:
+        log_path("embed", "{dataset}"),
+    conda:
+        "../envs/labelnoise.yaml"
+    script:
+        "../workflow_scripts/embed.py"
+
+
+rule softmax_clean:
+    """Clean model's softmax on the test set: C(l) of Eq. 6 per test sample."""
+    input:
+        data=f"{RESULTS}/data/{{dataset}}.npz",
+        model=f"{RESULTS}/{{dataset}}/clean/model.pt",
+    output:
+        f"{RESULTS}/{{dataset}}/clean/softmax.npz",
+    log:
+        log_path("softmax_clean", "{dataset}"),
+    conda:
+        "../envs/labelnoise.yaml"
+    script:
+        "../workflow_scripts/softmax_clean.py"
+
+
+rule kmeans:
+    """Per-class k-means in the embedding space (concentrated noise, Section 5)."""
+    input:
+        f"{RESULTS}/{{dataset}}/clean/embeddings.npz",
+    output:
+        f"{RESULTS}/{{dataset}}/clean/kmeans/{{k}}.npz",
+    params:
+        settings=settings,
+    log:
+        log_path("kmeans", "{dataset}/{k}"),
+    conda:
+        "../envs/labelnoise.yaml"
+    script:
+        "../workflow_scripts/kmeans.py"

@@ -1,0 +1,34 @@
+rule train_grid:
+    """Train every seed of one (dataset, noise type, level); one table row per seed."""
+    input:
+        data=f"{RESULTS}/data/{{dataset}}.npz",
+        noise=f"{RESULTS}/{{dataset}}/noise/{{noise}}/{{level}}.npz",
+    output:
+        table=f"{RESULTS}/{{dataset}}/train/{{noise}}/{{level}}.csv",
+        softmax=f"{RESULTS}/{{dataset}}/train/{{noise}}/{{level}}.softmax.npz",
+    params:
+        settings=settings,
+    threads: lambda wildcards: SETTINGS[wildcards.dataset]["train"]["threads"]
+    log:
+        log_path("train_grid", "{dataset}/{noise}/{level}"),
+    benchmark:
+        bench_path("train_grid", "{dataset}/{noise}/{level}")
+    conda:
+        "../envs/labelnoise.yaml"
+    script:
+        "../workflow_scripts/train_grid.py"
+
+
+rule collect_grid:
+    """All training rows of a dataset in one table, and its mean +- std per level."""
+    input:
+        lambda wildcards: [table for noise in NOISE_TYPES for table in train_tables(wildcards.dataset, noise)],
+    output:
+        table=f"{RESULTS}/{{dataset}}/train.csv",
+        summary=f"{RESULTS}/{{dataset}}/train_summary.csv",
+    log:
+        log_path("collect_grid", "{dataset}"),
+    conda:
+        "../envs/labelnoise.yaml"
+    script:
+        "../workflow_scripts/collect_grid.py"

@@ -1,0 +1,41 @@
+"""Rule analytic: the K-NN plurality accuracy (Eqs. 2, 3, 6) on a gamma grid."""
+
+import time
+
+import pandas as pd
+
+from labelnoise.analytic import knn_accuracy_curves, one_hot_clean_distribution
+from labelnoise.config import analytic_gammas
+from labelnoise.data import load_prepared
+from labelnoise.io import load_npz, save_csv
+from labelnoise.noise import flip_permutation, noise_confusion_matrix
+from labelnoise.runtime import job_logger
+
+settings = snakemake.params.settings
+noise = snakemake.wildcards.spread_noise
+options = settings["analytic"]
+log = job_logger("analytic", snakemake.log[0])
+
+data = load_prepared(snakemake.input.data)
+labels = data.part("test")[1]
+confusion = None
+if noise == "confusion":
+    confusion = pd.read_csv(snakemake.input.confusion, index_col="clean_label").to_numpy()
+matrix = noise_confusion_matrix(noise, data.n_classes, flip_permutation(data.n_classes, settings["noise"]["flip_shift"]), confusion)
+if options["case"] == "general":
+    clean_distribution = load_npz(snakemake.input.softmax)["softmax"].astype(float)  # C(l) per test sample
+else:
+    clean_distribution = one_hot_clean_distribution(labels, data.n_classes)  # Eq. 7
+
+gammas = analytic_gammas(settings, noise)
+start = time.perf_counter()
+curves = knn_accuracy_curves(clean_distribution, labels, matrix, gammas, options["K"], tie=options["tie"])
+log.info(
+    "%s noise, %s case, %d test samples, %d gammas x %d K: %.2f s",
+    noise, options["case"], len(labels), len(gammas), len(options["K"]), time.perf_counter() - start,
+)
+curves.insert(0, "noise", noise)
+curves.insert(0, "dataset", settings["name"])
+curves["case"] = options["case"]
+curves["tie"] = options["tie"]
+save_csv(snakemake.output[0], curves)

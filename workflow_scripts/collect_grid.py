@@ -1,0 +1,13 @@
+"""Rule collect_grid: every training row of a dataset, and mean +- std per level."""
+
+from labelnoise.grid import load_train_tables
+from labelnoise.io import save_csv
+from labelnoise.runtime import job_logger
+from labelnoise.tables import aggregate_over_seeds
+
+log = job_logger("collect_grid", snakemake.log[0])
+table = load_train_tables(snakemake.input)
+summary = aggregate_over_seeds(table)
+save_csv(snakemake.output.table, table)
+save_csv(snakemake.output.summary, summary)
+log.info("%d training runs, %d levels", len(table), len(summary))

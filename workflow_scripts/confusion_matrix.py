@@ -1,0 +1,28 @@
+"""Rule confusion_matrix: P(noisy | clean) from the config, or drawn from the seed."""
+
+import numpy as np
+import pandas as pd
+
+from labelnoise.data import load_prepared
+from labelnoise.io import save_csv
+from labelnoise.noise import check_confusion_matrix, random_confusion_matrix
+from labelnoise.runtime import job_logger
+from labelnoise.seeding import rng_for
+
+settings = snakemake.params.settings
+log = job_logger("confusion_matrix", snakemake.log[0])
+n_classes = load_prepared(snakemake.input.data).n_classes
+given = settings["noise"]["confusion_matrix"]
+if given is None:
+    matrix = random_confusion_matrix(
+        n_classes, rng_for(settings["seed"], settings["name"], "confusion_matrix"),
+        settings["noise"]["confusion_concentration"],
+    )
+    log.info("drew a %dx%d confusion matrix with Dirichlet(%g) rows", n_classes, n_classes, settings["noise"]["confusion_concentration"])
+else:
+    matrix = check_confusion_matrix(np.asarray(given, dtype=float))
+    if matrix.shape != (n_classes, n_classes):
+        raise SystemExit(f"config key 'noise.confusion_matrix' is {matrix.shape[0]}x{matrix.shape[1]} but the dataset has {n_classes} classes")
+frame = pd.DataFrame(matrix, columns=[str(c) for c in range(n_classes)])
+frame.insert(0, "clean_label", range(n_classes))
+save_csv(snakemake.output[0], frame)

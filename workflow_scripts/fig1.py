@@ -1,0 +1,27 @@
+"""Rule fig1: deep features in 2-D, coloured by noisy label, random vs concentrated."""
+
+from labelnoise.grid import load_train_tables
+from labelnoise.io import load_npz, save_figure
+from labelnoise.plots import embed_2d, plot_embedding_panels
+from labelnoise.runtime import job_logger
+from labelnoise.seeding import derive_seed, rng_for
+
+settings = snakemake.params.settings
+options = settings["figures"]["embedding"]
+log = job_logger("fig1", snakemake.log[0])
+
+features = load_npz(snakemake.input.embeddings)["features"]
+shown = rng_for(settings["seed"], settings["name"], "fig1").choice(
+    len(features), size=min(options["n_points"], len(features)), replace=False
+)
+xy = embed_2d(features[shown], seed=derive_seed(settings["seed"], "fig1") % 2**31, method=options["method"])
+
+panels = []
+for noise in ("random", "concentrated"):
+    noisy = load_npz(snakemake.input[f"{noise}_noise"])
+    table = load_train_tables([snakemake.input[f"{noise}_table"]])
+    realised = float((noisy["noisy_labels"][0] != noisy["clean_labels"]).mean())
+    title = f"{100 * realised:.0f}% {noise} noise: CNN test accuracy {100 * table['test_acc'].mean():.1f}%"
+    panels.append({"xy": xy, "labels": noisy["noisy_labels"][0][shown], "title": title})
+    log.info(title)
+save_figure(plot_embedding_panels(panels), snakemake.output[0])

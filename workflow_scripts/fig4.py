@@ -1,0 +1,11 @@
+"""Rule fig4: test accuracy vs realised noise level for concentrated, random, flip."""
+
+from labelnoise.grid import load_train_tables
+from labelnoise.io import save_figure
+from labelnoise.plots import plot_noise_types
+from labelnoise.runtime import job_logger
+
+log = job_logger("fig4", snakemake.log[0])
+train = load_train_tables(snakemake.input.tables)
+save_figure(plot_noise_types(train), snakemake.output[0])
+log.info("plotted %d training runs", len(train))

@@ -1,0 +1,20 @@
+"""Rules fig5, fig6, fig7: experimental vs analytic curves for one noise type."""
+
+import pandas as pd
+
+from labelnoise.grid import load_train_tables
+from labelnoise.io import save_figure
+from labelnoise.plots import plot_analytic_comparison
+from labelnoise.runtime import job_logger
+
+noise = snakemake.params.noise
+log = job_logger(f"fig_{noise}", snakemake.log[0])
+train = load_train_tables(snakemake.input.tables)
+analytic = pd.read_csv(snakemake.input.analytic)
+fit = pd.read_csv(snakemake.input.fit)
+confusion = None
+if "confusion" in snakemake.input.keys():
+    confusion = pd.read_csv(snakemake.input.confusion, index_col="clean_label").to_numpy()
+figure = plot_analytic_comparison(train, analytic[["gamma", "K", "accuracy"]], fit[["K", "rmse", "best"]], noise, confusion=confusion)
+save_figure(figure, snakemake.output[0])
+log.info("%s noise: %d runs, %d analytic points", noise, len(train), len(analytic))

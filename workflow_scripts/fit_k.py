@@ -1,0 +1,21 @@
+"""Rule fit_k: the K whose analytic curve is closest (RMSE) to the experimental mean."""
+
+import pandas as pd
+
+from labelnoise.analytic import fit_k
+from labelnoise.grid import load_train_tables
+from labelnoise.io import save_csv
+from labelnoise.runtime import job_logger
+from labelnoise.tables import aggregate_over_seeds
+
+log = job_logger("fit_k", snakemake.log[0])
+noise = snakemake.wildcards.spread_noise
+analytic = pd.read_csv(snakemake.input.analytic)
+summary = aggregate_over_seeds(load_train_tables(snakemake.input.tables))
+empirical = pd.DataFrame({"gamma": summary["nominal_gamma"], "accuracy": summary["test_acc_mean"]})
+fit = fit_k(analytic[["gamma", "K", "accuracy"]], empirical)
+fit.insert(0, "noise", noise)
+fit.insert(0, "dataset", snakemake.wildcards.dataset)
+save_csv(snakemake.output[0], fit)
+best = fit[fit["best"]].iloc[0]
+log.info("%s noise: fitted K = %d (RMSE %.4f over %d levels)", noise, best["K"], best["rmse"], len(empirical))

@@ -1,0 +1,45 @@
+"""Rule make_noise: noisy training labels for one noise type and level, one per seed."""
+
+import numpy as np
+import pandas as pd
+
+from labelnoise.config import parse_level
+from labelnoise.data import load_prepared
+from labelnoise.io import load_npz, save_npz
+from labelnoise.noise import flip_permutation, make_noisy_labels
+from labelnoise.runtime import job_logger
+from labelnoise.seeding import rng_for
+
+settings = snakemake.params.settings
+noise, level_name = snakemake.wildcards.noise, snakemake.wildcards.level
+log = job_logger("make_noise", snakemake.log[0])
+data = load_prepared(snakemake.input.data)
+clean = data.labels[data.train_idx]
+level = parse_level(noise, level_name)
+permutation = flip_permutation(data.n_classes, settings["noise"]["flip_shift"])
+confusion = clusters = None
+if noise == "confusion":
+    confusion = pd.read_csv(snakemake.input.confusion, index_col="clean_label").to_numpy()
+if noise == "concentrated":
+    clusters = load_npz(snakemake.input.clusters)["clusters"]
+
+realisations = [
+    make_noisy_labels(
+        noise, level, clean, data.n_classes,
+        rng_for(settings["seed"], settings["name"], "noise", noise, level_name, seed_index),
+        permutation, confusion, clusters,
+    )
+    for seed_index in range(settings["seeds"])
+]
+save_npz(
+    snakemake.output[0],
+    noisy_labels=np.stack([r.labels for r in realisations]),
+    corrupted=np.stack([r.corrupted for r in realisations]),
+    clean_labels=clean,
+    nominal_gamma=np.float64(1.0 / level if noise == "concentrated" else level),
+)
+for seed_index, r in enumerate(realisations):
+    log.info(
+        "%s %s seed %d: %d of %d labels re-drawn (%.4f), %.4f differ from the clean ones",
+        noise, level_name, seed_index, int(r.corrupted.sum()), len(clean), r.corrupted_fraction, r.realised_fraction(clean),
+    )
