@@ -1,0 +1,390 @@
+"""The figure functions: panel counts, plotted data equal to the aggregated
+results, the ground-truth marking of Fig. 2, deterministic embeddings, saving.
+
+Running this file as a script renders every figure from realistic synthetic
+data into /tmp/plots_preview/ (or the folder given as the first argument) for
+a visual check.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.container import ErrorbarContainer  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from labelnoise import io, plots  # noqa: E402
+from labelnoise.tables import aggregate_over_seeds  # noqa: E402
+
+N_LABELS = 10
+
+
+# ---------------------------------------------------------------------------
+# Realistic synthetic inputs (shapes and trends as in the paper's MNIST figures)
+# ---------------------------------------------------------------------------
+
+
+def _random_accuracy(gamma):
+    """Stays ~0.98 until gamma ~ 0.8, then falls towards chance (Fig. 4b)."""
+    return 0.1 + 0.88 / (1.0 + np.exp((gamma - 0.9) / 0.025))
+
+
+def _flip_accuracy(gamma):
+    """Collapses at gamma = 0.5 where the flipped label takes the plurality (Fig. 4c)."""
+    return 0.01 + 0.97 / (1.0 + np.exp((gamma - 0.5) / 0.02))
+
+
+def synthetic_train(n_seeds: int = 4, seed: int = 0, dataset: str = "mnist5k") -> pd.DataFrame:
+    """A per-seed training table with all four noise types."""
+    rng = np.random.default_rng(seed)
+    rows = []
+
+    def add(noise, level, gamma, corrupted, realised, accuracy, seed_index):
+        test_acc = float(np.clip(accuracy + rng.normal(0, 0.004 + 0.05 * accuracy * (1 - accuracy)), 0, 1))
+        rows.append(
+            dict(
+                dataset=dataset, noise=noise, level=level, seed_index=seed_index, seed=100 + seed_index,
+                nominal_gamma=gamma, corrupted_fraction=corrupted, realised_gamma=realised,
+                val_acc=float(np.clip(test_acc + rng.normal(0, 0.003), 0, 1)), test_acc=test_acc,
+                best_epoch=5, epochs_run=10, wall_s=2.0,
+            )
+        )
+
+    gammas = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0]
+    for seed_index in range(n_seeds):
+        for gamma in gammas:
+            level = f"{gamma:.2f}"
+            add("random", level, gamma, gamma, gamma * 0.9 + rng.normal(0, 0.002) * (gamma > 0),
+                _random_accuracy(gamma), seed_index)
+            add("confusion", level, gamma, gamma, gamma * 0.8, _random_accuracy(gamma * 0.95), seed_index)
+        for gamma in [0.0, 0.1, 0.2, 0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8, 0.9]:
+            add("flip", f"{gamma:.2f}", gamma, gamma, gamma, _flip_accuracy(gamma), seed_index)
+        for k in [2, 3, 4, 5, 6, 8, 10]:
+            corrupted = 1.0 / k + rng.normal(0, 0.02)
+            add("concentrated", str(k), 1.0 / k, corrupted, corrupted, 0.99 - corrupted, seed_index)
+    return pd.DataFrame(rows)
+
+
+def synthetic_analytic(noise: str, k_values=(1, 3, 5, 9, 15, 25, 51, 101, 201)) -> pd.DataFrame:
+    """Made-up analytic curves: sharper drop for larger K (a stand-in for Eq. 2)."""
+    gamma = np.linspace(0.0, 1.0, 101)
+    frames = []
+    for k in k_values:
+        if noise == "flip":
+            accuracy = 0.01 + 0.99 / (1.0 + np.exp((gamma - 0.5) / (0.25 / np.sqrt(k))))
+        else:
+            accuracy = 0.1 + 0.9 / (1.0 + np.exp((gamma - (0.92 - 0.3 / np.sqrt(k))) / (0.3 / np.sqrt(k))))
+        frames.append(pd.DataFrame({"gamma": gamma, "K": k, "accuracy": accuracy}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def synthetic_fit(analytic: pd.DataFrame, best_k: int = 25) -> pd.DataFrame:
+    k_values = sorted(analytic["K"].unique())
+    rmse = [0.02 + 0.01 * abs(np.log(k / best_k)) for k in k_values]
+    return pd.DataFrame({"K": k_values, "rmse": rmse, "best": [k == best_k for k in k_values]})
+
+
+def synthetic_confusion(seed: int = 0) -> np.ndarray:
+    """A row-stochastic P(noisy | clean) with a few dominant confusions per row."""
+    rng = np.random.default_rng(seed)
+    matrix = rng.dirichlet(np.full(N_LABELS, 0.3), size=N_LABELS)
+    return matrix
+
+
+def synthetic_clusters(n_per_class: int = 60, seed: int = 0):
+    """Ten separated Gaussian blobs in 20-D with their class labels."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 6, size=(N_LABELS, 20))
+    labels = np.repeat(np.arange(N_LABELS), n_per_class)
+    features = centres[labels] + rng.normal(0, 1, size=(len(labels), 20))
+    return features, labels
+
+
+def random_noisy_labels(labels, fraction, seed=0):
+    rng = np.random.default_rng(seed)
+    noisy = labels.copy()
+    chosen = rng.choice(len(labels), size=int(round(fraction * len(labels))), replace=False)
+    noisy[chosen] = rng.integers(0, N_LABELS, size=len(chosen))
+    return noisy
+
+
+def concentrated_noisy_labels(labels, xy, fraction):
+    """Flip the labels of the points of each class furthest along x (a spatial cluster)."""
+    noisy = labels.copy()
+    for label in range(N_LABELS):
+        members = np.flatnonzero(labels == label)
+        far = members[np.argsort(xy[members, 0])[-int(round(fraction * len(members))):]]
+        noisy[far] = (label + 1) % N_LABELS
+    return noisy
+
+
+def synthetic_softmax_rows(n_examples: int = 4, seed: int = 0) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for noise, gamma in [("random", 0.5), ("flip", 0.3), ("concentrated", 0.2)]:
+        truth = rng.integers(0, N_LABELS, size=n_examples)
+        softmax = np.full((n_examples, N_LABELS), 0.0)
+        for i, label in enumerate(truth):
+            if noise == "random":
+                softmax[i] = gamma / N_LABELS
+                softmax[i, label] += 1 - gamma
+            elif noise == "flip":
+                softmax[i, label] = 1 - gamma
+                softmax[i, (label + 1) % N_LABELS] = gamma
+            else:
+                softmax[i, (label + 1) % N_LABELS if i % 2 else label] = 0.9
+                softmax[i] += 0.1 / N_LABELS
+            softmax[i] = np.abs(softmax[i] + rng.normal(0, 0.01, N_LABELS))
+            softmax[i] /= softmax[i].sum()
+        rows.append(dict(title=f"{noise} noise, gamma = {gamma:.2f}", softmax=softmax, true_labels=truth, noise=noise))
+    return rows
+
+
+# ---------------------------------------------------------------------------
+# Tests
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _close_figures_and_use_one_thread():
+    """Close figures after each test; one OpenMP thread keeps t-SNE fast on a busy shared CPU."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def train() -> pd.DataFrame:
+    return synthetic_train()
+
+
+def _errorbar_containers(ax) -> list[ErrorbarContainer]:
+    return [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+
+
+def test_embed_2d_is_deterministic_and_two_dimensional():
+    features, _ = synthetic_clusters(n_per_class=8)
+    for method in ("tsne", "pca"):
+        first = plots.embed_2d(features, seed=3, method=method)
+        again = plots.embed_2d(features, seed=3, method=method)
+        assert first.shape == (len(features), 2)
+        assert np.all(np.isfinite(first))
+        np.testing.assert_array_equal(first, again)
+
+
+def test_embed_2d_tsne_keeps_clusters_apart():
+    features, labels = synthetic_clusters(n_per_class=15)
+    xy = plots.embed_2d(features, seed=0)
+    centres = np.array([xy[labels == label].mean(axis=0) for label in range(N_LABELS)])
+    within = np.mean([np.linalg.norm(xy[labels == label] - centres[label], axis=1).mean() for label in range(N_LABELS)])
+    between = np.min([np.linalg.norm(a - b) for i, a in enumerate(centres) for b in centres[i + 1:]])
+    assert between > 2 * within
+
+
+def test_embed_2d_rejects_bad_input():
+    with pytest.raises(ValueError, match="method"):
+        plots.embed_2d(np.zeros((10, 3)) + np.arange(3), seed=0, method="umap")
+    with pytest.raises(ValueError, match="2-D"):
+        plots.embed_2d(np.zeros(10), seed=0)
+
+
+def test_embedding_panels_colour_points_by_noisy_label():
+    features, labels = synthetic_clusters(n_per_class=10)
+    xy = plots.embed_2d(features, seed=0, method="pca")
+    noisy = random_noisy_labels(labels, 0.2)
+    fig = plots.plot_embedding_panels([
+        dict(xy=xy, labels=noisy, title="20% random noise"),
+        dict(xy=xy, labels=concentrated_noisy_labels(labels, xy, 0.2), title="20% concentrated noise"),
+    ])
+    assert isinstance(fig, Figure)
+    assert len(fig.axes) == 2
+    ax = fig.axes[0]
+    assert ax.get_xticks().size == 0 and ax.get_yticks().size == 0
+    assert ax.get_title() == "(a) 20% random noise"
+    # each point's colour is its noisy label's palette colour, whatever the drawing order
+    collection = ax.collections[0]
+    drawn = {tuple(np.round(p, 6)): tuple(np.round(c[:3], 6)) for p, c in zip(collection.get_offsets(), collection.get_facecolors())}
+    palette = plots.label_palette(N_LABELS)
+    for point, label in zip(xy, noisy):
+        assert drawn[tuple(np.round(point, 6))] == tuple(np.round(palette[label], 6))
+    legend_labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend_labels == [str(label) for label in range(N_LABELS)]
+
+
+def test_softmax_grid_marks_only_the_ground_truth_bar():
+    rows = synthetic_softmax_rows(n_examples=3)
+    fig = plots.plot_softmax_examples(rows)
+    assert len(fig.axes) == 3 * 3
+    for ax_index, ax in enumerate(fig.axes):
+        row, col = divmod(ax_index, 3)
+        truth = rows[row]["true_labels"][col]
+        bars = ax.patches
+        assert len(bars) == N_LABELS
+        np.testing.assert_allclose([bar.get_height() for bar in bars], rows[row]["softmax"][col])
+        assert ax.get_ylim() == (0.0, 1.0)
+        for label, bar in enumerate(bars):
+            if label == truth:
+                assert bar.get_linewidth() >= 2
+                assert matplotlib.colors.same_color(bar.get_edgecolor(), "black")
+            else:
+                assert bar.get_linewidth() == 0
+
+
+def test_softmax_grid_with_class_names_and_ragged_rows():
+    rows = synthetic_softmax_rows(n_examples=4)
+    rows[1] = dict(rows[1], softmax=rows[1]["softmax"][:2], true_labels=rows[1]["true_labels"][:2])
+    names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    fig = plots.plot_softmax_examples(rows, class_names=names)
+    assert len(fig.axes) == 4 + 2 + 4
+    assert [t.get_text() for t in fig.axes[-1].get_xticklabels()] == names
+    with pytest.raises(ValueError, match="class_names"):
+        plots.plot_softmax_examples(rows, class_names=names[:5])
+
+
+def test_noise_types_points_equal_aggregated_means(train):
+    fig = plots.plot_noise_types(train)
+    assert len(fig.axes) == 3
+    summary = aggregate_over_seeds(train)
+    for ax, noise in zip(fig.axes, ("concentrated", "random", "flip")):
+        assert ax.get_ylim() == pytest.approx((0.0, 1.02))
+        expected = summary[summary["noise"] == noise].sort_values("realised_gamma_mean")
+        containers = _errorbar_containers(ax)
+        assert len(containers) == 1
+        line = containers[0].lines[0]
+        np.testing.assert_allclose(line.get_xdata(), expected["realised_gamma_mean"])
+        np.testing.assert_allclose(line.get_ydata(), expected["test_acc_mean"])
+        assert matplotlib.colors.same_color(line.get_color(), plots.noise_colour(noise))
+        # error bars span mean +- std
+        segments = containers[0].lines[2][0].get_segments()
+        spans = np.array([seg[1, 1] - seg[0, 1] for seg in segments])
+        np.testing.assert_allclose(spans, 2 * expected["test_acc_std"], atol=1e-12)
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend[:3] == ["locally concentrated noise", "random noise", "flip noise"]
+    assert "10 seeds" in fig.legends[0].get_title().get_text() or "4 seeds" in fig.legends[0].get_title().get_text()
+    # the concentrated panel alone carries the 1 - gamma prediction
+    dashed = [line for line in fig.axes[0].get_lines() if line.get_linestyle() == "--"]
+    assert len(dashed) == 1
+    np.testing.assert_allclose(dashed[0].get_ydata(), 1 - dashed[0].get_xdata())
+    assert not [line for line in fig.axes[1].get_lines() if line.get_linestyle() == "--"]
+
+
+def test_noise_types_errors(train):
+    with pytest.raises(ValueError, match="test_acc"):
+        plots.plot_noise_types(train.drop(columns=["test_acc"]))
+    with pytest.raises(ValueError, match="no rows"):
+        plots.plot_noise_types(train[train["noise"] != "flip"])
+    with pytest.raises(ValueError, match="dataset"):
+        plots.plot_noise_types(pd.concat([train, train.assign(dataset="digits")]))
+
+
+@pytest.mark.parametrize("noise, with_confusion", [("random", False), ("flip", False), ("confusion", True)])
+def test_analytic_comparison_panels(train, noise, with_confusion):
+    empirical = train[train["noise"] == noise]
+    analytic = synthetic_analytic(noise)
+    fit = synthetic_fit(analytic, best_k=25)
+    confusion = synthetic_confusion() if with_confusion else None
+    fig = plots.plot_analytic_comparison(empirical, analytic, fit, f"mnist5k, {noise} noise", confusion=confusion)
+    panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    assert len(panels) == (4 if with_confusion else 3)
+    if with_confusion:
+        image = panels[0].get_images()[0]
+        np.testing.assert_allclose(image.get_array(), confusion)
+        panels = panels[1:]
+    ax_experiment, ax_analytic, ax_comparison = panels
+    summary = aggregate_over_seeds(empirical)
+    line = _errorbar_containers(ax_experiment)[0].lines[0]
+    np.testing.assert_allclose(line.get_xdata(), summary["nominal_gamma"])
+    np.testing.assert_allclose(line.get_ydata(), summary["test_acc_mean"])
+    # (b): one curve per K, distinct colours from the sequential map
+    assert len(ax_analytic.get_lines()) == analytic["K"].nunique()
+    assert len({tuple(l.get_color()) for l in ax_analytic.get_lines()}) == analytic["K"].nunique()
+    # (c): the fitted curve, labelled with K and RMSE, plus its two neighbours K = 15 and 51
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "analytic, fitted K = 25 (RMSE 0.020)" in texts
+    assert "analytic, K = 15" in texts and "analytic, K = 51" in texts
+    fitted = [l for l in ax_comparison.get_lines() if l.get_gid() == "analytic_fitted"][0]
+    expected = analytic[analytic["K"] == 25].sort_values("gamma")
+    np.testing.assert_allclose(fitted.get_ydata(), expected["accuracy"])
+    neighbours = [l for l in ax_comparison.get_lines() if l.get_label().startswith("analytic, K")]
+    assert all(l.get_linewidth() < fitted.get_linewidth() for l in neighbours)
+
+
+def test_analytic_comparison_fitted_k_at_end_of_list_has_one_neighbour(train):
+    analytic = synthetic_analytic("random")
+    fit = synthetic_fit(analytic, best_k=1)
+    fig = plots.plot_analytic_comparison(train[train["noise"] == "random"], analytic, fit, "random")
+    ax_comparison = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"][2]
+    assert [l.get_label() for l in ax_comparison.get_lines() if l.get_label().startswith("analytic, K")] == ["analytic, K = 3"]
+
+
+def test_analytic_comparison_errors(train):
+    empirical = train[train["noise"] == "random"]
+    analytic = synthetic_analytic("random")
+    fit = synthetic_fit(analytic)
+    with pytest.raises(ValueError, match="accuracy"):
+        plots.plot_analytic_comparison(empirical, analytic.drop(columns=["accuracy"]), fit, "x")
+    with pytest.raises(ValueError, match="exactly one"):
+        plots.plot_analytic_comparison(empirical, analytic, fit.assign(best=True), "x")
+    with pytest.raises(ValueError, match="one noise"):
+        plots.plot_analytic_comparison(train, analytic, fit, "x")
+    with pytest.raises(ValueError, match="row-stochastic"):
+        plots.plot_analytic_comparison(empirical, analytic, fit, "x", confusion=np.ones((10, 10)))
+    with pytest.raises(ValueError, match="empty"):
+        plots.plot_analytic_comparison(empirical.iloc[:0], analytic, fit, "x")
+
+
+def test_plotting_does_not_change_global_style():
+    before = dict(plt.rcParams)
+    plots.plot_softmax_examples(synthetic_softmax_rows(n_examples=1))
+    assert dict(plt.rcParams) == before
+
+
+def test_save_figure_writes_pdf_and_png(tmp_path, train):
+    target = tmp_path / "fig4_mnist5k.pdf"
+    io.save_figure(plots.plot_noise_types(train), target)
+    assert target.stat().st_size > 1000
+    png = target.with_suffix(".png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ---------------------------------------------------------------------------
+# Visual preview: python tests/test_plots.py [folder]
+# ---------------------------------------------------------------------------
+
+
+def render_previews(folder: str = "/tmp/plots_preview") -> None:
+    from pathlib import Path
+
+    out = Path(folder)
+    train = synthetic_train(n_seeds=10)
+    features, labels = synthetic_clusters(n_per_class=200)
+    xy = plots.embed_2d(features, seed=0)
+    io.save_figure(plots.plot_embedding_panels([
+        dict(xy=xy, labels=random_noisy_labels(labels, 0.2), title="20% random noise: CNN test accuracy 97.8%"),
+        dict(xy=xy, labels=concentrated_noisy_labels(labels, xy, 0.2), title="20% concentrated noise: CNN test accuracy 80.1%"),
+    ]), out / "fig1.pdf")
+    io.save_figure(plots.plot_softmax_examples(synthetic_softmax_rows(n_examples=5)), out / "fig2.pdf")
+    names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    io.save_figure(plots.plot_softmax_examples(synthetic_softmax_rows(n_examples=5), class_names=names), out / "fig3.pdf")
+    io.save_figure(plots.plot_noise_types(train), out / "fig4.pdf")
+    for number, noise in [(5, "random"), (6, "flip"), (7, "confusion")]:
+        analytic = synthetic_analytic(noise)
+        few_k = analytic[analytic["K"].isin([1, 5, 25, 101])] if noise == "flip" else analytic
+        io.save_figure(plots.plot_analytic_comparison(
+            train[train["noise"] == noise], few_k, synthetic_fit(few_k, best_k=25), f"mnist5k, {plots.NOISE_NAMES[noise]}",
+            confusion=synthetic_confusion() if noise == "confusion" else None,
+        ), out / f"fig{number}.pdf")
+
+
+if __name__ == "__main__":
+    render_previews(*sys.argv[1:])
