@@ -33,3 +33,14 @@ def configure_torch(threads: int) -> None:
         torch.set_num_interop_threads(1)
     except RuntimeError:  # already set in this process
         pass
+
+
+def limit_native_threads(threads: int) -> None:
+    """Cap the OpenMP/BLAS pools (scikit-learn's t-SNE, k-means) at ``threads``.
+
+    Without it each job spawns one thread per core, and side-by-side jobs slow
+    each other down many times over.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=max(1, int(threads)))

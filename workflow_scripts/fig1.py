@@ -3,12 +3,13 @@
 from labelnoise.grid import load_train_tables
 from labelnoise.io import load_npz, save_figure
 from labelnoise.plots import embed_2d, plot_embedding_panels
-from labelnoise.runtime import job_logger
+from labelnoise.runtime import job_logger, limit_native_threads
 from labelnoise.seeding import derive_seed, rng_for
 
 settings = snakemake.params.settings
 options = settings["figures"]["embedding"]
 log = job_logger("fig1", snakemake.log[0])
+limit_native_threads(snakemake.threads)
 
 features = load_npz(snakemake.input.embeddings)["features"]
 shown = rng_for(settings["seed"], settings["name"], "fig1").choice(

@@ -4,11 +4,12 @@ import numpy as np
 
 from labelnoise.io import load_npz, save_npz
 from labelnoise.noise import per_class_kmeans
-from labelnoise.runtime import job_logger
+from labelnoise.runtime import job_logger, limit_native_threads
 from labelnoise.seeding import derive_seed
 
 settings = snakemake.params.settings
 log = job_logger("kmeans", snakemake.log[0])
+limit_native_threads(snakemake.threads)
 k = int(snakemake.wildcards.k)
 embedded = load_npz(snakemake.input[0])
 clusters = per_class_kmeans(

@@ -1,0 +1,232 @@
+"""The paper's CNNs and a small registry to build them by name.
+
+Section 5 (MNIST) and Appendix A (CIFAR-10 embedding net) of Drory, Avidan,
+Giryes use the same structure::
+
+    cnv@20 - cnv@20 - pool - cnv@50 - cnv@50 - pool - fc@F - fc@L - softmax
+
+with 5x5 zero-padded ('same') convolutions, 2x2 max-pooling, and BatchNorm then
+ReLU after every convolution and fully connected layer except the last
+(F = 500 in Section 5, F = 256 in Appendix A). :class:`PaperCNN` implements it,
+with a ``width`` factor on the convolution channels for quick CPU runs.
+
+Input convention shared by every registered model: ``forward`` takes float
+images scaled to [0, 1] (see :func:`labelnoise.training.preprocess`); the model
+standardises them itself with an :class:`InputStandardiser` whose per-channel
+mean/std are buffers set from the training set by the training loop. The
+statistics therefore travel inside the ``state_dict``: a saved model predicts
+correctly without any side information.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+from torch import nn
+
+#: Convolution channel counts of the paper's net at width 1 (Section 5).
+PAPER_CONV_CHANNELS: tuple[int, int, int, int] = (20, 20, 50, 50)
+#: Width of the penultimate fully connected layer in Section 5 (Appendix A uses 256).
+PAPER_FC_DIM: int = 500
+#: Square kernel size of every convolution (Section 5: "5x5 filter").
+PAPER_KERNEL_SIZE: int = 5
+#: Side of the square max-pooling window and its stride (Section 5: "2x2 max-pooling").
+PAPER_POOL_SIZE: int = 2
+#: Floor on a channel's standard deviation, so a constant channel cannot divide by zero.
+MIN_CHANNEL_STD: float = 1e-6
+
+
+class InputStandardiser(nn.Module):
+    """Per-channel ``(x - mean) / std`` with the statistics held as buffers.
+
+    The buffers start as mean 0 / std 1 (identity) and are set from the
+    training images by :meth:`set_statistics`; being buffers, they are saved
+    and restored with the model's ``state_dict``.
+    """
+
+    def __init__(self, n_channels: int):
+        super().__init__()
+        if n_channels < 1:
+            raise ValueError(f"n_channels must be >= 1, got {n_channels}")
+        self.register_buffer("mean", torch.zeros(1, n_channels, 1, 1))
+        self.register_buffer("std", torch.ones(1, n_channels, 1, 1))
+
+    @property
+    def n_channels(self) -> int:
+        return self.mean.shape[1]
+
+    def set_statistics(self, mean: torch.Tensor | list[float], std: torch.Tensor | list[float]) -> None:
+        """Store per-channel ``mean`` and ``std`` (std floored at ``MIN_CHANNEL_STD``)."""
+        mean_t = torch.as_tensor(mean, dtype=torch.float32).reshape(-1)
+        std_t = torch.as_tensor(std, dtype=torch.float32).reshape(-1)
+        if mean_t.numel() != self.n_channels or std_t.numel() != self.n_channels:
+            raise ValueError(
+                f"expected {self.n_channels} per-channel statistics, got mean of {mean_t.numel()} "
+                f"and std of {std_t.numel()}"
+            )
+        if not (torch.isfinite(mean_t).all() and torch.isfinite(std_t).all()) or (std_t < 0).any():
+            raise ValueError(f"statistics must be finite with std >= 0, got mean={mean_t}, std={std_t}")
+        with torch.no_grad():
+            self.mean.copy_(mean_t.view_as(self.mean))
+            self.std.copy_(std_t.clamp_min(MIN_CHANNEL_STD).view_as(self.std))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+def scaled_channels(base: int, width: float) -> int:
+    """``base`` channels scaled by ``width``, rounded, and at least 1."""
+    return max(1, int(round(base * width)))
+
+
+def _conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
+    # The conv bias is dropped: the BatchNorm that follows subtracts the batch
+    # mean and has its own shift, so a bias there would be a dead parameter.
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, PAPER_KERNEL_SIZE, padding="same", bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    )
+
+
+class PaperCNN(nn.Module):
+    """The paper's MNIST net (Section 5); with ``fc_dim=256`` the Appendix A net.
+
+    cnv@20 - cnv@20 - pool - cnv@50 - cnv@50 - pool - fc@fc_dim - fc@n_classes,
+    5x5 'same' convolutions, 2x2 max-pooling, BatchNorm + ReLU after every
+    layer but the last. ``width`` multiplies the four convolution channel
+    counts (rounded, at least 1); ``width=1`` is exactly the paper's net.
+    ``fc_dim`` is not scaled. Two poolings take 28x28 to 7x7 and 8x8 to 2x2
+    (odd sizes are floored, as ``MaxPool2d`` does).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        image_size: int,
+        n_classes: int,
+        width: float = 1.0,
+        fc_dim: int = PAPER_FC_DIM,
+    ):
+        super().__init__()
+        _check_common_arguments(in_channels, image_size, n_classes, width, fc_dim)
+        min_size = PAPER_POOL_SIZE**2
+        if image_size < min_size:
+            raise ValueError(f"image_size must be >= {min_size} to survive two 2x2 poolings, got {image_size}")
+        c1, c2, c3, c4 = (scaled_channels(c, width) for c in PAPER_CONV_CHANNELS)
+        self.in_channels = in_channels
+        self.image_size = image_size
+        self.n_classes = n_classes
+        self.width = width
+        self.conv_channels = (c1, c2, c3, c4)
+        self.feature_dim = fc_dim
+
+        self.input_standardiser = InputStandardiser(in_channels)
+        self.conv = nn.Sequential(
+            _conv_bn_relu(in_channels, c1),
+            _conv_bn_relu(c1, c2),
+            nn.MaxPool2d(PAPER_POOL_SIZE),
+            _conv_bn_relu(c2, c3),
+            _conv_bn_relu(c3, c4),
+            nn.MaxPool2d(PAPER_POOL_SIZE),
+        )
+        pooled_size = image_size // PAPER_POOL_SIZE // PAPER_POOL_SIZE
+        self.flat_dim = c4 * pooled_size * pooled_size
+        # The penultimate fc keeps its bias: Appendix A's embedding is this
+        # layer's raw output, so its affine shift is part of the features.
+        self.fc_hidden = nn.Linear(self.flat_dim, fc_dim)
+        self.fc_hidden_bn = nn.BatchNorm1d(fc_dim)
+        self.classifier = nn.Linear(fc_dim, n_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Raw outputs of fc@fc_dim, before its BatchNorm and ReLU (Appendix A)."""
+        h = self.conv(self.input_standardiser(x))
+        return self.fc_hidden(torch.flatten(h, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (pre-softmax) for images scaled to [0, 1]."""
+        return self.classifier(torch.relu(self.fc_hidden_bn(self.features(x))))
+
+
+def _check_common_arguments(in_channels: int, image_size: int, n_classes: int, width: float, fc_dim: int) -> None:
+    if int(in_channels) != in_channels or in_channels < 1:
+        raise ValueError(f"in_channels must be a positive integer, got {in_channels!r}")
+    if int(image_size) != image_size or image_size < 1:
+        raise ValueError(f"image_size must be a positive integer, got {image_size!r}")
+    if int(n_classes) != n_classes or n_classes < 2:
+        raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
+    if not (isinstance(width, (int, float)) and math.isfinite(width) and width > 0):
+        raise ValueError(f"width must be a finite number > 0, got {width!r}")
+    if int(fc_dim) != fc_dim or fc_dim < 1:
+        raise ValueError(f"fc_dim must be a positive integer, got {fc_dim!r}")
+
+
+# --------------------------------------------------------------------------
+# Registry
+# --------------------------------------------------------------------------
+
+#: A builder takes (in_channels, image_size, n_classes, width, fc_dim) by keyword.
+ModelBuilder = Callable[..., nn.Module]
+_ARCHITECTURES: dict[str, ModelBuilder] = {}
+
+
+def register_architecture(name: str) -> Callable[[ModelBuilder], ModelBuilder]:
+    """Decorator adding a builder to the registry under ``name``.
+
+    A builder is called as ``builder(in_channels=, image_size=, n_classes=,
+    width=, fc_dim=)`` (it may ignore arguments that do not apply) and must
+    return a module that (a) maps [0, 1] images to logits, (b) contains an
+    :class:`InputStandardiser` applied to its input, and (c) offers
+    ``features(x)`` if it is to be used as an embedding net.
+    """
+
+    def decorate(builder: ModelBuilder) -> ModelBuilder:
+        if name in _ARCHITECTURES:
+            raise ValueError(f"architecture {name!r} is already registered")
+        _ARCHITECTURES[name] = builder
+        return builder
+
+    return decorate
+
+
+def available_architectures() -> tuple[str, ...]:
+    """Names accepted by :func:`build_model`, sorted."""
+    return tuple(sorted(_ARCHITECTURES))
+
+
+@register_architecture("paper_cnn")
+def _build_paper_cnn(*, in_channels: int, image_size: int, n_classes: int, width: float, fc_dim: int) -> nn.Module:
+    return PaperCNN(in_channels, image_size, n_classes, width=width, fc_dim=fc_dim)
+
+
+def build_model(
+    arch: str,
+    in_channels: int,
+    image_size: int,
+    n_classes: int,
+    width: float = 1.0,
+    fc_dim: int = PAPER_FC_DIM,
+) -> nn.Module:
+    """Build the registered architecture ``arch`` (e.g. ``"paper_cnn"``)."""
+    try:
+        builder = _ARCHITECTURES[arch]
+    except KeyError:
+        raise ValueError(
+            f"unknown architecture {arch!r}; known: {', '.join(available_architectures())}"
+        ) from None
+    model = builder(in_channels=in_channels, image_size=image_size, n_classes=n_classes, width=width, fc_dim=fc_dim)
+    if not any(isinstance(m, InputStandardiser) for m in model.modules()):
+        raise TypeError(f"architecture {arch!r} built a model without an InputStandardiser")
+    return model
+
+
+def input_standardiser_of(model: nn.Module) -> InputStandardiser:
+    """The model's (single) :class:`InputStandardiser`; ValueError if it has none or several."""
+    found = [m for m in model.modules() if isinstance(m, InputStandardiser)]
+    if len(found) != 1:
+        raise ValueError(
+            f"model {type(model).__name__} must contain exactly one InputStandardiser, found {len(found)}"
+        )
+    return found[0]

@@ -1,0 +1,169 @@
+"""Tests for labelnoise.models: the paper's CNN (Section 5, Appendix A) and the registry."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from labelnoise import models
+from labelnoise.models import InputStandardiser, PaperCNN, available_architectures, build_model
+
+torch.set_num_threads(1)
+
+
+def _convs(model: nn.Module) -> list[nn.Conv2d]:
+    return [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+
+
+def _linears(model: nn.Module) -> list[nn.Linear]:
+    return [m for m in model.modules() if isinstance(m, nn.Linear)]
+
+
+@pytest.mark.parametrize(
+    "in_channels, image_size, n_classes, width, fc_dim",
+    [(1, 28, 10, 1.0, 500), (1, 8, 10, 1.0, 500), (3, 32, 10, 0.5, 256), (1, 28, 7, 0.25, 64), (1, 9, 3, 1.0, 16)],
+)
+def test_output_shapes(in_channels, image_size, n_classes, width, fc_dim):
+    model = PaperCNN(in_channels, image_size, n_classes, width=width, fc_dim=fc_dim).eval()
+    x = torch.rand(5, in_channels, image_size, image_size)
+    assert model(x).shape == (5, n_classes)
+    assert model.features(x).shape == (5, fc_dim)
+    assert model.feature_dim == fc_dim
+
+
+def test_width_one_is_the_papers_net():
+    model = PaperCNN(1, 28, 10)
+    convs = _convs(model)
+    assert [c.out_channels for c in convs] == [20, 20, 50, 50]
+    assert all(c.kernel_size == (5, 5) for c in convs)
+    assert [lin.out_features for lin in _linears(model)] == [500, 10]
+    # 28 -> 14 -> 7 after two 2x2 pools, with 'same' convolutions keeping sizes.
+    assert _linears(model)[0].in_features == 50 * 7 * 7
+    pools = [m for m in model.modules() if isinstance(m, nn.MaxPool2d)]
+    assert len(pools) == 2 and all(p.kernel_size == 2 for p in pools)
+    # BatchNorm after every conv and the hidden fc, not after the last fc.
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in model.modules()) == 4
+    assert sum(isinstance(m, nn.BatchNorm1d) for m in model.modules()) == 1
+
+
+def test_appendix_a_net_on_cifar_shape():
+    model = build_model("paper_cnn", in_channels=3, image_size=32, n_classes=10, fc_dim=256)
+    assert [lin.out_features for lin in _linears(model)] == [256, 10]
+    assert _linears(model)[0].in_features == 50 * 8 * 8
+
+
+@pytest.mark.parametrize("width, expected", [(0.25, (5, 5, 12, 12)), (0.5, (10, 10, 25, 25)), (2.0, (40, 40, 100, 100)), (0.001, (1, 1, 1, 1))])
+def test_width_scales_conv_channels_only(width, expected):
+    model = PaperCNN(1, 28, 10, width=width, fc_dim=500)
+    assert tuple(c.out_channels for c in _convs(model)) == expected
+    assert model.conv_channels == expected
+    assert _linears(model)[0].out_features == 500
+
+
+def _manual_features(model: PaperCNN, x: torch.Tensor) -> torch.Tensor:
+    """Eval-mode forward to the hidden fc written with functional ops only."""
+    std_module = model.input_standardiser
+    h = (x - std_module.mean) / std_module.std
+    convs = _convs(model)
+    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    for i, (conv, bn) in enumerate(zip(convs, bns)):
+        h = F.conv2d(h, conv.weight, conv.bias, padding=2)
+        h = F.batch_norm(h, bn.running_mean, bn.running_var, bn.weight, bn.bias, training=False, eps=bn.eps)
+        h = F.relu(h)
+        if i in (1, 3):
+            h = F.max_pool2d(h, 2)
+    fc = _linears(model)[0]
+    return h.flatten(1) @ fc.weight.T + fc.bias
+
+
+def _randomise_bn_and_standardiser(model: PaperCNN) -> None:
+    gen = torch.Generator().manual_seed(3)
+    for m in model.modules():
+        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=gen))
+            m.running_var.copy_(torch.rand(m.running_var.shape, generator=gen) + 0.5)
+            m.weight.data.copy_(torch.randn(m.weight.shape, generator=gen))
+            m.bias.data.copy_(torch.randn(m.bias.shape, generator=gen))
+    model.input_standardiser.set_statistics([0.13], [0.31])
+
+
+@pytest.mark.parametrize("image_size", [28, 8])
+def test_features_are_raw_pre_bn_fc_outputs(image_size):
+    torch.manual_seed(0)
+    model = PaperCNN(1, image_size, 10, width=0.5, fc_dim=32)
+    _randomise_bn_and_standardiser(model)
+    model.eval()
+    x = torch.rand(6, 1, image_size, image_size)
+    with torch.no_grad():
+        feats = model.features(x)
+        torch.testing.assert_close(feats, _manual_features(model, x), rtol=1e-4, atol=1e-4)
+        # The features are before BN/ReLU: they take negative values, and the
+        # logits are the last fc applied to relu(bn(features)).
+        assert (feats < 0).any()
+        bn = model.fc_hidden_bn
+        expected_logits = model.classifier(F.relu(F.batch_norm(feats, bn.running_mean, bn.running_var, bn.weight, bn.bias, eps=bn.eps)))
+        torch.testing.assert_close(model(x), expected_logits)
+
+
+def test_input_standardiser_statistics_travel_in_state_dict():
+    model = PaperCNN(3, 8, 4, width=0.25, fc_dim=8)
+    model.input_standardiser.set_statistics([0.1, 0.2, 0.3], [0.5, 0.0, 2.0])
+    assert model.input_standardiser.std.flatten()[1].item() == pytest.approx(models.MIN_CHANNEL_STD)
+    fresh = PaperCNN(3, 8, 4, width=0.25, fc_dim=8)
+    fresh.load_state_dict(model.state_dict())
+    torch.testing.assert_close(fresh.input_standardiser.mean.flatten(), torch.tensor([0.1, 0.2, 0.3]))
+    x = torch.rand(2, 3, 8, 8)
+    torch.testing.assert_close(fresh.input_standardiser(x), model.input_standardiser(x))
+
+
+def test_input_standardiser_rejects_wrong_statistics():
+    standardiser = InputStandardiser(2)
+    with pytest.raises(ValueError, match="2 per-channel"):
+        standardiser.set_statistics([0.1], [1.0])
+    with pytest.raises(ValueError, match="finite"):
+        standardiser.set_statistics([0.1, float("nan")], [1.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(in_channels=0, image_size=28, n_classes=10), "in_channels"),
+        (dict(in_channels=1, image_size=3, n_classes=10), "image_size"),
+        (dict(in_channels=1, image_size=28, n_classes=1), "n_classes"),
+        (dict(in_channels=1, image_size=28, n_classes=10, width=0.0), "width"),
+        (dict(in_channels=1, image_size=28, n_classes=10, width=float("inf")), "width"),
+        (dict(in_channels=1, image_size=28, n_classes=10, fc_dim=0), "fc_dim"),
+    ],
+)
+def test_bad_model_arguments_raise(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        PaperCNN(**kwargs)
+
+
+def test_build_model_registry():
+    assert "paper_cnn" in available_architectures()
+    model = build_model("paper_cnn", 1, 8, 10, width=0.5, fc_dim=64)
+    assert isinstance(model, PaperCNN) and model.conv_channels == (10, 10, 25, 25) and model.feature_dim == 64
+    with pytest.raises(ValueError, match="unknown architecture 'resnet'.*paper_cnn"):
+        build_model("resnet", 1, 8, 10)
+
+
+def test_registry_is_extensible_and_checks_contract(monkeypatch):
+    monkeypatch.setattr(models, "_ARCHITECTURES", dict(models._ARCHITECTURES))
+
+    @models.register_architecture("tiny_test_net")
+    def _build_tiny(*, in_channels, image_size, n_classes, width, fc_dim):
+        return nn.Sequential(InputStandardiser(in_channels), nn.Flatten(), nn.Linear(in_channels * image_size**2, n_classes))
+
+    @models.register_architecture("no_standardiser_net")
+    def _build_bad(*, in_channels, image_size, n_classes, width, fc_dim):
+        return nn.Sequential(nn.Flatten(), nn.Linear(in_channels * image_size**2, n_classes))
+
+    assert "tiny_test_net" in available_architectures()
+    assert build_model("tiny_test_net", 1, 8, 3)(torch.rand(2, 1, 8, 8)).shape == (2, 3)
+    with pytest.raises(TypeError, match="InputStandardiser"):
+        build_model("no_standardiser_net", 1, 8, 3)
+    with pytest.raises(ValueError, match="already registered"):
+        models.register_architecture("paper_cnn")(_build_tiny)
