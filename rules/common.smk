@@ -33,10 +33,19 @@ def train_tables(dataset, noise):
 
 
 def all_targets():
-    """Every figure and summary table of the datasets in config `targets`."""
-    return [f"{RESULTS}/{fig}_{dataset}.pdf" for dataset in config["targets"] for fig in FIGURES] + [
-        f"{RESULTS}/{dataset}/train_summary.csv" for dataset in config["targets"]
-    ]
+    """Every figure, training table and summary of the datasets in config `targets`.
+
+    The per-level tables are listed on purpose: Snakemake does not rebuild a
+    deleted intermediate file whose consumers are up to date, so naming them
+    here makes "delete a level's table and rerun" rebuild that level and,
+    through it, the figures downstream.
+    """
+    targets = []
+    for dataset in config["targets"]:
+        targets += [f"{RESULTS}/{fig}_{dataset}.pdf" for fig in FIGURES]
+        targets += [table for noise in NOISE_TYPES for table in train_tables(dataset, noise)]
+        targets.append(f"{RESULTS}/{dataset}/train_summary.csv")
+    return targets
 
 
 def log_path(rule_name, pattern):

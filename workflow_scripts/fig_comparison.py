@@ -7,6 +7,8 @@ from labelnoise.io import save_figure
 from labelnoise.plots import plot_analytic_comparison
 from labelnoise.runtime import job_logger
 
+NOISE_TITLES = {"random": "random noise", "flip": "flip noise", "confusion": "confusion-matrix noise"}
+
 noise = snakemake.params.noise
 log = job_logger(f"fig_{noise}", snakemake.log[0])
 train = load_train_tables(snakemake.input.tables)
@@ -15,6 +17,7 @@ fit = pd.read_csv(snakemake.input.fit)
 confusion = None
 if "confusion" in snakemake.input.keys():
     confusion = pd.read_csv(snakemake.input.confusion, index_col="clean_label").to_numpy()
-figure = plot_analytic_comparison(train, analytic[["gamma", "K", "accuracy"]], fit[["K", "rmse", "best"]], noise, confusion=confusion)
+title = f"{snakemake.wildcards.dataset}: {NOISE_TITLES[noise]}"
+figure = plot_analytic_comparison(train, analytic[["gamma", "K", "accuracy"]], fit[["K", "rmse", "best"]], title, confusion=confusion)
 save_figure(figure, snakemake.output[0])
 log.info("%s noise: %d runs, %d analytic points", noise, len(train), len(analytic))

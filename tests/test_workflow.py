@@ -1,0 +1,131 @@
+"""The workflow, run for real: the whole DAG on scikit-learn's digits.
+
+Two levels per noise type and one seed (tests/data/digits_workflow.yaml); the
+run is shared by the tests of this module.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CONFIG = REPO / "tests" / "data" / "digits_workflow.yaml"
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--configfile", str(CONFIG)]
+FIGURES = ["fig1", "fig2", "fig4", "fig5", "fig6", "fig7"]
+
+pytestmark = pytest.mark.slow
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        SNAKEMAKE + ["--directory", str(workdir), *args], capture_output=True, text=True, timeout=900
+    )
+
+
+def planned_jobs(workdir: Path, *targets: str) -> dict[str, int]:
+    """Rule -> job count of a dry run."""
+    out = snakemake(workdir, "--dry-run", "--cores", "2", *targets)
+    assert out.returncode == 0, out.stderr + out.stdout
+    text = out.stdout + out.stderr
+    if "Nothing to be done" in text:
+        return {}
+    table = text.split("Job stats:")[1]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.MULTILINE) if m.group(1) != "total"}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Path:
+    workdir = tmp_path_factory.mktemp("workflow")
+    out = snakemake(workdir, "--cores", "2")
+    assert out.returncode == 0, out.stderr[-5000:]
+    return workdir / "results"
+
+
+def test_every_figure_is_built_as_pdf_and_png(run):
+    for fig in FIGURES:
+        for suffix in (".pdf", ".png"):
+            path = run / f"{fig}_digits{suffix}"
+            assert path.stat().st_size > 5000, path
+    assert (run / f"fig1_digits.pdf").read_bytes().startswith(b"%PDF")
+    assert not list(run.rglob("*.part*")), "temporary files left behind"
+
+
+def test_training_table_has_a_row_per_level_and_seed(run):
+    table = pd.read_csv(run / "digits" / "train.csv", dtype={"level": str})
+    assert len(table) == 8  # 4 noise types x 2 levels x 1 seed
+    assert set(table["noise"]) == {"random", "flip", "confusion", "concentrated"}
+    assert table[["val_acc", "test_acc"]].apply(lambda c: c.between(0, 1)).all().all()
+    flip = table[table["noise"] == "flip"].set_index("level")
+    # flip noise: every re-drawn label differs, so realised = nominal (up to rounding of gamma*N)
+    assert np.allclose(flip["realised_gamma"], flip["nominal_gamma"], atol=1e-3)
+    random = table[table["noise"] == "random"].set_index("level")
+    assert (random["realised_gamma"] < random["nominal_gamma"]).all()
+    summary = pd.read_csv(run / "digits" / "train_summary.csv")
+    assert len(summary) == 8 and (summary["n_seeds"] == 1).all()
+
+
+def test_clean_model_learns_digits(run):
+    clean = pd.read_csv(run / "digits" / "clean" / "train.csv")
+    assert clean["test_acc"].iloc[0] > 0.9
+
+
+def test_analytic_curves_and_fit(run):
+    for noise in ("random", "flip", "confusion"):
+        curves = pd.read_csv(run / "digits" / "analytic" / f"{noise}.csv")
+        assert set(curves["K"]) == {1, 5, 11} and curves["accuracy"].between(0, 1).all()
+        at_zero = curves[curves["gamma"] == 0]
+        assert np.allclose(at_zero["accuracy"], 1.0)  # simplified case: no noise, no error
+        fit = pd.read_csv(run / "digits" / "analytic" / f"{noise}_fit.csv")
+        assert fit["best"].sum() == 1 and fit.loc[fit["best"], "rmse"].iloc[0] == fit["rmse"].min()
+
+
+def test_every_rule_logged(run):
+    for rule in ("prepare_data", "train_clean", "embed", "kmeans", "make_noise", "train_grid", "analytic", "fit_k", "fig1"):
+        logs = list((run / "logs" / rule).rglob("*.log"))
+        assert logs and all(log.stat().st_size > 0 for log in logs), rule
+    grid_log = (run / "logs" / "train_grid" / "digits" / "random" / "0.20.log").read_text()
+    assert "epoch" in grid_log  # progress per epoch
+
+
+def test_deleting_one_level_reruns_only_that_level_and_downstream(run):
+    workdir = run.parent
+    assert planned_jobs(workdir) == {}  # the run is complete
+    (run / "digits" / "train" / "random" / "0.60.csv").unlink()
+    jobs = planned_jobs(workdir)
+    assert jobs.pop("train_grid") == 1
+    assert set(jobs) <= {"collect_grid", "fit_k", "fig2", "fig4", "fig5", "all"}, jobs
+    assert {"fig4", "fig5", "fit_k"} <= set(jobs)
+    out = snakemake(workdir, "--cores", "2")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert (run / "digits" / "train" / "random" / "0.60.csv").exists()
+    assert planned_jobs(workdir) == {}
+
+
+def test_single_figure_target_builds_only_what_it_needs(tmp_path):
+    jobs = planned_jobs(tmp_path, "results/fig6_digits.pdf")
+    assert jobs["train_grid"] == 2 and "train_clean" not in jobs and "kmeans" not in jobs
+    assert "fig5" not in jobs and "fig6" in jobs
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("seeds=0", "'seeds'"),
+        ("targets=[svhn]", "'targets'"),
+        ("analytic={'K':[0]}", "'analytic.K[0]'"),
+        ("noise={'levels':{'gaussian':[0.2]}}", "'noise.levels'"),
+    ],
+)
+def test_invalid_config_stops_before_any_job(tmp_path, override, key):
+    out = snakemake(tmp_path, "--cores", "1", "--config", override)
+    assert out.returncode != 0
+    errors = [line for line in out.stderr.splitlines() if line.startswith("Config error")]
+    assert len(errors) == 1 and key in errors[0], out.stderr
+    assert not (tmp_path / "results").exists()
