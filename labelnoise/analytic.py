@@ -80,6 +80,8 @@ import numba
 import numpy as np
 import pandas as pd
 
+from labelnoise.noise import check_confusion_matrix, check_gamma
+
 TIE_POLICIES = ("strict", "random")
 METHODS = ("fourier", "dp")
 #: Budget of each truncation in the engine (total truncation error <= 7x this).
@@ -945,36 +947,16 @@ def plurality_probability_monte_carlo(q, K: int, correct: int, n_draws: int, rng
 # ---------------------------------------------------------------------------
 
 
-def check_confusion(confusion) -> np.ndarray:
-    """A square, non-negative, row-stochastic matrix (rows = clean label), as float64."""
-    confusion = np.asarray(confusion, dtype=np.float64)
-    if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1] or confusion.shape[0] == 0:
-        raise ValueError(f"confusion must be a square (L, L) matrix, got shape {confusion.shape}")
-    if not np.all(np.isfinite(confusion)) or np.any(confusion < 0):
-        raise ValueError("confusion must have finite, non-negative entries")
-    worst = np.max(np.abs(confusion.sum(axis=1) - 1.0))
-    if worst > PROBABILITY_SUM_TOLERANCE:
-        raise ValueError(f"confusion must be row-stochastic (rows sum to 1); worst row is off by {worst:.3g}")
-    return confusion
-
-
-def _check_gamma(gamma) -> float:
-    gamma = float(gamma)
-    if not (0.0 <= gamma <= 1.0):
-        raise ValueError(f"gamma (noise level) must be in [0, 1], got {gamma}")
-    return gamma
-
-
 def label_probabilities(C, confusion, gamma: float) -> np.ndarray:
     """Eq. 6: q_j = (1 - gamma) C(j) + gamma sum_k P(j | k) C(k), row by row of C (M, L)."""
     C = np.asarray(C, dtype=np.float64)
     if C.ndim != 2:
         raise ValueError(f"C must be a 2-D (M, L) array of clean label distributions, got shape {C.shape}")
     C = _check_probability_rows(C, "C")
-    confusion = check_confusion(confusion)
+    confusion = check_confusion_matrix(confusion)
     if confusion.shape[0] != C.shape[1]:
         raise ValueError(f"confusion is {confusion.shape} but C has {C.shape[1]} labels")
-    gamma = _check_gamma(gamma)
+    gamma = check_gamma(gamma)
     return (1.0 - gamma) * C + gamma * (C @ confusion)
 
 
@@ -992,7 +974,7 @@ def one_hot_clean_distribution(labels, n_classes: int) -> np.ndarray:
 
 def flip_accuracy_closed_form(gamma: float, K: int) -> float:
     """Eq. 9: sum_{n >= ceil((K+1)/2)} C(K, n) (1 - gamma)^n gamma^(K - n) (flip noise, strict ties)."""
-    gamma = _check_gamma(gamma)
+    gamma = check_gamma(gamma)
     K = _check_k(K)
     first = math.ceil((K + 1) / 2)
     return float(_binomial_mass(K, 1.0 - gamma, first, K + 1))
@@ -1000,7 +982,7 @@ def flip_accuracy_closed_form(gamma: float, K: int) -> float:
 
 def random_noise_probabilities(gamma: float, n_classes: int, correct: int = 0) -> np.ndarray:
     """Eq. 8: q for uniform random noise with the one-hot C of Eq. 7."""
-    gamma = _check_gamma(gamma)
+    gamma = check_gamma(gamma)
     q = np.full(n_classes, gamma / n_classes)
     q[correct] += 1.0 - gamma
     return q
@@ -1022,7 +1004,7 @@ def knn_accuracy_curves(C, labels, confusion, gammas: Sequence[float], Ks: Seque
         raise ValueError(f"labels must have shape ({C.shape[0]},), got {labels.shape}")
     if C.shape[0] == 0:
         raise ValueError("C has no test samples")
-    gammas = [_check_gamma(g) for g in gammas]
+    gammas = [check_gamma(g) for g in gammas]
     Ks = [_check_k(K) for K in Ks]
     if not gammas or not Ks:
         raise ValueError("gammas and Ks must not be empty")

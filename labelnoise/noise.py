@@ -60,16 +60,22 @@ def check_labels(labels: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def check_confusion_matrix(confusion: np.ndarray) -> np.ndarray:
-    """Validate a row-stochastic L x L matrix P[clean, noisy] = P(noisy | clean)."""
+    """Validate a row-stochastic L x L matrix P[clean, noisy] = P(noisy | clean).
+
+    Rows may be off 1 by ROW_SUM_TOLERANCE (rounded decimals in a config); the
+    matrix returned is renormalised so its rows sum to 1 to machine precision.
+    """
     confusion = np.asarray(confusion, dtype=np.float64)
-    if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1]:
-        raise ValueError(f"confusion matrix must be square, got shape {confusion.shape}")
-    if np.any(confusion < 0) or not np.all(np.isfinite(confusion)):
+    if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1] or confusion.shape[0] == 0:
+        raise ValueError(f"confusion matrix must be square (L, L), got shape {confusion.shape}")
+    if not np.all(np.isfinite(confusion)) or np.any(confusion < 0):
         raise ValueError("confusion matrix entries must be finite and non-negative")
     row_sums = confusion.sum(axis=1)
     if np.any(np.abs(row_sums - 1.0) > ROW_SUM_TOLERANCE):
-        raise ValueError(f"confusion matrix rows must sum to 1 (row sums: {np.round(row_sums, 6).tolist()})")
-    return confusion
+        raise ValueError(
+            f"confusion matrix must be row-stochastic: rows must sum to 1 (row sums: {np.round(row_sums, 6).tolist()})"
+        )
+    return confusion / row_sums[:, None]
 
 
 def corrupted_count(n_samples: int, gamma: float) -> int:
