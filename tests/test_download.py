@@ -1,0 +1,300 @@
+"""Official MNIST / CIFAR-10 files: download from a local HTTP server, checksums, parsing, the paper's split.
+
+Tiny files in the real formats (gzip IDX; a tar.gz of CIFAR batch pickles) are
+served from 127.0.0.1; the expected checksums are patched to theirs. No test
+touches the real dataset hosts.
+"""
+
+import functools
+import gzip
+import hashlib
+import http.server
+import io
+import os
+import pickle
+import socket
+import tarfile
+import threading
+
+import numpy as np
+import pytest
+
+from labelnoise import download
+from labelnoise.data import (
+    DataError,
+    load_prepared,
+    load_source,
+    parse_idx,
+    prepare_dataset,
+    read_cifar10,
+    safe_unpickle,
+    save_prepared,
+)
+
+PER_CLASS = 2  # images per class in each tiny official part: both halves of the test set get every class
+
+
+def idx_bytes(array: np.ndarray, type_code: int = 0x08) -> bytes:
+    header = bytes([0, 0, type_code, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def tiny_digits(rng, shift):
+    labels = np.repeat(np.arange(10), PER_CLASS)[rng.permutation(10 * PER_CLASS)].astype(np.uint8)
+    images = rng.integers(0, 256, size=(len(labels), 28, 28), dtype=np.uint8)
+    images[:, 0, 0] = shift  # tells train from test
+    return images, labels
+
+
+def spec_of(path) -> download.OfficialFile:
+    data = path.read_bytes()
+    return download.OfficialFile(path.name, hashlib.md5(data).hexdigest(), len(data))
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path, monkeypatch):
+    """The four official MNIST files, tiny, in tmp_path/served; expected checksums patched to theirs."""
+    rng = np.random.default_rng(0)
+    served = tmp_path / "served"
+    served.mkdir()
+    parts = {"train": tiny_digits(rng, 1), "t10k": tiny_digits(rng, 2)}
+    for part, (images, labels) in parts.items():
+        (served / f"{part}-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx_bytes(images)))
+        (served / f"{part}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(labels)))
+    specs = tuple(spec_of(served / spec.name) for spec in download.MNIST_FILES)
+    monkeypatch.setitem(download.OFFICIAL_FILES, "mnist", specs)
+    return served, parts
+
+
+def cifar_batch_pickle(images, labels) -> bytes:
+    # Like the official batches: bytes keys, uint8 N x 3072 data, a list of int labels.
+    batch = {b"batch_label": b"tiny", b"labels": [int(v) for v in labels], b"data": images.reshape(len(images), -1),
+             b"filenames": [b"x.png"] * len(labels)}
+    return pickle.dumps(batch, protocol=2)
+
+
+def add_member(archive, name, data):
+    info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+    info.size = len(data)
+    archive.addfile(info, io.BytesIO(data))
+
+
+@pytest.fixture
+def tiny_cifar(tmp_path, monkeypatch):
+    """A tiny cifar-10-python.tar.gz (5 train batches of 4, a test batch of 20); checksum patched."""
+    rng = np.random.default_rng(1)
+    served = tmp_path / "served"
+    served.mkdir(exist_ok=True)
+    train = rng.integers(0, 256, size=(20, 3, 32, 32), dtype=np.uint8), np.tile(np.arange(10), 2)
+    test = rng.integers(0, 256, size=(20, 3, 32, 32), dtype=np.uint8), np.repeat(np.arange(10), 2)
+    names = [f"class{i}".encode() for i in range(10)]
+    with tarfile.open(served / "cifar-10-python.tar.gz", "w:gz") as archive:
+        for i in range(5):
+            add_member(archive, f"data_batch_{i + 1}", cifar_batch_pickle(train[0][4 * i : 4 * i + 4], train[1][4 * i : 4 * i + 4]))
+        add_member(archive, "test_batch", cifar_batch_pickle(*test))
+        add_member(archive, "batches.meta", pickle.dumps({b"label_names": names, b"num_vis": 3072}, protocol=2))
+    monkeypatch.setitem(download.OFFICIAL_FILES, "cifar10", (spec_of(served / "cifar-10-python.tar.gz"),))
+    return served, train, test
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def serve():
+    """serve(directory) -> base URL of an HTTP server on 127.0.0.1 (stopped at the end)."""
+    servers = []
+
+    def start(directory):
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(directory)))
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def closed_port_url():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
+
+
+def test_mnist_download_checks_and_parses(tiny_mnist, serve, tmp_path):
+    served, parts = tiny_mnist
+    data_dir = tmp_path / "data"
+    images, labels, names = load_source("mnist", data_dir=data_dir, mirrors=[serve(served)])
+    assert images.dtype == np.uint8 and images.shape == (40, 1, 28, 28) and names == [str(d) for d in range(10)]
+    expected_images = np.concatenate([parts["train"][0], parts["t10k"][0]])[:, None]
+    assert np.array_equal(images, expected_images)  # official training images first, then test
+    assert np.array_equal(labels, np.concatenate([parts["train"][1], parts["t10k"][1]]))
+    assert sorted(p.name for p in data_dir.iterdir()) == sorted(p.name for p in served.iterdir())
+    assert all((data_dir / p.name).read_bytes() == p.read_bytes() for p in served.iterdir())
+
+
+def test_second_mirror_is_tried_when_the_first_is_down(tiny_mnist, serve, tmp_path, closed_port_url):
+    served, _ = tiny_mnist
+    images, _, _ = load_source("mnist", data_dir=tmp_path / "data", mirrors=[closed_port_url, serve(served)])
+    assert len(images) == 40
+
+
+def test_wrong_checksum_names_file_and_leaves_nothing(tiny_mnist, serve, tmp_path, monkeypatch):
+    served, _ = tiny_mnist
+    specs = list(download.OFFICIAL_FILES["mnist"])
+    good = specs[0]
+    specs[0] = download.OfficialFile(good.name, "0" * 32, good.size)
+    monkeypatch.setitem(download.OFFICIAL_FILES, "mnist", tuple(specs))
+    data_dir = tmp_path / "data"
+    with pytest.raises(DataError) as caught:
+        load_source("mnist", data_dir=data_dir, mirrors=[serve(served)])
+    message = str(caught.value)
+    assert good.name in message and "0" * 32 in message and good.md5 in message  # file, expected, actual
+    assert not data_dir.exists() or list(data_dir.iterdir()) == []  # no file, no temporary file
+
+
+def test_no_network_and_no_files_says_what_to_put_where(tiny_mnist, tmp_path, closed_port_url):
+    data_dir = tmp_path / "data"
+    with pytest.raises(DataError) as caught:
+        load_source("mnist", data_dir=data_dir, mirrors=[closed_port_url], dataset="mnist_full")
+    message = str(caught.value)
+    assert message.count("\n") == 0 and "no network and no files" in message
+    for spec in download.OFFICIAL_FILES["mnist"]:
+        assert spec.name in message and spec.md5 in message
+    assert str(data_dir.resolve()) in message and "datasets.mnist_full.data_dir" in message
+    assert not data_dir.exists() or list(data_dir.iterdir()) == []
+
+
+def test_download_off_lists_the_missing_files(tiny_mnist, tmp_path):
+    with pytest.raises(DataError, match="download is false: put train-images-idx3-ubyte.gz"):
+        load_source("mnist", data_dir=tmp_path / "data", download=False)
+
+
+def test_files_in_data_dir_are_used_without_network(tiny_mnist, tmp_path, monkeypatch, closed_port_url):
+    served, parts = tiny_mnist
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the network was used")
+
+    monkeypatch.setattr(download.urllib.request, "urlopen", no_network)
+    images, labels, _ = load_source("mnist", data_dir=served, mirrors=[closed_port_url])
+    assert np.array_equal(labels[:20], parts["train"][1]) and images.shape == (40, 1, 28, 28)
+
+
+def test_a_users_file_with_a_wrong_checksum_is_refused_not_replaced(tiny_mnist, serve, tmp_path):
+    served, _ = tiny_mnist
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    mine = data_dir / "t10k-labels-idx1-ubyte.gz"
+    mine.write_bytes(b"my own file")
+    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte.gz has MD5 .*delete it to download it again"):
+        load_source("mnist", data_dir=data_dir, mirrors=[serve(served)])
+    assert mine.read_bytes() == b"my own file"
+
+
+@pytest.mark.parametrize(
+    "raw, match",
+    [
+        (b"\x08\x03\x00\x00" + bytes(8), "bad magic number"),
+        (idx_bytes(np.zeros((2, 3), np.uint8), type_code=0x0D), "type code 0x0d"),
+        (bytes([0, 0, 8, 3]) + (2).to_bytes(4, "big"), "truncated IDX header"),
+        (idx_bytes(np.zeros((2, 28, 28), np.uint8))[:-5], r"says \(2, 28, 28\)"),
+        (idx_bytes(np.zeros((2, 3), np.uint8)) + b"extra", "file has"),
+    ],
+)
+def test_malformed_idx_is_refused(raw, match):
+    with pytest.raises(DataError, match=match):
+        parse_idx(raw, "bad.idx")
+
+
+def test_idx_round_trip():
+    array = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    assert np.array_equal(parse_idx(idx_bytes(array)), array)
+
+
+def test_malformed_idx_file_in_data_dir_is_refused(tmp_path, monkeypatch):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    rng = np.random.default_rng(2)
+    for part in ("train", "t10k"):
+        images, labels = tiny_digits(rng, 0)
+        (data_dir / f"{part}-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx_bytes(images)))
+        (data_dir / f"{part}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(labels[:-1])))  # one short
+    specs = tuple(spec_of(data_dir / spec.name) for spec in download.MNIST_FILES)
+    monkeypatch.setitem(download.OFFICIAL_FILES, "mnist", specs)
+    with pytest.raises(DataError, match="labels for 20 images"):
+        load_source("mnist", data_dir=data_dir, download=False)
+
+
+def test_cifar10_download_and_parse(tiny_cifar, serve, tmp_path):
+    served, train, test = tiny_cifar
+    images, labels, names = load_source("cifar10", data_dir=tmp_path / "data", mirrors=[serve(served)])
+    assert images.dtype == np.uint8 and images.shape == (40, 3, 32, 32)
+    assert np.array_equal(images, np.concatenate([train[0], test[0]]))  # rows are R, G, B planes of 32 x 32
+    assert np.array_equal(labels, np.concatenate([train[1], test[1]]))
+    assert names == [f"class{i}" for i in range(10)]
+
+
+class Exploit:
+    def __reduce__(self):
+        return os.system, ("touch pwned",)
+
+
+def test_malicious_pickle_is_refused_and_runs_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    hostile = pickle.dumps({b"data": Exploit(), b"labels": []}, protocol=2)
+    with pytest.raises(DataError, match="refused global"):
+        safe_unpickle(hostile, "data_batch_1")
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_cifar_tarball_with_a_malicious_batch_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with tarfile.open(tmp_path / "evil.tar.gz", "w:gz") as archive:
+        for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]:
+            add_member(archive, name, pickle.dumps(Exploit()))
+    with pytest.raises(DataError, match="data_batch_1 is not a plain CIFAR pickle"):
+        read_cifar10(tmp_path / "evil.tar.gz")
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_prepared_mnist_follows_the_paper_split(tiny_mnist, serve, tmp_path):
+    served, parts = tiny_mnist
+    data = prepare_dataset("mnist", 0.2, np.random.default_rng(0), data_dir=tmp_path / "data", mirrors=[serve(served)])
+    assert np.array_equal(data.train_idx, np.arange(20))  # all official training images
+    held = np.concatenate([data.val_idx, data.test_idx])
+    assert np.array_equal(np.sort(held), np.arange(20, 40))  # the official test set, halved
+    for idx in (data.val_idx, data.test_idx):
+        assert np.array_equal(np.bincount(data.labels[idx], minlength=10), np.ones(10))  # stratified
+    save_prepared(tmp_path / "mnist.npz", data)
+    back = load_prepared(tmp_path / "mnist.npz")
+    assert back.source_md5 == {spec.name: spec.md5 for spec in download.OFFICIAL_FILES["mnist"]}
+    assert np.array_equal(back.test_idx, data.test_idx) and back.image_shape == (1, 28, 28)
+
+
+def test_config_accepts_official_sources_and_checks_mirrors():
+    from labelnoise.config import ConfigError, dataset_settings, validate_config
+
+    config = validate_config({"targets": ["full"], "datasets": {"full": {"source": "cifar10", "mirrors": ["http://127.0.0.1:1/"]}}})
+    entry = config["datasets"]["full"]
+    assert entry["data_dir"] == "data" and entry["download"] is True
+    from labelnoise.data import source_options
+
+    assert source_options(dataset_settings(config, "full"))["mirrors"] == ["http://127.0.0.1:1/"]
+    with pytest.raises(ConfigError, match="datasets.full.mirrors"):
+        validate_config({"targets": ["full"], "datasets": {"full": {"source": "mnist", "mirrors": ["ftp://x/"]}}})
+
+
+@pytest.mark.parametrize("module", [b"numpy._core.multiarray", b"numpy.core.multiarray"])
+def test_array_pickles_of_either_numpy_generation_load(module):
+    # The official batches name numpy.core.multiarray._reconstruct (numpy 1); numpy 2 writes numpy._core.
+    data = (np.arange(2 * 3072) % 251).astype(np.uint8).reshape(2, 3072)
+    raw = pickle.dumps({b"data": data, b"labels": [3, 4]}, protocol=2).replace(b"numpy._core.multiarray", module)
+    loaded = safe_unpickle(raw)
+    assert np.array_equal(loaded[b"data"], data) and loaded[b"labels"] == [3, 4]
