@@ -2,7 +2,9 @@
 
 Each seed trains a fresh network on its own noisy-label realisation, with early
 stopping on the clean validation half (Section 5); the test accuracy reported
-is that of the best-validation state.
+is that of the best-validation state. The seeds train one after another, or
+all at once as one stacked model when ``TrainConfig.batched_seeds`` asks for
+it (default: on CUDA); both give each seed the same result up to rounding.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import pandas as pd
 
 from labelnoise.data import PreparedData
 from labelnoise.models import build_model
-from labelnoise.training import TrainConfig, train_classifier
+from labelnoise.training import TrainConfig, train_classifier, train_classifiers_batched, use_batched_seeds
 
 TABLE_COLUMNS = [
     "dataset", "noise", "level", "seed_index", "seed", "nominal_gamma", "corrupted_fraction",
@@ -41,13 +43,24 @@ def train_noise_level(
     train_images, clean_labels = data.part("train")
     if noisy_labels.shape != (len(seeds), len(clean_labels)) or corrupted.shape != noisy_labels.shape:
         raise ValueError(f"noisy labels {noisy_labels.shape} do not match {len(seeds)} seeds x {len(clean_labels)} samples")
-    rows, softmaxes = [], []
-    for seed_index, (seed, labels, mask) in enumerate(zip(seeds, noisy_labels, corrupted)):
-        log(f"seed {seed_index + 1}/{len(seeds)} (seed {seed}): training on {len(labels)} labels")
-        result = train_classifier(
-            build_model(**model_kwargs), train_images, labels, *data.part("val"), *data.part("test"),
-            config=config, seed=seed, log=log,
+    val_images, val_labels = data.part("val")
+    test_images, test_labels = data.part("test")
+    if use_batched_seeds(config):
+        log(f"training {len(seeds)} seeds as one stacked model on {len(clean_labels)} labels each")
+        results = train_classifiers_batched(
+            lambda: build_model(**model_kwargs), seeds, train_images, noisy_labels,
+            val_images, val_labels, test_images, test_labels, config=config, log=log,
         )
+    else:
+        results = []
+        for seed_index, (seed, labels) in enumerate(zip(seeds, noisy_labels)):
+            log(f"seed {seed_index + 1}/{len(seeds)} (seed {seed}): training on {len(labels)} labels")
+            results.append(train_classifier(
+                build_model(**model_kwargs), train_images, labels, val_images, val_labels, test_images, test_labels,
+                config=config, seed=seed, log=log,
+            ))
+    rows, softmaxes = [], []
+    for seed_index, (seed, labels, mask, result) in enumerate(zip(seeds, noisy_labels, corrupted, results)):
         log(f"seed {seed_index + 1}/{len(seeds)}: best validation {result.val_acc:.4f} at epoch "
             f"{result.best_epoch}, test {result.test_acc:.4f}, {result.wall_s:.1f} s")
         rows.append({

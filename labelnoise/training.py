@@ -7,6 +7,14 @@ module does exactly that, fast enough for a 2-core CPU: each data set becomes
 one device tensor once, minibatches are slices of a seeded permutation (no
 DataLoader), and evaluation runs in large no-grad batches.
 
+All seeds of one noise level can also train as one batched model
+(:func:`train_classifiers_batched`, built on :class:`~labelnoise.models.SeedStack`):
+same initial weights, minibatch orders, labels, optimiser arithmetic and
+early stopping per seed as separate :func:`train_classifier` runs, in one
+forward/backward pass per step. On a GPU training runs under bfloat16
+autocast with the channels_last layout (``TrainConfig.precision``,
+``channels_last``); evaluation is always float32.
+
 Preprocessing, used by every function here (:func:`preprocess`): uint8 images
 are divided by 255. The model then standardises each channel with the mean and
 standard deviation of the *training* images (after /255), which
@@ -28,7 +36,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from labelnoise.models import input_standardiser_of
+from contextlib import nullcontext
+
+from labelnoise.models import SeedStack, input_standardiser_of
 from labelnoise.seeding import derive_seed, seed_everything
 
 #: Pixel value that maps to 1.0 after :func:`preprocess`.
@@ -39,6 +49,10 @@ DEFAULT_EVAL_BATCH_SIZE: int = 1024
 CUBLAS_DETERMINISTIC_WORKSPACE: str = ":4096:8"
 #: Optimisers :class:`TrainConfig` accepts.
 OPTIMIZERS: tuple[str, ...] = ("adam", "sgd")
+#: Training precisions: auto = bf16 autocast on CUDA, fp32 elsewhere.
+PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16")
+#: Values of ``TrainConfig.batched_seeds``: auto = batched on CUDA, one model at a time on CPU.
+BATCHED_SEEDS_CHOICES: tuple[object, ...] = ("auto", True, False)
 
 
 @dataclass(frozen=True)
@@ -49,8 +63,15 @@ class TrainConfig:
     better validation accuracy. ``momentum`` is used by ``"sgd"`` only.
     ``device``: ``"auto"`` (CUDA if available, else CPU) or any torch device
     string such as ``"cpu"`` or ``"cuda:1"``. ``channels_last``: train with
-    the NHWC memory layout, about 1.4x faster for these small convolutions
-    on CPU (oneDNN); it changes no result beyond float rounding.
+    the NHWC memory layout, about 1.3x faster for these small convolutions
+    on CPU (oneDNN) and what tensor cores want on GPU; it changes no result
+    beyond float rounding. ``precision``: ``"auto"`` (bfloat16 autocast on
+    CUDA, float32 elsewhere), ``"fp32"`` or ``"bf16"`` (autocast on any
+    device); evaluation is float32 either way. ``batched_seeds``: train the
+    seeds of one noise level as one stacked model (``True``), one at a time
+    (``False``), or ``"auto"``: stacked on CUDA only (bench/train.py: on CPU
+    the stack is about as fast as the loop, and the loop keeps each seed's
+    numbers bit-identical to a lone run).
     """
 
     max_epochs: int = 30
@@ -63,6 +84,8 @@ class TrainConfig:
     device: str = "auto"
     eval_batch_size: int = DEFAULT_EVAL_BATCH_SIZE
     channels_last: bool = True
+    precision: str = "auto"
+    batched_seeds: str | bool = "auto"
 
     def __post_init__(self) -> None:
         for name in ("max_epochs", "patience", "batch_size", "eval_batch_size"):
@@ -84,6 +107,10 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.momentum must be in [0, 1), got {self.momentum!r}")
         if not isinstance(self.channels_last, bool):
             raise ValueError(f"TrainConfig.channels_last must be a bool, got {self.channels_last!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"TrainConfig.precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if not (isinstance(self.batched_seeds, bool) or self.batched_seeds == "auto"):
+            raise ValueError(f"TrainConfig.batched_seeds must be one of {BATCHED_SEEDS_CHOICES}, got {self.batched_seeds!r}")
         if not isinstance(self.device, str) or not self.device:
             raise ValueError(f"TrainConfig.device must be 'auto' or a torch device string, got {self.device!r}")
         if self.device != "auto":
@@ -126,6 +153,31 @@ def resolve_device(name: str) -> torch.device:
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise ValueError(f"device {name!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist")
     return device
+
+
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
+    """Autocast dtype for training: bfloat16, or None for plain float32."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
+        return torch.bfloat16
+    return None
+
+
+def use_batched_seeds(config: TrainConfig) -> bool:
+    """Whether ``config`` asks for the stacked-seeds path on its device ('auto': on CUDA only)."""
+    if config.batched_seeds == "auto":
+        return resolve_device(config.device).type == "cuda"
+    return bool(config.batched_seeds)
+
+
+def _autocast(device: torch.device, dtype: torch.dtype | None):
+    return torch.autocast(device_type=device.type, dtype=dtype) if dtype is not None else nullcontext()
+
+
+def _loss_precision(logits: torch.Tensor) -> torch.Tensor:
+    """Logits for the loss: bf16 autocast outputs raised to float32, float64 kept."""
+    return logits.to(torch.promote_types(logits.dtype, torch.float32))
 
 
 # --------------------------------------------------------------------------
@@ -318,6 +370,40 @@ def _minibatches(n: int, batch_size: int, generator: torch.Generator) -> tuple[t
     return torch.tensor_split(order, math.ceil(n / batch_size))
 
 
+def _check_seed(seed: object) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+
+
+def _check_image_sets(images_train: np.ndarray, images_val: np.ndarray, images_test: np.ndarray) -> tuple[int, ...]:
+    """Check the three image sets; return their common C x H x W shape."""
+    for images, what in ((images_train, "images_train"), (images_val, "images_val"), (images_test, "images_test")):
+        _check_images(images, what)
+    image_shape = tuple(images_train.shape[1:])
+    for images, what in ((images_val, "images_val"), (images_test, "images_test")):
+        if tuple(images.shape[1:]) != image_shape:
+            raise ValueError(f"{what} has image shape {images.shape[1:]}, but images_train has {image_shape}")
+    if images_train.shape[0] < 2:
+        raise ValueError("training needs at least 2 images (BatchNorm needs a batch of 2 or more)")
+    return image_shape
+
+
+def _initialise_from_seed(model: nn.Module, seed: int, images_train: np.ndarray) -> None:
+    """Seeded re-initialisation on the CPU and training-set input statistics.
+
+    Done on the CPU in the standard layout, so the initial weights are the
+    same function of the seed on every device and layout.
+    """
+    model.to(device="cpu", memory_format=torch.contiguous_format)
+    seed_everything(seed)
+    reinitialise(model)
+    input_standardiser_of(model).set_statistics(*channel_statistics(images_train))
+
+
+def _memory_format(config: TrainConfig) -> torch.memory_format:
+    return torch.channels_last if config.channels_last else torch.contiguous_format
+
+
 def train_classifier(
     model: nn.Module,
     images_train: np.ndarray,
@@ -344,34 +430,23 @@ def train_classifier(
     """
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    for images, what in ((images_train, "images_train"), (images_val, "images_val"), (images_test, "images_test")):
-        _check_images(images, what)
-    image_shape = tuple(images_train.shape[1:])
-    for images, what in ((images_val, "images_val"), (images_test, "images_test")):
-        if tuple(images.shape[1:]) != image_shape:
-            raise ValueError(f"{what} has image shape {images.shape[1:]}, but images_train has {image_shape}")
-    if images_train.shape[0] < 2:
-        raise ValueError("training needs at least 2 images (BatchNorm needs a batch of 2 or more)")
+    _check_seed(seed)
+    image_shape = _check_image_sets(images_train, images_val, images_test)
 
     device = resolve_device(config.device)
-    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
-    # Initialise on the CPU in the standard layout, so the initial weights are
-    # the same function of the seed on every device and layout.
+    memory_format = _memory_format(config)
+    autocast_dtype = resolve_precision(config.precision, device)
     model.to(device="cpu", memory_format=torch.contiguous_format)
     n_classes = _model_n_classes(model, image_shape)
     _check_labels(labels_train, images_train.shape[0], n_classes, "labels_train")
     _check_labels(labels_val, images_val.shape[0], n_classes, "labels_val")
     _check_labels(labels_test, images_test.shape[0], n_classes, "labels_test")
-    standardiser = input_standardiser_of(model)
+    input_standardiser_of(model)
 
     started = time.perf_counter()
     if device.type == "cuda":
         _request_deterministic_cuda()
-    seed_everything(seed)
-    reinitialise(model)
-    standardiser.set_statistics(*channel_statistics(images_train))
+    _initialise_from_seed(model, seed, images_train)
     model.to(device=device, memory_format=memory_format)
 
     x_train = preprocess(images_train, device).contiguous(memory_format=memory_format)
@@ -396,8 +471,9 @@ def train_classifier(
         for batch_indices in _minibatches(n_train, config.batch_size, shuffle_generator):
             batch_indices = batch_indices.to(device)
             xb, yb = x_train[batch_indices], y_train[batch_indices]
-            logits = model(xb)
-            loss = F.cross_entropy(logits, yb)
+            with _autocast(device, autocast_dtype):
+                logits = model(xb)
+            loss = F.cross_entropy(_loss_precision(logits), yb)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -433,3 +509,163 @@ def train_classifier(
         test_softmax=test_softmax,
         state_dict=best_state,
     )
+
+
+# --------------------------------------------------------------------------
+# All seeds of a level as one stacked model
+# --------------------------------------------------------------------------
+
+
+def _stack_logits(
+    stack: SeedStack, x: torch.Tensor, batch_size: int, memory_format: torch.memory_format
+) -> torch.Tensor:
+    """Float32 eval-mode logits (S x N x L) of every seed on one shared image set."""
+    was_training = stack.training
+    stack.eval()
+    try:
+        with torch.inference_mode():
+            return torch.cat(
+                [stack(x[i : i + batch_size], memory_format).float() for i in range(0, x.shape[0], batch_size)], dim=1
+            )
+    finally:
+        stack.train(was_training)
+
+
+def train_classifiers_batched(
+    model_factory: Callable[[], nn.Module],
+    seeds: list[int],
+    images_train: np.ndarray,
+    labels_train_per_seed: np.ndarray,
+    images_val: np.ndarray,
+    labels_val: np.ndarray,
+    images_test: np.ndarray,
+    labels_test: np.ndarray,
+    config: TrainConfig,
+    log: Callable[[str], None] = print,
+) -> list[TrainResult]:
+    """:func:`train_classifier` for S seeds at once, as one :class:`~labelnoise.models.SeedStack`.
+
+    Seed s (``seeds[s]``) trains on ``labels_train_per_seed[s]`` exactly as
+    ``train_classifier(model_factory(), ..., seed=seeds[s])`` would: the same
+    seeded initial weights, the same shuffling generator, its own minibatch
+    (and BatchNorm statistics) at every step, its own loss (the summed loss
+    gives each seed's weights its own gradient), an element-wise optimiser
+    over the stacked tensors (Adam and SGD with momentum or weight decay act
+    per element, so this is S independent optimisers), and its own early
+    stopping: a seed that has stopped keeps its best-validation state and
+    history while the stack runs on until every seed has stopped or
+    ``max_epochs``. Results agree with separate runs up to float rounding
+    (not bit for bit: grouped kernels sum in another order); dropout masks
+    differ from a separate run's. ``wall_s`` is each seed's share (the total
+    over S). Returns one :class:`TrainResult` per seed, in order.
+    """
+    if not isinstance(config, TrainConfig):
+        raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("seeds must not be empty")
+    for seed in seeds:
+        _check_seed(seed)
+    image_shape = _check_image_sets(images_train, images_val, images_test)
+    n_seeds, n_train = len(seeds), images_train.shape[0]
+    labels_train_per_seed = np.asarray(labels_train_per_seed)
+    if labels_train_per_seed.shape != (n_seeds, n_train):
+        raise ValueError(
+            f"labels_train_per_seed must have shape ({n_seeds}, {n_train}) (seeds x images), got {labels_train_per_seed.shape}"
+        )
+
+    device = resolve_device(config.device)
+    memory_format = _memory_format(config)
+    autocast_dtype = resolve_precision(config.precision, device)
+    started = time.perf_counter()
+    if device.type == "cuda":
+        _request_deterministic_cuda()
+    models = []
+    for seed in seeds:
+        model = model_factory()
+        _initialise_from_seed(model, seed, images_train)
+        models.append(model)
+    n_classes = _model_n_classes(models[0], image_shape)
+    for s, labels in enumerate(labels_train_per_seed):
+        _check_labels(labels, n_train, n_classes, f"labels_train_per_seed[{s}]")
+    _check_labels(labels_val, images_val.shape[0], n_classes, "labels_val")
+    _check_labels(labels_test, images_test.shape[0], n_classes, "labels_test")
+    stack = SeedStack(models).to(device=device, memory_format=memory_format)
+    del models
+    # Dropout masks (the only randomness left) from all the seeds together.
+    seed_everything(derive_seed(seeds[0], *seeds[1:], "batched"))
+
+    x_train = preprocess(images_train, device)
+    y_train = torch.from_numpy(labels_train_per_seed.astype(np.int64)).to(device)
+    x_val = preprocess(images_val, device)
+    y_val = torch.from_numpy(labels_val.astype(np.int64)).to(device)
+    x_test = preprocess(images_test, device)
+
+    optimizer = _make_optimizer(stack, config)
+    generators = [torch.Generator().manual_seed(derive_seed(seed, "shuffle")) for seed in seeds]
+    histories: list[list[dict[str, float]]] = [[] for _ in seeds]
+    best_val_acc = [-1.0] * n_seeds
+    best_epoch = [0] * n_seeds
+    best_state: list[dict[str, torch.Tensor]] = [{} for _ in seeds]
+    stopped_at: list[int | None] = [None] * n_seeds
+    epoch = 0
+    for epoch in range(1, config.max_epochs + 1):
+        stack.train()
+        loss_sum = torch.zeros(n_seeds, dtype=torch.float64, device=device)
+        correct = torch.zeros(n_seeds, dtype=torch.int64, device=device)
+        schedules = [_minibatches(n_train, config.batch_size, generator) for generator in generators]
+        for per_seed_indices in zip(*schedules):
+            indices = torch.stack(per_seed_indices).to(device)  # S x B
+            xb, yb = x_train[indices], torch.gather(y_train, 1, indices)
+            with _autocast(device, autocast_dtype):
+                logits = stack(xb, memory_format)  # S x B x L
+            losses = F.cross_entropy(_loss_precision(logits).flatten(0, 1), yb.flatten(), reduction="none").view_as(yb).mean(dim=1)
+            optimizer.zero_grad(set_to_none=True)
+            losses.sum().backward()
+            optimizer.step()
+            loss_sum += losses.detach().double() * yb.shape[1]
+            correct += (logits.detach().argmax(dim=2) == yb).sum(dim=1)
+        train_loss = (loss_sum / n_train).tolist()
+        train_acc = (correct.double() / n_train).tolist()
+        val_acc = (_stack_logits(stack, x_val, config.eval_batch_size, memory_format).argmax(dim=2) == y_val).double().mean(dim=1).tolist()
+        for s in range(n_seeds):
+            if stopped_at[s] is not None:
+                continue
+            histories[s].append({"epoch": epoch, "train_loss": train_loss[s], "train_acc": train_acc[s], "val_acc": val_acc[s]})
+            if val_acc[s] > best_val_acc[s]:
+                best_val_acc[s], best_epoch[s] = val_acc[s], epoch
+                best_state[s] = stack.seed_state_dict(s)
+            if epoch - best_epoch[s] >= config.patience:
+                stopped_at[s] = epoch
+        active = [s for s in range(n_seeds) if histories[s][-1]["epoch"] == epoch]
+        log(
+            f"epoch {epoch}/{config.max_epochs}  seeds {' '.join(str(s + 1) for s in active)}  "
+            f"train_loss {' '.join(f'{train_loss[s]:.4f}' for s in active)}  "
+            f"val_acc {' '.join(f'{val_acc[s]:.4f}' for s in active)}  "
+            f"best {' '.join(f'{best_val_acc[s]:.4f}@{best_epoch[s]}' for s in active)}  "
+            f"{time.perf_counter() - started:.1f}s"
+        )
+        newly_stopped = [s + 1 for s in active if stopped_at[s] == epoch]
+        if newly_stopped:
+            log(f"early stop of seed(s) {newly_stopped}: no validation improvement for {config.patience} epochs")
+        if all(stop is not None for stop in stopped_at):
+            break
+
+    for s in range(n_seeds):
+        stack.load_seed_state_dict(s, best_state[s])
+    test_softmax = torch.softmax(_stack_logits(stack, x_test, config.eval_batch_size, memory_format), dim=2)
+    test_softmax = test_softmax.cpu().numpy().astype(np.float32, copy=False)
+    wall_share = (time.perf_counter() - started) / n_seeds
+    return [
+        TrainResult(
+            val_acc=best_val_acc[s],
+            test_acc=float((test_softmax[s].argmax(axis=1) == labels_test).mean()),
+            best_epoch=best_epoch[s],
+            epochs_run=stopped_at[s] if stopped_at[s] is not None else epoch,
+            wall_s=wall_share,
+            history=histories[s],
+            test_softmax=test_softmax[s],
+            state_dict=best_state[s],
+        )
+        for s in range(n_seeds)
+    ]

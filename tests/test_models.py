@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from labelnoise import models
-from labelnoise.models import InputStandardiser, PaperCNN, available_architectures, build_model
+from labelnoise.models import AllCNNC, InputStandardiser, PaperCNN, SeedStack, available_architectures, build_model
 
 torch.set_num_threads(1)
 
@@ -143,7 +143,8 @@ def test_bad_model_arguments_raise(kwargs, message):
 
 
 def test_build_model_registry():
-    assert "paper_cnn" in available_architectures()
+    assert {"paper_cnn", "allcnn_c", "allcnn_c_nodropout"} <= set(available_architectures())
+    assert build_model("paper_cnn", 1, 8, 10).feature_dim == models.PAPER_FC_DIM  # fc_dim=None: Section 5's 500
     model = build_model("paper_cnn", 1, 8, 10, width=0.5, fc_dim=64)
     assert isinstance(model, PaperCNN) and model.conv_channels == (10, 10, 25, 25) and model.feature_dim == 64
     with pytest.raises(ValueError, match="unknown architecture 'resnet'.*paper_cnn"):
@@ -167,3 +168,129 @@ def test_registry_is_extensible_and_checks_contract(monkeypatch):
         build_model("no_standardiser_net", 1, 8, 3)
     with pytest.raises(ValueError, match="already registered"):
         models.register_architecture("paper_cnn")(_build_tiny)
+
+
+# --------------------------------------------------------------------------
+# All-CNN-C (the paper's CIFAR-10 net, Springenberg et al. 2014)
+# --------------------------------------------------------------------------
+
+
+def test_allcnn_c_is_springenbergs_model_c_with_bn():
+    model = build_model("allcnn_c_nodropout", in_channels=3, image_size=32, n_classes=10)
+    convs = _convs(model)
+    assert [c.out_channels for c in convs] == [96, 96, 96, 192, 192, 192, 192, 192, 10]
+    assert [c.kernel_size[0] for c in convs] == [3] * 7 + [1, 1]
+    assert [c.stride[0] for c in convs] == [1, 1, 2, 1, 1, 2, 1, 1, 1]
+    assert [c.padding[0] for c in convs] == [1] * 6 + [0, 0, 0]  # the 3x3 after the second stride is 'valid'
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in model.modules()) == 8  # every conv but the last
+    assert not _linears(model) and not any(isinstance(m, nn.Dropout) for m in model.modules())
+    # 32 -> 16 -> 8 -> 6: the original's 6x6 map before global averaging.
+    model.eval()
+    with torch.no_grad():
+        last_map = model.body(model.input_standardiser(torch.rand(2, 3, 32, 32)))
+    assert last_map.shape == (2, 192, 6, 6)
+    assert models.allcnn_output_size(32) == 6
+
+
+def test_allcnn_c_dropout_is_the_originals():
+    model = build_model("allcnn_c", 3, 32, 10, width=0.25, fc_dim=500)  # fc_dim does not apply: ignored
+    drops = [m.p for m in model.modules() if isinstance(m, nn.Dropout)]
+    assert drops == [0.2, 0.5, 0.5]
+    assert model.feature_dim == 48 and model.conv_channels == (24, 48)
+
+
+@pytest.mark.parametrize("image_size, width", [(32, 0.25), (9, 0.1), (28, 0.5)])
+def test_allcnn_c_features_are_the_input_of_the_linear_classifier(image_size, width):
+    torch.manual_seed(1)
+    model = AllCNNC(1, image_size, 7, width=width).eval()
+    x = torch.rand(4, 1, image_size, image_size)
+    with torch.no_grad():
+        feats, logits = model.features(x), model(x)
+        assert feats.shape == (4, model.feature_dim) and logits.shape == (4, 7)
+        assert (feats >= 0).all()  # after BN + ReLU
+        # A 1x1 convolution commutes with global averaging: logits = W features + b.
+        weight = model.classifier.weight.flatten(1)
+        torch.testing.assert_close(logits, feats @ weight.T + model.classifier.bias, rtol=1e-4, atol=1e-5)
+
+
+def test_allcnn_c_rejects_too_small_images():
+    with pytest.raises(ValueError, match="image_size must be >= 9"):
+        AllCNNC(1, 8, 10)
+
+
+# --------------------------------------------------------------------------
+# SeedStack: S models as one grouped model
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "arch, channels, size", [("paper_cnn", 1, 12), ("paper_cnn", 3, 8), ("allcnn_c_nodropout", 3, 12)]
+)
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+def test_seed_stack_equals_separate_models(arch, channels, size, memory_format):
+    torch.manual_seed(0)
+    separate = [build_model(arch, channels, size, 5, width=0.2, fc_dim=16) for _ in range(3)]
+    for m in separate:
+        _randomise_bn_and_standardiser_any(m)
+    stack = SeedStack(separate).to(memory_format=memory_format)
+    x = torch.rand(3, 6, channels, size, size)
+    # Training mode: each seed normalises with its own batch and updates its own running stats.
+    out = stack(x, memory_format)
+    for s, model in enumerate(separate):
+        torch.testing.assert_close(out[s], model(x[s]), rtol=1e-4, atol=1e-5)
+        stacked_state = stack.seed_state_dict(s)
+        assert list(stacked_state) == list(model.state_dict())
+        for key, value in model.state_dict().items():
+            torch.testing.assert_close(stacked_state[key], value, rtol=1e-5, atol=1e-6)
+    # Eval mode on one shared batch.
+    stack.eval()
+    shared = torch.rand(4, channels, size, size)
+    with torch.no_grad():
+        out = stack(shared, memory_format)
+        for s, model in enumerate(separate):
+            torch.testing.assert_close(out[s], model.eval()(shared), rtol=1e-4, atol=1e-5)
+
+
+def _randomise_bn_and_standardiser_any(model: nn.Module) -> None:
+    for m in model.modules():
+        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            m.running_mean.normal_()
+            m.running_var.uniform_(0.5, 1.5)
+            m.weight.data.normal_()
+            m.bias.data.normal_()
+    standardiser = models.input_standardiser_of(model)
+    standardiser.set_statistics(torch.rand(standardiser.n_channels), torch.rand(standardiser.n_channels) + 0.1)
+
+
+def test_seed_stack_gradients_stay_within_each_seed():
+    torch.manual_seed(0)
+    stack = SeedStack([PaperCNN(1, 8, 4, width=0.25, fc_dim=8) for _ in range(3)])
+    stack(torch.rand(3, 5, 1, 8, 8))[1].sum().backward()  # only seed 1's outputs
+    for layer in stack.layers:
+        for name in getattr(layer, "seed_shapes", {}):
+            grad = getattr(layer, name).grad
+            if grad is None:
+                continue
+            assert layer.seed_view(name, 0).shape == layer.seed_shapes[name]
+            per_seed = grad.view(3, *layer.seed_shapes[name])
+            assert per_seed[0].abs().sum() == 0 and per_seed[2].abs().sum() == 0
+            assert per_seed[1].abs().sum() > 0
+
+
+def test_seed_stack_loads_and_returns_seed_states():
+    source = [PaperCNN(1, 8, 4, width=0.25, fc_dim=8) for _ in range(2)]
+    stack = SeedStack(source)
+    replacement = PaperCNN(1, 8, 4, width=0.25, fc_dim=8)
+    stack.load_seed_state_dict(1, replacement.state_dict())
+    for key, value in replacement.state_dict().items():
+        torch.testing.assert_close(stack.seed_state_dict(1)[key], value)
+        torch.testing.assert_close(stack.seed_state_dict(0)[key], source[0].state_dict()[key])
+    with pytest.raises(ValueError, match="state keys"):
+        stack.load_seed_state_dict(0, {"conv.0.0.weight": torch.zeros(1)})
+
+
+def test_seed_stack_rejects_models_it_cannot_stack():
+    with pytest.raises(ValueError, match="layer_sequence"):
+        SeedStack([nn.Sequential(InputStandardiser(1), nn.Flatten(), nn.Linear(64, 3))])
+    with pytest.raises(ValueError, match="differ"):
+        SeedStack([PaperCNN(1, 8, 4, width=0.25, fc_dim=8), AllCNNC(1, 12, 4, width=0.1)])

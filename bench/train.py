@@ -1,0 +1,148 @@
+"""Training throughput: S seeds one model at a time vs all S as one stacked model.
+
+Prints images/s of training (forward + backward + optimiser step, minibatches
+gathered from a data set held on the device, as in labelnoise.training) for
+the paper's MNIST net (Section 5; width 1 and the default 0.25) and All-CNN-C
+(the CIFAR-10 net), on the CPU and, when present, on CUDA (there with bf16
+autocast and channels_last, the ``precision: auto`` setting, and the
+deterministic cuDNN settings training uses). Each figure is the median over
+timed repeats after warm-up steps. Run from the repository root:
+
+    .venv/bin/python bench/train.py            # about 1-2 minutes on one CPU core
+    .venv/bin/python bench/train.py --cuda-only         # CUDA only (10 seeds, the paper's MNIST count)
+
+The "batched" path is the one ``train.batched_seeds: true`` uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+
+from labelnoise.models import SeedStack, build_model
+from labelnoise.seeding import seed_everything
+from labelnoise.training import _autocast, _request_deterministic_cuda, resolve_precision
+
+#: (label, arch, channels, image size, width, fc_dim, devices it runs on).
+CASES = (
+    ("MNIST net, width 0.25 (default)", "paper_cnn", 1, 28, 0.25, 500, ("cpu", "cuda")),
+    ("MNIST net, width 1 (paper)", "paper_cnn", 1, 28, 1.0, 500, ("cpu", "cuda")),
+    ("All-CNN-C, width 0.25", "allcnn_c_nodropout", 3, 32, 0.25, None, ("cpu",)),
+    ("All-CNN-C, width 1 (paper)", "allcnn_c_nodropout", 3, 32, 1.0, None, ("cuda",)),
+)
+
+
+def _synchronise(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _time_steps(step, n_steps: int, warmup: int, repeats: int, images_per_step: int, device: torch.device) -> float:
+    """Median images/s over ``repeats`` runs of ``n_steps`` steps, after ``warmup`` steps."""
+    for _ in range(warmup):
+        step()
+    _synchronise(device)
+    rates = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for _ in range(n_steps):
+            step()
+        _synchronise(device)
+        rates.append(images_per_step * n_steps / (time.perf_counter() - started))
+    return statistics.median(rates)
+
+
+def bench_case(arch, channels, size, width, fc_dim, device, n_seeds, batch_size, n_images, timing) -> tuple[float, float]:
+    """images/s of (per-model loop, stacked) training of ``n_seeds`` models."""
+    memory_format = torch.channels_last
+    autocast_dtype = resolve_precision("auto", device)
+    gen = torch.Generator().manual_seed(0)
+    x_train = torch.rand(n_images, channels, size, size, generator=gen).to(device)
+    y_train = torch.randint(0, 10, (n_seeds, n_images), generator=gen).to(device)
+    orders = torch.stack([torch.randperm(n_images, generator=gen) for _ in range(n_seeds)]).to(device)
+    models = [build_model(arch, channels, size, 10, width=width, fc_dim=fc_dim) for _ in range(n_seeds)]
+    position = {"loop": 0, "stack": 0}
+
+    def next_indices(key: str) -> torch.Tensor:
+        start = position[key] % (n_images - batch_size)
+        position[key] += batch_size
+        return orders[:, start : start + batch_size]
+
+    loop_models = [m.to(device=device, memory_format=memory_format).train() for m in models]
+    loop_optimisers = [torch.optim.SGD(m.parameters(), lr=1e-3, momentum=0.9, weight_decay=1e-3) for m in loop_models]
+
+    def loop_step() -> None:
+        indices = next_indices("loop")
+        for s, (model, optimiser) in enumerate(zip(loop_models, loop_optimisers)):
+            xb = x_train[indices[s]].contiguous(memory_format=memory_format)
+            with _autocast(device, autocast_dtype):
+                logits = model(xb)
+            loss = F.cross_entropy(logits.float(), y_train[s, indices[s]])
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+
+    stack = SeedStack([m.cpu() for m in models]).to(device=device, memory_format=memory_format).train()
+    stack_optimiser = torch.optim.SGD(stack.parameters(), lr=1e-3, momentum=0.9, weight_decay=1e-3)
+
+    def stack_step() -> None:
+        indices = next_indices("stack")
+        with _autocast(device, autocast_dtype):
+            logits = stack(x_train[indices], memory_format)
+        yb = torch.gather(y_train, 1, indices)
+        losses = F.cross_entropy(logits.float().flatten(0, 1), yb.flatten(), reduction="none").view_as(yb).mean(dim=1)
+        stack_optimiser.zero_grad(set_to_none=True)
+        losses.sum().backward()
+        stack_optimiser.step()
+
+    per_step = n_seeds * batch_size
+    loop_rate = _time_steps(loop_step, *timing, per_step, device)
+    stack_rate = _time_steps(stack_step, *timing, per_step, device)
+    return loop_rate, stack_rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=4, help="seeds stacked on the CPU (the default config trains 2)")
+    parser.add_argument("--cuda-seeds", type=int, default=10, help="seeds stacked on CUDA (paper: 10 MNIST, 7 CIFAR-10)")
+    parser.add_argument("--batch-size", type=int, default=64, help="minibatch per seed (schema default 64)")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads (the workflow's default per job: 1)")
+    parser.add_argument("--cpu-steps", type=int, default=3, help="timed steps per repeat on the CPU")
+    parser.add_argument("--cuda-steps", type=int, default=50, help="timed steps per repeat on CUDA")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--cuda-only", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    seed_everything(0)  # also the deterministic-kernel settings training runs under
+
+    devices = [] if args.cuda_only else [torch.device("cpu")]
+    if torch.cuda.is_available():
+        devices.append(torch.device("cuda"))
+    print(f"torch {torch.__version__}; {args.batch_size} images per seed per step; "
+          f"channels_last; median of {args.repeats} timed repeats after warm-up")
+    for device in devices:
+        if device.type == "cuda":
+            _request_deterministic_cuda()
+        name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({args.threads} thread(s))"
+        precision = "bf16 autocast" if resolve_precision("auto", device) is not None else "fp32"
+        n_seeds = args.cuda_seeds if device.type == "cuda" else args.seeds
+        print(f"\ndevice: {name}, {precision}, {n_seeds} seeds")
+        print(f"{'model':34s} {'loop img/s':>12s} {'batched img/s':>14s} {'speed-up':>9s}")
+        steps = args.cuda_steps if device.type == "cuda" else args.cpu_steps
+        for label, arch, channels, size, width, fc_dim, where in CASES:
+            if device.type not in where:
+                continue
+            timing = (steps, max(1, steps // 3), args.repeats)
+            loop_rate, stack_rate = bench_case(
+                arch, channels, size, width, fc_dim, device, n_seeds, args.batch_size,
+                n_images=n_seeds * args.batch_size * 4, timing=timing,
+            )
+            print(f"{label:34s} {loop_rate:12.0f} {stack_rate:14.0f} {stack_rate / loop_rate:8.2f}x", flush=True)
+
+
+if __name__ == "__main__":
+    main()
