@@ -16,6 +16,11 @@ try:
 except ConfigError as err:
     sys.exit(f"Config error: {err}")
 
+from labelnoise.runtime import results_dir_problem
+
+if problem := results_dir_problem("results"):
+    sys.exit(f"Results error: {problem}")
+
 
 include: "rules/common.smk"
 include: "rules/data.smk"
@@ -24,6 +29,9 @@ include: "rules/noise.smk"
 include: "rules/train.smk"
 include: "rules/analytic.smk"
 include: "rules/figures.smk"
+include: "rules/appendix_a.smk"
+include: "rules/knn.smk"
+include: "rules/summary.smk"
 
 
 rule all:

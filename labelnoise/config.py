@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
-STUDY_SECTIONS = ("seeds", "clean_model", "grid_model", "train", "noise", "analytic", "figures")
+STUDY_SECTIONS = ("seeds", "clean_model", "grid_model", "train", "noise", "analytic", "figures", "knn", "appendix_a")
 GAMMA_NOISES = ("random", "flip", "confusion")
 
 
@@ -83,9 +83,26 @@ def dataset_settings(config: dict, name: str, schema_path: str | Path = SCHEMA_P
         raise ConfigError(f"{err} (in the settings of dataset '{name}')") from None
     _check_semantics(view, name)
     view["name"] = name
-    view["source"] = entry["source"]
-    view["test_fraction"] = entry.get("test_fraction", 0.2)
+    # The dataset's own keys (source, test_fraction, data_dir, ...), defaults filled by the schema.
+    view.update({key: copy.deepcopy(value) for key, value in entry.items() if key not in STUDY_SECTIONS})
     return view
+
+
+def pick_settings(view: dict, paths: list[str]) -> dict:
+    """The parts of a dataset view named by dotted ``paths`` (plus name and seed).
+
+    A rule's params are a Snakemake rerun trigger: a rule that gets only the
+    settings it reads is not rerun when an unrelated setting changes (editing
+    a figure option must not retrain the networks).
+    """
+    picked = {"name": view["name"], "seed": view["seed"]}
+    for path in paths:
+        source, target = view, picked
+        *parents, leaf = path.split(".")
+        for key in parents:
+            source, target = source[key], target.setdefault(key, {})
+        target[leaf] = copy.deepcopy(source[leaf])
+    return picked
 
 
 def _check_semantics(view: dict, name: str) -> None:

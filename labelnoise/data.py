@@ -236,13 +236,7 @@ def load_source(
 
 def source_options(view: dict) -> dict:
     """Keyword arguments of :func:`prepare_dataset` from a dataset view (labelnoise.config.dataset_settings)."""
-    entry = view["datasets"][view["name"]]
-    return dict(
-        data_dir=entry.get("data_dir", "data"),
-        download=entry.get("download", True),
-        mirrors=entry.get("mirrors"),
-        dataset=view["name"],
-    )
+    return dict(data_dir=view["data_dir"], download=view["download"], mirrors=view["mirrors"], dataset=view["name"])
 
 
 def stratified_split(labels: np.ndarray, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -56,6 +56,13 @@ K_COLOUR_MAP = "viridis"
 CONFUSION_COLOUR_MAP = "cividis"
 #: Colour of the ground-truth edge in the softmax bar charts (Figs. 2, 3).
 GROUND_TRUTH_EDGE = dict(edgecolor="black", linewidth=2.5)
+#: The measured K-NN classifier baseline (Figs. 4-7): Okabe-Ito orange, open squares, dash-dot.
+KNN_COLOUR = "#E69F00"
+KNN_STYLE = dict(color=KNN_COLOUR, marker="s", markersize=5, markerfacecolor="white", markeredgewidth=1.4,
+                 linestyle="-.", linewidth=1.6, zorder=2.8)
+#: Appendix A (Figs. 8, 9): softmax bars green, K-NN histogram bars blue, as in the paper's Fig. 9.
+SOFTMAX_COLOUR = "#009E73"
+KNN_HISTOGRAM_COLOUR = "#0072B2"
 
 ACCURACY_LIMITS = (0.0, 1.02)
 NOISE_LEVEL_LIMITS = (-0.02, 1.02)
@@ -260,8 +267,8 @@ def plot_softmax_examples(rows: list[dict], class_names: list[str] | None = None
     """Figs. 2/3: softmax outputs of noisy-label networks on single test images.
 
     One figure row per dict (``title``, ``softmax`` (n_examples, L),
-    ``true_labels`` (n_examples,), optional ``noise`` for the bar colour), one
-    bar chart per example; the ground-truth bar has a thick black edge, as in
+    ``true_labels`` (n_examples,), optional ``noise`` for the bar colour and
+    optional ``subtitles``, one caption per example), one bar chart per example; the ground-truth bar has a thick black edge, as in
     the paper.  The bars show how the softmax mirrors the local label
     distribution: about 1 - gamma + gamma/L on the true label under random noise.
     """
@@ -284,6 +291,8 @@ def plot_softmax_examples(rows: list[dict], class_names: list[str] | None = None
             raise ValueError(f"row {index} has {softmax.shape[1]} labels, earlier rows {n_labels}")
         if np.any((true_labels < 0) | (true_labels >= n_labels)):
             raise ValueError(f"row {index}: true labels outside 0..{n_labels - 1}")
+        if "subtitles" in row and len(row["subtitles"]) != softmax.shape[0]:
+            raise ValueError(f"row {index}: {len(row['subtitles'])} subtitles for {softmax.shape[0]} examples")
     if class_names is not None and len(class_names) != n_labels:
         raise ValueError(f"class_names has {len(class_names)} names for {n_labels} labels")
 
@@ -317,6 +326,8 @@ def plot_softmax_examples(rows: list[dict], class_names: list[str] | None = None
                 truth_bar.set_edgecolor(GROUND_TRUTH_EDGE["edgecolor"])
                 truth_bar.set_linewidth(GROUND_TRUTH_EDGE["linewidth"])
                 truth_bar.set_gid("ground_truth")
+                if "subtitles" in row:
+                    ax.set_title(row["subtitles"][col_index], fontsize=9.5)
                 ax.set_ylim(0.0, 1.0)
                 ax.set_xlim(-0.7, n_labels - 0.3)
                 ax.set_xticks(positions)
@@ -378,7 +389,7 @@ def _format_accuracy_axis(ax, show_label: bool = True) -> None:
 
 
 def plot_noise_types(
-    train: pd.DataFrame, noises: Sequence[str] = ("concentrated", "random", "flip")
+    train: pd.DataFrame, noises: Sequence[str] = ("concentrated", "random", "flip"), knn: pd.DataFrame | None = None
 ) -> Figure:
     """Fig. 4: test accuracy against the realised noise level, one panel per noise type.
 
@@ -386,6 +397,9 @@ def plot_noise_types(
     fraction of training labels that actually differ from the clean ones.  The
     concentrated panel adds the paper's prediction, accuracy = 1 - gamma
     (Section 5): with concentrated noise a net has no resistance at all.
+    With ``knn`` (the table of ``labelnoise.knn.knn_noise_table``, one K) each
+    panel also shows the measured accuracy of a K-NN classifier on the clean
+    features with the same noisy labels, mean over seeds (Section 4.1).
     """
     require_columns(train, ["dataset", "noise", "realised_gamma", "test_acc"], "training table")
     if not noises:
@@ -395,6 +409,7 @@ def plot_noise_types(
     absent = [noise for noise in noises if noise not in set(summary["noise"])]
     if absent:
         raise ValueError(f"training table has no rows for noise type(s) {absent}; present: {sorted(set(summary['noise']))}")
+    knn_rows = _knn_summary(knn, noises) if knn is not None else None
 
     with plt.rc_context(paper_rc()):
         fig, axes = plt.subplots(
@@ -402,9 +417,12 @@ def plot_noise_types(
         )
         axes = axes[0]
         handles = []
+        knn_handle = None
         for index, (ax, noise) in enumerate(zip(axes, noises)):
             rows = summary[summary["noise"] == noise]
             handles.append(_draw_mean_std(ax, rows, "realised_gamma_mean", noise_colour(noise), NOISE_NAMES.get(noise, noise)))
+            if knn_rows is not None:
+                knn_handle = _draw_knn(ax, knn_rows[knn_rows["noise"] == noise], "realised_gamma_mean")
             if noise == "concentrated":
                 gamma = np.linspace(0.0, 1.0, 101)
                 (prediction,) = ax.plot(
@@ -417,12 +435,38 @@ def plot_noise_types(
             _format_accuracy_axis(ax, show_label=index == 0)
         if "concentrated" in noises:
             handles.append(prediction)
+        if knn_handle is not None:
+            handles.append(knn_handle)
         # One legend for all panels, below them, where it cannot hide data.
         fig.legend(
-            handles=handles, loc="outside lower center", ncol=len(handles), frameon=False,
+            handles=handles, loc="outside lower center", ncol=len(handles) if len(handles) <= 4 else 3, frameon=False,
             title=f"test accuracy, mean ± std over {_seed_count_text(summary[summary['noise'].isin(noises)])}",
         )
     return fig
+
+
+def _knn_summary(knn: pd.DataFrame, noises: Sequence[str]) -> pd.DataFrame:
+    """Seed means of the K-NN baseline table; every noise type drawn must be in it."""
+    from labelnoise.knn import knn_summary
+
+    rows = knn_summary(knn)
+    absent = [noise for noise in noises if noise not in set(rows["noise"])]
+    if absent:
+        raise ValueError(f"K-NN table has no rows for noise type(s) {absent}")
+    return rows
+
+
+def _draw_knn(ax, rows: pd.DataFrame, x_column: str):
+    """The measured K-NN accuracy (mean over seeds) as an orange dash-dot line with open squares."""
+    rows = rows.sort_values(x_column)
+    k = int(rows["K"].iloc[0])
+    n_seeds = int(rows["n_seeds"].min())
+    seeds = f"{n_seeds} seed" + ("s" if n_seeds > 1 else "")
+    (line,) = ax.plot(
+        rows[x_column].to_numpy(float), rows["accuracy_mean"].to_numpy(float),
+        label=f"K-NN classifier on clean features, K = {k} (mean, {seeds})", gid="knn_baseline", **KNN_STYLE,
+    )
+    return line
 
 
 # ---------------------------------------------------------------------------
@@ -459,6 +503,7 @@ def plot_analytic_comparison(
     fit: pd.DataFrame,
     noise_label: str,
     confusion: np.ndarray | None = None,
+    knn: pd.DataFrame | None = None,
 ) -> Figure:
     """Figs. 5-7: experiment, K-NN plurality analysis (Eq. 2) and their comparison.
 
@@ -469,7 +514,9 @@ def plot_analytic_comparison(
     the fitted K list.  With ``confusion`` (Fig. 7) the matrix P(noisy | clean)
     comes first as a heatmap.  ``empirical`` holds the training rows of one
     dataset and one noise type; ``noise_label`` (e.g. "MNIST, random noise")
-    titles the figure.
+    titles the figure.  With ``knn`` (the K-NN baseline table of the same
+    noise type) the comparison panel also shows the measured accuracy of a
+    K-NN classifier on the clean features, mean over seeds, against gamma.
     """
     require_columns(empirical, ["dataset", "noise", "nominal_gamma", "test_acc"], "empirical training table")
     require_columns(analytic, ["gamma", "K", "accuracy"], "analytic table")
@@ -477,6 +524,7 @@ def plot_analytic_comparison(
     noise = _single_value(empirical, "noise", "the empirical table for Figs. 5-7")
     _single_value(empirical, "dataset", "the empirical table for Figs. 5-7")
     matrix = _validate_confusion(confusion) if confusion is not None else None
+    knn_rows = _knn_summary(knn, [noise]) if knn is not None else None
 
     best_rows = fit[fit["best"].astype(bool)]
     if len(best_rows) != 1:
@@ -545,11 +593,14 @@ def plot_analytic_comparison(
             )
             neighbour_lines.append(line)
         experiment = _draw_mean_std(ax_comparison, summary, "nominal_gamma", colour, experiment_label)
+        legend_handles = [experiment, fitted_line, *neighbour_lines]
+        if knn_rows is not None:
+            legend_handles.append(_draw_knn(ax_comparison, knn_rows[knn_rows["noise"] == noise], "nominal_gamma"))
         ax_comparison.set_title(f"({next(letters)}) Comparison")
         # One legend for panels (a) and (c), below the figure, where it cannot hide curves.
         fig.legend(
-            handles=[experiment, fitted_line, *neighbour_lines], loc="outside lower center",
-            ncol=2 + len(neighbour_lines), frameon=False, columnspacing=1.5,
+            handles=legend_handles, loc="outside lower center",
+            ncol=len(legend_handles) if len(legend_handles) <= 4 else 3, frameon=False, columnspacing=1.5,
         )
 
         for ax in (ax_experiment, ax_analytic, ax_comparison):
@@ -567,3 +618,132 @@ def _k_ticks(k_values: Sequence[int], max_ticks: int = 10) -> list[int]:
         return list(k_values)
     picks = np.unique(np.round(np.linspace(0, len(k_values) - 1, max_ticks)).astype(int))
     return [k_values[i] for i in picks]
+
+
+# ---------------------------------------------------------------------------
+# Figs. 8, 9 (Appendix A): softmax output vs K-NN label histogram
+# ---------------------------------------------------------------------------
+
+
+def plot_preferred_k_and_distances(
+    preferred_k, distance, k_values: Sequence[int], title: str,
+    paper_median: float | None = None, definition: str | None = None, tied_fraction: float | None = None,
+) -> Figure:
+    """Fig. 8: (a) how often each K is a test sample's preferred K; (b) the chi-square distances there.
+
+    ``preferred_k`` and ``distance`` hold one value per test sample (the K of
+    least chi-square distance between softmax and K-NN label histogram, and
+    that distance).  Panel (b) marks the median and writes it, beside the
+    paper's value (``paper_median``) when given; ``definition`` (the
+    chi-square formula) is written under the panels; ``tied_fraction`` (the
+    share of samples whose minimum several K reach, resolved to the smallest)
+    is written in panel (a).
+    """
+    preferred_k = np.asarray(preferred_k)
+    distance = np.asarray(distance, dtype=float)
+    k_values = np.sort(np.asarray(list(k_values)))
+    if preferred_k.ndim != 1 or preferred_k.shape != distance.shape or preferred_k.size == 0:
+        raise ValueError(f"preferred_k {preferred_k.shape} and distance {distance.shape} must be equal, non-empty 1-D")
+    if not np.isin(preferred_k, k_values).all():
+        raise ValueError(f"preferred K values {sorted(set(preferred_k.tolist()) - set(k_values.tolist()))} are not in the K list")
+    if (distance < 0).any() or not np.isfinite(distance).all():
+        raise ValueError("distances must be finite and non-negative")
+    counts = np.array([(preferred_k == k).sum() for k in k_values])
+    median = float(np.median(distance))
+    gap = float(np.diff(k_values).min()) if len(k_values) > 1 else 1.0
+
+    with plt.rc_context(paper_rc()):
+        fig, (ax_k, ax_d) = plt.subplots(1, 2, figsize=(10.5, 4.0), layout="constrained")
+        ax_k.bar(k_values, counts / len(preferred_k), width=0.8 * gap, color=KNN_HISTOGRAM_COLOUR, gid="preferred_k")
+        ax_k.set_xlabel("preferred K (neighbours)")
+        ax_k.set_ylabel("fraction of test samples")
+        ax_k.set_title("(a) preferred K")
+        if tied_fraction is not None:
+            ax_k.text(0.97, 0.95, f"minimum shared by several K: {tied_fraction:.0%}\n(then the smallest K counts)",
+                      transform=ax_k.transAxes, ha="right", va="top", fontsize=9.5,
+                      bbox=dict(boxstyle="round", facecolor="white", edgecolor=".7"))
+        ax_k.set_xlim(k_values.min() - gap, k_values.max() + gap)
+        ax_k.grid(axis="x", visible=False)
+
+        top = max(float(distance.max()), 1e-3)
+        bins = np.linspace(0.0, top * 1.0001, 41)
+        ax_d.hist(distance, bins=bins, weights=np.full(len(distance), 1.0 / len(distance)),
+                  color=SOFTMAX_COLOUR, gid="chi2_histogram")
+        ax_d.axvline(median, color="black", linestyle="--", linewidth=1.5, gid="median")
+        text = f"median = {median:.4f}"
+        if paper_median is not None:
+            text += f"\npaper (CIFAR-10) = {paper_median:g}"
+        ax_d.text(0.97, 0.95, text, transform=ax_d.transAxes, ha="right", va="top", fontsize=10.5,
+                  bbox=dict(boxstyle="round", facecolor="white", edgecolor=".7"))
+        ax_d.set_xlabel(r"$\chi^2$ distance at the preferred K")
+        ax_d.set_ylabel("fraction of test samples")
+        ax_d.set_title(r"(b) $\chi^2$(softmax, K-NN histogram)")
+        ax_d.set_xlim(0.0, top * 1.02)
+        fig.suptitle(title)
+        if definition:
+            fig.supxlabel(definition + f"   ({len(distance)} test samples)", fontsize=10)
+    return fig
+
+
+def plot_softmax_knn_pairs(examples: list[dict], class_names: Sequence[str] | None = None, title: str = "") -> Figure:
+    """Fig. 9: softmax output (left, green) beside the K-NN label histogram at the preferred K (right, blue).
+
+    One pair per dict: ``softmax`` (L,), ``histogram`` (L,), ``label`` (true
+    label, black bar edge), ``K``, ``chi2`` and ``name`` (e.g. the test index).
+    Pairs are laid out two per row.
+    """
+    if not examples:
+        raise ValueError("plot_softmax_knn_pairs needs at least one example")
+    n_labels = None
+    for index, example in enumerate(examples):
+        missing = [key for key in ("softmax", "histogram", "label", "K", "chi2", "name") if key not in example]
+        if missing:
+            raise ValueError(f"example {index} lacks key(s) {missing}")
+        shapes = {np.shape(example["softmax"]), np.shape(example["histogram"])}
+        if len(shapes) != 1 or len(next(iter(shapes))) != 1:
+            raise ValueError(f"example {index}: softmax and histogram must be 1-D of one length, got {shapes}")
+        n_labels = n_labels or len(example["softmax"])
+        if len(example["softmax"]) != n_labels or not 0 <= int(example["label"]) < n_labels:
+            raise ValueError(f"example {index}: {len(example['softmax'])} labels (expected {n_labels}) or label out of range")
+    names = list(class_names) if class_names is not None else [str(label) for label in range(n_labels)]
+    if len(names) != n_labels:
+        raise ValueError(f"class_names has {len(names)} names for {n_labels} labels")
+    long_names = max(len(name) for name in names) > 2
+    n_rows = (len(examples) + 1) // 2
+    n_cols = min(2, len(examples))
+    positions = np.arange(n_labels)
+
+    with plt.rc_context(paper_rc()):
+        fig = plt.figure(figsize=(n_cols * max(5.2, 0.42 * n_labels + 1.2), n_rows * (3.0 if long_names else 2.6) + 0.5),
+                         layout="constrained")
+        subfigures = np.atleast_1d(fig.subfigures(n_rows, n_cols, squeeze=False).ravel())
+        for subfig, example in zip(subfigures, examples):
+            label = int(example["label"])
+            subfig.suptitle(
+                f"{example['name']} (label {names[label]}): " + r"$\chi^2$" + f" = {float(example['chi2']):.3f}",
+                fontsize=10.5,
+            )
+            axes = subfig.subplots(1, 2, sharey=True)
+            panels = ((example["softmax"], SOFTMAX_COLOUR, "softmax output"),
+                      (example["histogram"], KNN_HISTOGRAM_COLOUR, f"K-NN histogram, K = {int(example['K'])}"))
+            for ax, (values, colour, caption) in zip(axes, panels):
+                bars = ax.bar(positions, np.asarray(values, dtype=float), width=0.75, color=colour, linewidth=0)
+                bars[label].set_edgecolor(GROUND_TRUTH_EDGE["edgecolor"])
+                bars[label].set_linewidth(GROUND_TRUTH_EDGE["linewidth"])
+                bars[label].set_gid("ground_truth")
+                ax.set_title(caption, fontsize=9.5)
+                ax.set_ylim(0.0, 1.0)
+                ax.set_xlim(-0.7, n_labels - 0.3)
+                ax.set_xticks(positions)
+                ax.set_xticklabels(names, rotation=90 if long_names else 0, fontsize=8.5 if long_names else 9)
+                ax.tick_params(axis="x", length=0, pad=2)
+                ax.grid(axis="x", visible=False)
+            axes[0].set_ylabel("probability")
+            axes[0].set_yticks([0, 0.5, 1])
+        for subfig in subfigures[len(examples):]:
+            subfig.set_visible(False)
+        legend_handle = matplotlib.patches.Patch(facecolor="white", label="ground-truth label", **GROUND_TRUTH_EDGE)
+        fig.legend(handles=[legend_handle], loc="outside lower right", frameon=False)
+        if title:
+            fig.suptitle(title, fontsize=12)
+    return fig

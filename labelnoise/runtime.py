@@ -21,7 +21,49 @@ def job_logger(name: str, log_path: str | None = None) -> logging.Logger:
     for handler in handlers:
         handler.setFormatter(formatter)
         logger.addHandler(handler)
+    sys.excepthook = _one_line_errors(logger)
     return logger
+
+
+def one_line_error_types() -> tuple[type[BaseException], ...]:
+    """Errors that explain themselves: a job stops with their one-line message, no traceback."""
+    from labelnoise.config import ConfigError
+    from labelnoise.data import DataError
+
+    return (DataError, ConfigError, FileNotFoundError, PermissionError, NotADirectoryError)
+
+
+def _one_line_errors(logger: logging.Logger):
+    """An excepthook logging known errors as one line ``Name: message``, others with their traceback."""
+    previous = sys.excepthook
+
+    def hook(kind, error, traceback) -> None:
+        if issubclass(kind, one_line_error_types()):
+            logger.error("%s: %s", kind.__name__, error)
+            sys.exit(1)
+        logger.error("%s: %s (traceback follows)", kind.__name__, error)
+        previous(kind, error, traceback)
+
+    return hook
+
+
+def results_dir_problem(path: str | Path) -> str | None:
+    """Why the results directory ``path`` cannot be written, or None if it can.
+
+    Creates nothing: checks the deepest existing ancestor (a directory we may
+    write into) so a dry run stays free of side effects.
+    """
+    import os
+
+    target = Path(path).absolute()
+    probe = target
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        return f"cannot write results to {target}: {probe} exists and is not a directory"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return f"cannot write results to {target}: {probe} is not writable (permissions or a read-only file system)"
+    return None
 
 
 def configure_torch(threads: int) -> None:

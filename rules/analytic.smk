@@ -1,12 +1,3 @@
-def analytic_inputs(wildcards):
-    inputs = {"data": f"{RESULTS}/data/{wildcards.dataset}.npz"}
-    if SETTINGS[wildcards.dataset]["analytic"]["case"] == "general":
-        inputs["softmax"] = f"{RESULTS}/{wildcards.dataset}/clean/softmax.npz"
-    if wildcards.spread_noise == "confusion":
-        inputs["confusion"] = f"{RESULTS}/{wildcards.dataset}/noise/confusion_matrix.csv"
-    return inputs
-
-
 rule analytic:
     """K-NN plurality accuracy (Eqs. 2, 3, 6) on a gamma grid for every configured K."""
     input:
@@ -14,7 +5,11 @@ rule analytic:
     output:
         f"{RESULTS}/{{dataset}}/analytic/{{spread_noise}}.csv",
     params:
-        settings=settings,
+        settings=settings("analytic", "noise.flip_shift", "noise.levels"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
     log:
         log_path("analytic", "{dataset}/{spread_noise}"),
     benchmark:
@@ -32,6 +27,10 @@ rule fit_k:
         tables=lambda wildcards: train_tables(wildcards.dataset, wildcards.spread_noise),
     output:
         f"{RESULTS}/{{dataset}}/analytic/{{spread_noise}}_fit.csv",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
     log:
         log_path("fit_k", "{dataset}/{spread_noise}"),
     conda:

@@ -6,8 +6,12 @@ rule train_clean:
         model=f"{RESULTS}/{{dataset}}/clean/model.pt",
         table=f"{RESULTS}/{{dataset}}/clean/train.csv",
     params:
-        settings=settings,
+        settings=settings("clean_model", "train"),
     threads: lambda wildcards: SETTINGS[wildcards.dataset]["train"]["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=120,
+        gpu=training_gpus,
     log:
         log_path("train_clean", "{dataset}"),
     benchmark:
@@ -25,8 +29,14 @@ rule embed:
         model=f"{RESULTS}/{{dataset}}/clean/model.pt",
     output:
         f"{RESULTS}/{{dataset}}/clean/embeddings.npz",
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=20,
     log:
         log_path("embed", "{dataset}"),
+    benchmark:
+        bench_path("embed", "{dataset}")
     conda:
         "../envs/labelnoise.yaml"
     script:
@@ -40,6 +50,10 @@ rule softmax_clean:
         model=f"{RESULTS}/{{dataset}}/clean/model.pt",
     output:
         f"{RESULTS}/{{dataset}}/clean/softmax.npz",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
     log:
         log_path("softmax_clean", "{dataset}"),
     conda:
@@ -55,9 +69,15 @@ rule kmeans:
     output:
         f"{RESULTS}/{{dataset}}/clean/kmeans/{{k}}.npz",
     params:
-        settings=settings,
+        settings=settings("noise.kmeans_n_init"),
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=30,
     log:
         log_path("kmeans", "{dataset}/{k}"),
+    benchmark:
+        bench_path("kmeans", "{dataset}/{k}")
     conda:
         "../envs/labelnoise.yaml"
     script:

@@ -3,9 +3,15 @@ rule prepare_data:
     output:
         f"{RESULTS}/data/{{dataset}}.npz",
     params:
-        settings=settings,
+        settings=settings("source", "test_fraction", "data_dir", "download", "mirrors"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=15,
     log:
         log_path("prepare_data", "{dataset}"),
+    benchmark:
+        bench_path("prepare_data", "{dataset}")
     conda:
         "../envs/labelnoise.yaml"
     script:

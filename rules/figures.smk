@@ -1,45 +1,24 @@
-def figure_level(wildcards, figure, noise):
-    """Level name of ``noise`` that a figure shows, from the figure's settings."""
-    return format_level(noise, SETTINGS[wildcards.dataset]["figures"][figure][f"{noise}_level"])
-
-
-def fig1_inputs(wildcards):
-    random_level = figure_level(wildcards, "embedding", "random")
-    concentrated_level = figure_level(wildcards, "embedding", "concentrated")
-    base = f"{RESULTS}/{wildcards.dataset}"
-    return {
-        "embeddings": f"{base}/clean/embeddings.npz",
-        "random_noise": f"{base}/noise/random/{random_level}.npz",
-        "concentrated_noise": f"{base}/noise/concentrated/{concentrated_level}.npz",
-        "random_table": f"{base}/train/random/{random_level}.csv",
-        "concentrated_table": f"{base}/train/concentrated/{concentrated_level}.csv",
-    }
-
-
 rule fig1:
     """Fig. 1: deep features in 2-D coloured by noisy label, 20% random vs 20% concentrated."""
     input:
         unpack(fig1_inputs),
     output:
-        f"{RESULTS}/fig1_{{dataset}}.pdf",
+        pdf=f"{RESULTS}/fig1_{{dataset}}.pdf",
+        png=report_figure(f"{RESULTS}/fig1_{{dataset}}.png", "fig1", "Fig. 1"),
     params:
-        settings=settings,
+        settings=settings("figures.embedding"),
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=30,
     log:
         log_path("fig1", "{dataset}"),
+    benchmark:
+        bench_path("fig1", "{dataset}")
     conda:
         "../envs/labelnoise.yaml"
     script:
         "../workflow_scripts/fig1.py"
-
-
-def fig2_inputs(wildcards):
-    base = f"{RESULTS}/{wildcards.dataset}"
-    inputs = {"data": f"{RESULTS}/data/{wildcards.dataset}.npz"}
-    for noise in ("random", "flip", "concentrated"):
-        level = figure_level(wildcards, "softmax_examples", noise)
-        inputs[f"{noise}_softmax"] = f"{base}/train/{noise}/{level}.softmax.npz"
-        inputs[f"{noise}_table"] = f"{base}/train/{noise}/{level}.csv"
-    return inputs
 
 
 rule fig2:
@@ -47,9 +26,14 @@ rule fig2:
     input:
         unpack(fig2_inputs),
     output:
-        f"{RESULTS}/fig2_{{dataset}}.pdf",
+        pdf=f"{RESULTS}/fig2_{{dataset}}.pdf",
+        png=report_figure(f"{RESULTS}/fig2_{{dataset}}.png", "fig2", "Fig. 2"),
     params:
-        settings=settings,
+        settings=settings("figures.softmax_examples"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
     log:
         log_path("fig2", "{dataset}"),
     conda:
@@ -64,8 +48,14 @@ rule fig4:
         tables=lambda wildcards: [
             table for noise in ("concentrated", "random", "flip") for table in train_tables(wildcards.dataset, noise)
         ],
+        knn=lambda wildcards: [f"{RESULTS}/{wildcards.dataset}/knn/{noise}.csv" for noise in ("concentrated", "random", "flip")],
     output:
-        f"{RESULTS}/fig4_{{dataset}}.pdf",
+        pdf=f"{RESULTS}/fig4_{{dataset}}.pdf",
+        png=report_figure(f"{RESULTS}/fig4_{{dataset}}.png", "fig4", "Fig. 4"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
     log:
         log_path("fig4", "{dataset}"),
     conda:
@@ -74,29 +64,19 @@ rule fig4:
         "../workflow_scripts/fig4.py"
 
 
-def comparison_inputs(noise):
-    def inputs(wildcards):
-        base = f"{RESULTS}/{wildcards.dataset}"
-        files = {
-            "tables": train_tables(wildcards.dataset, noise),
-            "analytic": f"{base}/analytic/{noise}.csv",
-            "fit": f"{base}/analytic/{noise}_fit.csv",
-        }
-        if noise == "confusion":
-            files["confusion"] = f"{base}/noise/confusion_matrix.csv"
-        return files
-
-    return inputs
-
-
 rule fig5:
     """Fig. 5: random noise, experimental vs the analytic K-NN family and the fitted K."""
     input:
         unpack(comparison_inputs("random")),
     output:
-        f"{RESULTS}/fig5_{{dataset}}.pdf",
+        pdf=f"{RESULTS}/fig5_{{dataset}}.pdf",
+        png=report_figure(f"{RESULTS}/fig5_{{dataset}}.png", "fig5", "Fig. 5"),
     params:
         noise="random",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
     log:
         log_path("fig5", "{dataset}"),
     conda:
@@ -110,9 +90,14 @@ rule fig6:
     input:
         unpack(comparison_inputs("flip")),
     output:
-        f"{RESULTS}/fig6_{{dataset}}.pdf",
+        pdf=f"{RESULTS}/fig6_{{dataset}}.pdf",
+        png=report_figure(f"{RESULTS}/fig6_{{dataset}}.png", "fig6", "Fig. 6"),
     params:
         noise="flip",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
     log:
         log_path("fig6", "{dataset}"),
     conda:
@@ -126,9 +111,14 @@ rule fig7:
     input:
         unpack(comparison_inputs("confusion")),
     output:
-        f"{RESULTS}/fig7_{{dataset}}.pdf",
+        pdf=f"{RESULTS}/fig7_{{dataset}}.pdf",
+        png=report_figure(f"{RESULTS}/fig7_{{dataset}}.png", "fig7", "Fig. 7"),
     params:
         noise="confusion",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
     log:
         log_path("fig7", "{dataset}"),
     conda:

@@ -5,22 +5,17 @@ rule confusion_matrix:
     output:
         f"{RESULTS}/{{dataset}}/noise/confusion_matrix.csv",
     params:
-        settings=settings,
+        settings=settings("noise.confusion_matrix", "noise.confusion_concentration"),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
     log:
         log_path("confusion_matrix", "{dataset}"),
     conda:
         "../envs/labelnoise.yaml"
     script:
         "../workflow_scripts/confusion_matrix.py"
-
-
-def noise_inputs(wildcards):
-    inputs = {"data": f"{RESULTS}/data/{wildcards.dataset}.npz"}
-    if wildcards.noise == "concentrated":
-        inputs["clusters"] = f"{RESULTS}/{wildcards.dataset}/clean/kmeans/{wildcards.level}.npz"
-    if wildcards.noise == "confusion":
-        inputs["confusion"] = f"{RESULTS}/{wildcards.dataset}/noise/confusion_matrix.csv"
-    return inputs
 
 
 rule make_noise:
@@ -30,7 +25,11 @@ rule make_noise:
     output:
         f"{RESULTS}/{{dataset}}/noise/{{noise}}/{{level}}.npz",
     params:
-        settings=settings,
+        settings=settings("seeds", "noise.flip_shift"),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
     log:
         log_path("make_noise", "{dataset}/{noise}/{level}"),
     conda:

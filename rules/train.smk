@@ -7,8 +7,12 @@ rule train_grid:
         table=f"{RESULTS}/{{dataset}}/train/{{noise}}/{{level}}.csv",
         softmax=f"{RESULTS}/{{dataset}}/train/{{noise}}/{{level}}.softmax.npz",
     params:
-        settings=settings,
+        settings=settings("seeds", "grid_model", "train"),
     threads: lambda wildcards: SETTINGS[wildcards.dataset]["train"]["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=240,
+        gpu=training_gpus,
     log:
         log_path("train_grid", "{dataset}/{noise}/{level}"),
     benchmark:
@@ -26,6 +30,10 @@ rule collect_grid:
     output:
         table=f"{RESULTS}/{{dataset}}/train.csv",
         summary=f"{RESULTS}/{{dataset}}/train_summary.csv",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
     log:
         log_path("collect_grid", "{dataset}"),
     conda:

@@ -23,6 +23,22 @@ def test_defaults_fill_an_empty_config():
 def test_shipped_configs_are_valid():
     config = load_config_file("config.yaml")
     assert config["datasets"]["mnist"]["source"] == "mnist5k"
+    paper = load_config_file("configs/paper.yaml")
+    assert paper["targets"] == ["mnist", "cifar10"]
+    mnist, cifar = dataset_settings(paper, "mnist"), dataset_settings(paper, "cifar10")
+    assert (mnist["seeds"], cifar["seeds"]) == (10, 7)  # the paper's seeds per level
+    assert mnist["grid_model"] == {"arch": "paper_cnn", "width": 1.0, "fc_dim": 500}  # Section 5 net
+    assert cifar["grid_model"]["arch"] == "allcnn_c" and cifar["analytic"]["case"] == "general"
+    assert max(mnist["noise"]["levels"]["random"]) == 0.99 and max(mnist["noise"]["levels"]["flip"]) == 0.8
+    assert mnist["noise"]["levels"]["concentrated"] == [10, 8, 6, 5, 4, 3, 2]
+
+
+def test_rule_params_hold_only_what_they_name():
+    from labelnoise.config import pick_settings
+
+    view = dataset_settings(validate_config({}), "mnist")
+    picked = pick_settings(view, ["train", "noise.flip_shift"])
+    assert picked == {"name": "mnist", "seed": 0, "train": view["train"], "noise": {"flip_shift": 1}}
 
 
 def test_partial_levels_keep_the_other_defaults():

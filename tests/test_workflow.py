@@ -18,7 +18,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "tests" / "data" / "digits_workflow.yaml"
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--configfile", str(CONFIG)]
-FIGURES = ["fig1", "fig2", "fig4", "fig5", "fig6", "fig7"]
+FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9"]
 
 pytestmark = pytest.mark.slow
 
@@ -86,8 +86,32 @@ def test_analytic_curves_and_fit(run):
         assert fit["best"].sum() == 1 and fit.loc[fit["best"], "rmse"].iloc[0] == fit["rmse"].min()
 
 
+def test_knn_baseline_tables(run):
+    for noise in ("random", "flip", "confusion", "concentrated"):
+        table = pd.read_csv(run / "digits" / "knn" / f"{noise}.csv", dtype={"level": str})
+        assert len(table) == 2  # 2 levels x 1 seed
+        assert (table["K"] == 11).all() and table["accuracy"].between(0, 1).all()
+        assert (table["realised_gamma"] > 0).all()  # every configured level is noisy
+    random = pd.read_csv(run / "digits" / "knn" / "random.csv").sort_values("nominal_gamma")
+    assert random["accuracy"].iloc[0] > 0.85  # 20% random noise barely hurts an 11-NN vote (Eq. 3)
+    assert random["accuracy"].iloc[0] >= random["accuracy"].iloc[1]
+
+
+def test_appendix_a_outputs(run):
+    samples = pd.read_csv(run / "digits" / "appendix_a" / "samples.csv")
+    test_size = len(np.load(run / "digits" / "clean" / "test_embeddings.npz")["labels"])
+    assert len(samples) == test_size and samples["chi2"].between(0, 1).all()
+    assert set(samples["preferred_K"]) <= {10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 150, 200, 250, 300}
+    summary = pd.read_csv(run / "digits" / "appendix_a" / "summary.csv")
+    assert summary["paper_median_chi2"].iloc[0] == 0.143123
+    assert summary["median_chi2"].iloc[0] == pytest.approx(samples["chi2"].median())
+    features = np.load(run / "digits" / "clean" / "test_embeddings.npz")["features"]
+    assert features.shape == (test_size, 256)  # the fc@256 features of the test samples
+
+
 def test_every_rule_logged(run):
-    for rule in ("prepare_data", "train_clean", "embed", "kmeans", "make_noise", "train_grid", "analytic", "fit_k", "fig1"):
+    for rule in ("prepare_data", "train_clean", "embed", "kmeans", "make_noise", "train_grid", "analytic", "fit_k", "fig1",
+                 "embed_test", "appendix_a", "knn_baseline", "fig3", "fig8", "fig9"):
         logs = list((run / "logs" / rule).rglob("*.log"))
         assert logs and all(log.stat().st_size > 0 for log in logs), rule
     grid_log = (run / "logs" / "train_grid" / "digits" / "random" / "0.20.log").read_text()
@@ -100,7 +124,7 @@ def test_deleting_one_level_reruns_only_that_level_and_downstream(run):
     (run / "digits" / "train" / "random" / "0.60.csv").unlink()
     jobs = planned_jobs(workdir)
     assert jobs.pop("train_grid") == 1
-    assert set(jobs) <= {"collect_grid", "fit_k", "fig2", "fig4", "fig5", "all"}, jobs
+    assert set(jobs) <= {"collect_grid", "fit_k", "fig2", "fig3", "fig4", "fig5", "summary", "all"}, jobs
     assert {"fig4", "fig5", "fit_k"} <= set(jobs)
     out = snakemake(workdir, "--cores", "2")
     assert out.returncode == 0, out.stderr[-3000:]
@@ -110,7 +134,9 @@ def test_deleting_one_level_reruns_only_that_level_and_downstream(run):
 
 def test_single_figure_target_builds_only_what_it_needs(tmp_path):
     jobs = planned_jobs(tmp_path, "results/fig6_digits.pdf")
-    assert jobs["train_grid"] == 2 and "train_clean" not in jobs and "kmeans" not in jobs
+    # flip noise needs no k-means; the clean model only for the K-NN baseline's features
+    assert jobs["train_grid"] == 2 and "kmeans" not in jobs and "analytic" in jobs
+    assert jobs["knn_baseline"] == 1 and jobs["train_clean"] == 1 and "appendix_a" not in jobs
     assert "fig5" not in jobs and "fig6" in jobs
 
 
@@ -121,6 +147,8 @@ def test_single_figure_target_builds_only_what_it_needs(tmp_path):
         ("targets=[svhn]", "'targets'"),
         ("analytic={'K':[0]}", "'analytic.K[0]'"),
         ("noise={'levels':{'gaussian':[0.2]}}", "'noise.levels'"),
+        ("knn={'K':0}", "'knn.K'"),
+        ("appendix_a={'n_examples':0}", "'appendix_a.n_examples'"),
     ],
 )
 def test_invalid_config_stops_before_any_job(tmp_path, override, key):

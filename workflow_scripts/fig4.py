@@ -1,5 +1,7 @@
 """Rule fig4: test accuracy vs realised noise level for concentrated, random, flip."""
 
+import pandas as pd
+
 from labelnoise.grid import load_train_tables
 from labelnoise.io import save_figure
 from labelnoise.plots import plot_noise_types
@@ -7,5 +9,6 @@ from labelnoise.runtime import job_logger
 
 log = job_logger("fig4", snakemake.log[0])
 train = load_train_tables(snakemake.input.tables)
-save_figure(plot_noise_types(train), snakemake.output[0])
+knn = pd.concat([pd.read_csv(path, dtype={"level": str}) for path in snakemake.input.knn], ignore_index=True)
+save_figure(plot_noise_types(train, knn=knn), snakemake.output[0])
 log.info("plotted %d training runs", len(train))

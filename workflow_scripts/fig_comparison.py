@@ -18,6 +18,9 @@ confusion = None
 if "confusion" in snakemake.input.keys():
     confusion = pd.read_csv(snakemake.input.confusion, index_col="clean_label").to_numpy()
 title = f"{snakemake.wildcards.dataset}: {NOISE_TITLES[noise]}"
-figure = plot_analytic_comparison(train, analytic[["gamma", "K", "accuracy"]], fit[["K", "rmse", "best"]], title, confusion=confusion)
+knn = pd.read_csv(snakemake.input.knn, dtype={"level": str})
+figure = plot_analytic_comparison(
+    train, analytic[["gamma", "K", "accuracy"]], fit[["K", "rmse", "best"]], title, confusion=confusion, knn=knn
+)
 save_figure(figure, snakemake.output[0])
 log.info("%s noise: %d runs, %d analytic points", noise, len(train), len(analytic))

@@ -1,0 +1,29 @@
+# The measured K-NN classifier baseline (Section 4.1), drawn in Figs. 4-7.
+
+
+rule knn_baseline:
+    """Accuracy of K-NN on the clean features with the noisy labels of every level and seed of one noise type."""
+    input:
+        embeddings=f"{RESULTS}/{{dataset}}/clean/embeddings.npz",
+        test_embeddings=f"{RESULTS}/{{dataset}}/clean/test_embeddings.npz",
+        noise=lambda wildcards: [
+            f"{RESULTS}/{wildcards.dataset}/noise/{wildcards.noise}/{level}.npz"
+            for level in level_names(wildcards.dataset, wildcards.noise)
+        ],
+    output:
+        f"{RESULTS}/{{dataset}}/knn/{{noise}}.csv",
+    params:
+        settings=settings("knn"),
+        levels=lambda wildcards: level_names(wildcards.dataset, wildcards.noise),
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=20,
+    log:
+        log_path("knn_baseline", "{dataset}/{noise}"),
+    benchmark:
+        bench_path("knn_baseline", "{dataset}/{noise}")
+    conda:
+        "../envs/labelnoise.yaml"
+    script:
+        "../workflow_scripts/knn_baseline.py"

@@ -1,0 +1,28 @@
+# The summary table: per noise type and level, experiment, analytic K-NN at the
+# fitted K, the K-NN baseline and the paper's claims side by side.
+
+
+rule summary:
+    """Summary table of one dataset: nominal and realised noise, CNN, analytic, K-NN, paper."""
+    input:
+        unpack(summary_inputs),
+    output:
+        report(
+            f"{RESULTS}/summary_{{dataset}}.csv",
+            caption="../report/summary.rst",
+            category="Summary tables",
+            labels={"dataset": "{dataset}", "table": "summary"},
+        ),
+    params:
+        spread_noises=SPREAD_NOISES,
+        knn_noises=NOISE_TYPES,
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    log:
+        log_path("summary", "{dataset}"),
+    conda:
+        "../envs/labelnoise.yaml"
+    script:
+        "../workflow_scripts/summary.py"

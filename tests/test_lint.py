@@ -1,0 +1,98 @@
+"""Snakemake conventions: lint clean, resources on every rule, logs and benchmarks, pinned environments."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+RULE_FILES = sorted((REPO / "rules").glob("*.smk"))
+TRAINING_RULES = {"train_clean", "train_grid"}
+#: Rules whose jobs take long enough that their timings are worth keeping.
+HEAVY_RULES = {"train_clean", "train_grid", "analytic", "embed", "kmeans", "fig1"}
+
+
+def rule_blocks() -> dict[str, str]:
+    """Rule name -> its text, for every rule in rules/*.smk."""
+    blocks = {}
+    for path in RULE_FILES:
+        text = path.read_text()
+        for match in re.finditer(r"^(?:rule|checkpoint) (\w+):\n(.*?)(?=^\S|\Z)", text, re.S | re.M):
+            blocks[match.group(1)] = match.group(2)
+    return blocks
+
+
+def directive(block: str, name: str) -> str:
+    """The body of one directive (``resources``, ``log``, ...) of a rule's text, or ''."""
+    match = re.search(rf"^    {name}:(.*?)(?=^    \w+:|\Z)", block, re.S | re.M)
+    return match.group(1) if match else ""
+
+
+def test_lint_is_clean(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--lint", "--snakefile", str(REPO / "Snakefile"),
+         "--directory", str(tmp_path), "--configfile", str(REPO / "tests" / "data" / "digits_workflow.yaml")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0 and "Lints for" not in out.stdout + out.stderr, out.stdout + out.stderr
+
+
+def test_every_rule_declares_threads_memory_and_runtime():
+    blocks = rule_blocks()
+    assert {"prepare_data", "train_grid", "fig5", "summary"} <= set(blocks)
+    missing = {}
+    for rule, block in blocks.items():
+        resources = directive(block, "resources")
+        lacks = [key for key in ("mem_mb", "runtime") if not re.search(rf"^\s+{key}=", resources, re.M)]
+        if not re.search(r"^    threads:", block, re.M):
+            lacks.append("threads")
+        if lacks:
+            missing[rule] = lacks
+    assert not missing, f"rules without resources: {missing}"
+
+
+def test_training_rules_declare_a_gpu_resource():
+    blocks = rule_blocks()
+    for rule in TRAINING_RULES:
+        assert re.search(r"^\s+gpu=", directive(blocks[rule], "resources"), re.M), rule
+
+
+def test_every_rule_logs_under_results_logs_and_heavy_rules_are_benchmarked():
+    blocks = rule_blocks()
+    for rule, block in blocks.items():
+        assert f'log_path("{rule}"' in directive(block, "log"), f"{rule} has no log under results/logs/{rule}"
+    for rule in HEAVY_RULES:
+        assert f'bench_path("{rule}"' in directive(blocks[rule], "benchmark"), f"{rule} has no benchmark"
+
+
+def test_profiles_parse_and_name_the_slurm_executor():
+    slurm = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+    assert slurm["executor"] == "slurm" and slurm["retries"] >= 1 and slurm["latency-wait"] >= 10
+    assert {"mem_mb", "runtime"} <= set(slurm["default-resources"])
+    assert all(slurm["set-resources"][rule]["gpu"] >= 1 for rule in TRAINING_RULES)
+    local = yaml.safe_load((REPO / "profiles" / "local" / "config.yaml").read_text())
+    assert "executor" not in local and local["cores"] == "all"
+
+
+def pins(requirements) -> dict[str, str]:
+    found = {}
+    for requirement in requirements:
+        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)==(\S+)", requirement.strip())
+        assert match, f"not an exact pin: {requirement!r}"
+        found[match.group(1).lower()] = match.group(2)
+    return found
+
+
+def test_conda_environments_pin_the_same_versions_as_pyproject():
+    declared = pins(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"])
+    assert "snakemake-executor-plugin-slurm" in declared
+    for env in sorted((REPO / "envs").glob("*.yaml")):
+        spec = yaml.safe_load(env.read_text())
+        pip = next(item["pip"] for item in spec["dependencies"] if isinstance(item, dict) and "pip" in item)
+        assert pins(item for item in pip if not item.startswith("-e")) == declared, env.name

@@ -1,0 +1,33 @@
+"""Rule knn_baseline: K-NN accuracy on the clean features with the noisy labels of one noise type."""
+
+from labelnoise.io import load_npz, save_csv
+from labelnoise.knn import knn_noise_table, nearest_neighbours
+from labelnoise.runtime import job_logger, limit_native_threads
+from labelnoise.seeding import rng_for
+
+settings = snakemake.params.settings
+noise = snakemake.wildcards.noise
+options = settings["knn"]
+log = job_logger("knn_baseline", snakemake.log[0])
+limit_native_threads(snakemake.threads)
+train = load_npz(snakemake.input.embeddings)
+test = load_npz(snakemake.input.test_embeddings)
+n_labels = int(max(train["labels"].max(), test["labels"].max())) + 1
+
+neighbours = nearest_neighbours(train["features"], test["features"], options["K"])  # one search for every level
+levels = []
+for level, path in zip(snakemake.params.levels, snakemake.input.noise):
+    stored = load_npz(path)
+    if not (stored["clean_labels"] == train["labels"]).all():
+        raise ValueError(f"{path}: its clean labels are not those of the embedded training set")
+    levels.append(dict(level=level, nominal_gamma=float(stored["nominal_gamma"]),
+                       noisy_labels=stored["noisy_labels"], clean_labels=stored["clean_labels"]))
+table = knn_noise_table(
+    neighbours, test["labels"], n_labels, levels, options["tie"],
+    lambda level, seed_index: rng_for(settings["seed"], settings["name"], "knn", noise, level, seed_index),
+    dataset=settings["name"], noise=noise,
+)
+save_csv(snakemake.output[0], table)
+for row in table.itertuples():
+    log.info("%s %s seed %d: K = %d K-NN accuracy %.4f (realised gamma %.3f)",
+             noise, row.level, row.seed_index, row.K, row.accuracy, row.realised_gamma)
