@@ -263,6 +263,29 @@ def plot_embedding_panels(
 # ---------------------------------------------------------------------------
 
 
+def choose_softmax_examples(test_labels: np.ndarray, n_classes: int, n_examples: int, rng: np.random.Generator) -> np.ndarray:
+    """Test samples shown in Figs. 2 and 3: one from each of ``n_examples`` distinct classes (seeded)."""
+    classes = rng.choice(n_classes, size=min(n_examples, n_classes), replace=False)
+    return np.array([rng.choice(np.flatnonzero(test_labels == c)) for c in classes])
+
+
+def noisy_net_softmax_row(noise: str, softmax: np.ndarray, labels: np.ndarray, run: pd.Series, examples: np.ndarray) -> dict:
+    """A row of Figs. 2 and 3: one noisy-trained net's softmax on ``examples``.
+
+    ``softmax`` (M x L) and ``run`` (its training-table row) belong to the same
+    net; the title names the noise level and the net's test accuracy.
+    """
+    if noise == "concentrated":
+        level = f"k = {run['level']} (gamma = {run['realised_gamma']:.2f})"
+    else:
+        level = f"gamma = {run['nominal_gamma']:.2f}"
+    return {
+        "title": f"{noise} noise, {level}: test accuracy {100 * run['test_acc']:.1f}%",
+        "softmax": softmax[examples],
+        "true_labels": labels[examples],
+    }
+
+
 def plot_softmax_examples(rows: list[dict], class_names: list[str] | None = None) -> Figure:
     """Figs. 2/3: softmax outputs of noisy-label networks on single test images.
 

@@ -9,6 +9,8 @@ rule embed_test:
         model=f"{RESULTS}/{{dataset}}/clean/model.pt",
     output:
         f"{RESULTS}/{{dataset}}/clean/test_embeddings.npz",
+    params:
+        part="test",
     threads: 1
     resources:
         mem_mb=3000,
@@ -20,7 +22,7 @@ rule embed_test:
     conda:
         "../envs/labelnoise.yaml"
     script:
-        "../workflow_scripts/embed_test.py"
+        "../workflow_scripts/embed.py"
 
 
 rule appendix_a:

@@ -29,6 +29,8 @@ rule embed:
         model=f"{RESULTS}/{{dataset}}/clean/model.pt",
     output:
         f"{RESULTS}/{{dataset}}/clean/embeddings.npz",
+    params:
+        part="train",
     threads: 1
     resources:
         mem_mb=3000,

@@ -7,12 +7,11 @@ import shutil
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from slurm.workflow import REPO, SNAKEMAKE, snakemake, table_differences
+from slurm.workflow import SNAKEMAKE, snakemake, table_differences
 
 pytestmark = pytest.mark.slow
 

@@ -53,7 +53,7 @@ def test_every_figure_is_built_as_pdf_and_png(run):
         for suffix in (".pdf", ".png"):
             path = run / f"{fig}_digits{suffix}"
             assert path.stat().st_size > 5000, path
-    assert (run / f"fig1_digits.pdf").read_bytes().startswith(b"%PDF")
+    assert (run / "fig1_digits.pdf").read_bytes().startswith(b"%PDF")
     assert not list(run.rglob("*.part*")), "temporary files left behind"
 
 

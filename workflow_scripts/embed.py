@@ -1,4 +1,5 @@
-"""Rule embed: the clean model's penultimate features of the training set."""
+"""Rules embed and embed_test: the clean model's penultimate features (fc@256 before
+BN/ReLU, Appendix A) of the training set or the test set (``params.part``)."""
 
 from labelnoise.checkpoint import load_checkpoint
 from labelnoise.data import load_prepared
@@ -6,10 +7,11 @@ from labelnoise.io import save_npz
 from labelnoise.runtime import configure_torch, job_logger
 from labelnoise.training import extract_features
 
-log = job_logger("embed", snakemake.log[0])
+part = snakemake.params.part
+log = job_logger(snakemake.rule, snakemake.log[0])
 configure_torch(snakemake.threads)
 data = load_prepared(snakemake.input.data)
-images, labels = data.part("train")
+images, labels = data.part(part)
 features = extract_features(load_checkpoint(snakemake.input.model), images)
-save_npz(snakemake.output[0], features=features, labels=labels, train_idx=data.train_idx)
-log.info("features of %d training samples, %d dimensions", *features.shape)
+save_npz(snakemake.output[0], features=features, labels=labels, **{f"{part}_idx": getattr(data, f"{part}_idx")})
+log.info("features of %d %s samples, %d dimensions", features.shape[0], part, features.shape[1])

@@ -13,7 +13,7 @@ from labelnoise.data import load_prepared
 from labelnoise.grid import load_train_tables
 from labelnoise.io import load_npz, save_figure
 from labelnoise.knn import nearest_neighbours, noisy_neighbour_fraction, region_examples
-from labelnoise.plots import plot_softmax_examples
+from labelnoise.plots import choose_softmax_examples, noisy_net_softmax_row, plot_softmax_examples
 from labelnoise.runtime import job_logger, limit_native_threads
 from labelnoise.seeding import rng_for
 
@@ -26,19 +26,13 @@ test_labels = data.part("test")[1]
 names = data.class_names
 
 rng = rng_for(settings["seed"], settings["name"], "fig3")
-classes = rng.choice(data.n_classes, size=min(options["n_examples"], data.n_classes), replace=False)
-examples = np.array([rng.choice(np.flatnonzero(test_labels == c)) for c in classes])
+examples = choose_softmax_examples(test_labels, data.n_classes, options["n_examples"], rng)
 
 rows = []
 for noise in ("random", "flip", "concentrated"):
     stored = load_npz(snakemake.input[f"{noise}_softmax"])
-    table = load_train_tables([snakemake.input[f"{noise}_table"]])
-    first = table.iloc[0]
-    level = f"k = {first['level']} (gamma = {first['realised_gamma']:.2f})" if noise == "concentrated" else f"gamma = {first['nominal_gamma']:.2f}"
-    rows.append({
-        "title": f"{noise} noise, {level}: test accuracy {100 * first['test_acc']:.1f}%",
-        "softmax": stored["softmax"][0][examples], "true_labels": stored["labels"][examples],
-    })
+    first_run = load_train_tables([snakemake.input[f"{noise}_table"]]).iloc[0]  # seed 0, whose softmax is shown
+    rows.append(noisy_net_softmax_row(noise, stored["softmax"][0], stored["labels"], first_run, examples))
     log.info(rows[-1]["title"])
 
 # (g, h): where a test sample lies relative to the flipped clusters of seed 0 (the net whose softmax is shown).
