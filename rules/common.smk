@@ -157,19 +157,14 @@ def comparison_inputs(noise):
 
 # rules/appendix_a.smk
 def fig3_inputs(wildcards):
+    """Fig. 2's inputs plus what places the clean- and noisy-region samples."""
     base = f"{RESULTS}/{wildcards.dataset}"
-    inputs = {
-        "data": f"{RESULTS}/data/{wildcards.dataset}.npz",
+    level = figure_level(wildcards, "softmax_examples", "concentrated")
+    return fig2_inputs(wildcards) | {
         "embeddings": f"{base}/clean/embeddings.npz",
         "test_embeddings": f"{base}/clean/test_embeddings.npz",
+        "concentrated_noise": f"{base}/noise/concentrated/{level}.npz",
     }
-    for noise in ("random", "flip", "concentrated"):
-        level = figure_level(wildcards, "softmax_examples", noise)
-        inputs[f"{noise}_softmax"] = f"{base}/train/{noise}/{level}.softmax.npz"
-        inputs[f"{noise}_table"] = f"{base}/train/{noise}/{level}.csv"
-    level = figure_level(wildcards, "softmax_examples", "concentrated")
-    inputs["concentrated_noise"] = f"{base}/noise/concentrated/{level}.npz"
-    return inputs
 
 
 # rules/summary.smk
