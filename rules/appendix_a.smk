@@ -105,6 +105,7 @@ rule fig3:
         png=report_figure(f"{RESULTS}/fig3_{{dataset}}.png", "fig3", "Fig. 3"),
     params:
         settings=settings("figures.softmax_examples", "knn"),
+        regions=True,
     threads: 1
     resources:
         mem_mb=2000,
@@ -114,4 +115,4 @@ rule fig3:
     conda:
         "../envs/labelnoise.yaml"
     script:
-        "../workflow_scripts/fig3.py"
+        "../workflow_scripts/fig_softmax.py"

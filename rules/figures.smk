@@ -30,6 +30,7 @@ rule fig2:
         png=report_figure(f"{RESULTS}/fig2_{{dataset}}.png", "fig2", "Fig. 2"),
     params:
         settings=settings("figures.softmax_examples"),
+        regions=False,
     threads: 1
     resources:
         mem_mb=2000,
@@ -39,7 +40,7 @@ rule fig2:
     conda:
         "../envs/labelnoise.yaml"
     script:
-        "../workflow_scripts/fig2.py"
+        "../workflow_scripts/fig_softmax.py"
 
 
 rule fig4:
