@@ -16,12 +16,8 @@ import pandas as pd
 
 from labelnoise.data import PreparedData
 from labelnoise.models import build_model
+from labelnoise.tables import TABLE_COLUMNS
 from labelnoise.training import TrainConfig, train_classifier, train_classifiers_batched, use_batched_seeds
-
-TABLE_COLUMNS = [
-    "dataset", "noise", "level", "seed_index", "seed", "nominal_gamma", "corrupted_fraction",
-    "realised_gamma", "val_acc", "test_acc", "best_epoch", "epochs_run", "wall_s",
-]
 
 
 def train_noise_level(
@@ -78,10 +74,3 @@ def train_noise_level(
         softmaxes.append(result.test_softmax)
     return pd.DataFrame(rows)[TABLE_COLUMNS], np.stack(softmaxes).astype(np.float32)
 
-
-def load_train_tables(paths) -> pd.DataFrame:
-    """Concatenate per-level training tables, keeping level names as text ('0.50')."""
-    frames = [pd.read_csv(path, dtype={"level": str, "dataset": str, "noise": str}) for path in paths]
-    if not frames:
-        raise ValueError("no training tables given")
-    return pd.concat(frames, ignore_index=True)[TABLE_COLUMNS]

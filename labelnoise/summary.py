@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from labelnoise.tables import require_columns
+from labelnoise.tables import load_train_tables, require_columns
 
 #: What the paper reports per noise type (Fig. 4 and Section 5).
 PAPER_CLAIMS: dict[str, str] = {
@@ -108,7 +108,7 @@ def build_summary(
 
 def _accuracy_text(tables) -> str:
     """'noise level: mean test accuracy' of training tables, one item per level."""
-    rows = pd.concat([pd.read_csv(path, dtype={"level": str}) for path in tables], ignore_index=True)
+    rows = load_train_tables(tables)
     means = rows.groupby(["noise", "level"], sort=False).agg(acc=("test_acc", "mean"), gamma=("realised_gamma", "mean"))
     return "; ".join(f"{noise} {level} (realised {row.gamma:.2f}): {row.acc:.3f}" for (noise, level), row in means.iterrows())
 

@@ -14,9 +14,17 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from labelnoise.noise import NOISE_TYPES
+
 #: Display and sort order of the noise types (Section 3 of the paper); noise
 #: types not listed here sort after these, alphabetically.
-NOISE_ORDER: tuple[str, ...] = ("random", "flip", "confusion", "concentrated")
+NOISE_ORDER: tuple[str, ...] = NOISE_TYPES
+
+#: Columns of the per-level training tables results/{dataset}/train/{noise}/{level}.csv.
+TABLE_COLUMNS = [
+    "dataset", "noise", "level", "seed_index", "seed", "nominal_gamma", "corrupted_fraction",
+    "realised_gamma", "val_acc", "test_acc", "best_epoch", "epochs_run", "wall_s",
+]
 
 #: Columns of the per-seed training table that ``aggregate_over_seeds`` needs.
 TRAIN_COLUMNS_FOR_AGGREGATION: tuple[str, ...] = (
@@ -135,3 +143,11 @@ def aggregate_over_seeds(train: pd.DataFrame) -> pd.DataFrame:
         .reset_index(drop=True)
     )
     return summary[list(AGGREGATED_COLUMNS)]
+
+
+def load_train_tables(paths) -> pd.DataFrame:
+    """Concatenate per-level training tables, keeping level names as text ('0.50')."""
+    frames = [pd.read_csv(path, dtype={"level": str, "dataset": str, "noise": str}) for path in paths]
+    if not frames:
+        raise ValueError("no training tables given")
+    return pd.concat(frames, ignore_index=True)[TABLE_COLUMNS]

@@ -16,7 +16,8 @@ from sklearn.datasets import load_digits
 
 from labelnoise import training
 from labelnoise.data import PreparedData
-from labelnoise.grid import TABLE_COLUMNS, train_noise_level
+from labelnoise.grid import train_noise_level
+from labelnoise.tables import TABLE_COLUMNS
 from labelnoise.models import build_model
 from labelnoise.training import (
     TrainConfig,

@@ -1,9 +1,8 @@
 """Rule collect_grid: every training row of a dataset, and mean +- std per level."""
 
-from labelnoise.grid import load_train_tables
 from labelnoise.io import save_csv
 from labelnoise.runtime import job_logger
-from labelnoise.tables import aggregate_over_seeds
+from labelnoise.tables import aggregate_over_seeds, load_train_tables
 
 log = job_logger("collect_grid", snakemake.log[0])
 table = load_train_tables(snakemake.input)

@@ -1,10 +1,10 @@
 """Rule fig1: deep features in 2-D, coloured by noisy label, random vs concentrated."""
 
-from labelnoise.grid import load_train_tables
 from labelnoise.io import load_npz, save_figure
 from labelnoise.plots import embed_2d, plot_embedding_panels
 from labelnoise.runtime import job_logger, limit_native_threads
 from labelnoise.seeding import derive_seed, rng_for
+from labelnoise.tables import load_train_tables
 
 settings = snakemake.params.settings
 options = settings["figures"]["embedding"]

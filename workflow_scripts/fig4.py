@@ -2,10 +2,10 @@
 
 import pandas as pd
 
-from labelnoise.grid import load_train_tables
 from labelnoise.io import save_figure
 from labelnoise.plots import plot_noise_types
 from labelnoise.runtime import job_logger
+from labelnoise.tables import load_train_tables
 
 log = job_logger("fig4", snakemake.log[0])
 train = load_train_tables(snakemake.input.tables)

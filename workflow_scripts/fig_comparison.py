@@ -2,12 +2,10 @@
 
 import pandas as pd
 
-from labelnoise.grid import load_train_tables
 from labelnoise.io import save_figure
-from labelnoise.plots import plot_analytic_comparison
+from labelnoise.plots import NOISE_NAMES, plot_analytic_comparison
 from labelnoise.runtime import job_logger
-
-NOISE_TITLES = {"random": "random noise", "flip": "flip noise", "confusion": "confusion-matrix noise"}
+from labelnoise.tables import load_train_tables
 
 noise = snakemake.params.noise
 log = job_logger(f"fig_{noise}", snakemake.log[0])
@@ -17,7 +15,7 @@ fit = pd.read_csv(snakemake.input.fit)
 confusion = None
 if "confusion" in snakemake.input.keys():
     confusion = pd.read_csv(snakemake.input.confusion, index_col="clean_label").to_numpy()
-title = f"{snakemake.wildcards.dataset}: {NOISE_TITLES[noise]}"
+title = f"{snakemake.wildcards.dataset}: {NOISE_NAMES[noise]}"
 knn = pd.read_csv(snakemake.input.knn, dtype={"level": str})
 figure = plot_analytic_comparison(
     train, analytic[["gamma", "K", "accuracy"]], fit[["K", "rmse", "best"]], title, confusion=confusion, knn=knn

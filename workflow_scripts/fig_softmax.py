@@ -11,12 +11,12 @@ cluster.
 import numpy as np
 
 from labelnoise.data import load_prepared
-from labelnoise.grid import load_train_tables
 from labelnoise.io import load_npz, save_figure
 from labelnoise.knn import nearest_neighbours, noisy_neighbour_fraction, region_examples
 from labelnoise.plots import choose_softmax_examples, noisy_net_softmax_row, plot_softmax_examples
 from labelnoise.runtime import job_logger, limit_native_threads
 from labelnoise.seeding import rng_for
+from labelnoise.tables import load_train_tables
 
 settings = snakemake.params.settings
 options = settings["figures"]["softmax_examples"]

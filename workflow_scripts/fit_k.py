@@ -3,10 +3,9 @@
 import pandas as pd
 
 from labelnoise.analytic import fit_k
-from labelnoise.grid import load_train_tables
 from labelnoise.io import save_csv
 from labelnoise.runtime import job_logger
-from labelnoise.tables import aggregate_over_seeds
+from labelnoise.tables import aggregate_over_seeds, load_train_tables
 
 log = job_logger("fit_k", snakemake.log[0])
 noise = snakemake.wildcards.spread_noise
