@@ -5,13 +5,14 @@ gathered from a data set held on the device, as in labelnoise.training) for
 the paper's MNIST net (Section 5; width 1 and the default 0.25) and All-CNN-C
 (the CIFAR-10 net), on the CPU and, when present, on CUDA (there with bf16
 autocast and channels_last, the ``precision: auto`` setting, and the
-deterministic cuDNN settings training uses). Each figure is the median over
-timed repeats after warm-up steps. Run from the repository root:
+deterministic cuDNN settings training uses): the per-model loop and both
+:class:`~labelnoise.models.SeedStack` layouts, seed-major and wide. Batched
+training (``train.batched_seeds``) uses the layout the header line names for
+the device. Each figure is the median over timed rounds in which the three
+paths take turns, after warm-up steps. Run from the repository root:
 
-    .venv/bin/python bench/train.py            # about 1-2 minutes on one CPU core
+    .venv/bin/python bench/train.py            # about 2-3 minutes on one CPU core
     .venv/bin/python bench/train.py --cuda-only         # CUDA only (10 seeds, the paper's MNIST count)
-
-The "batched" path is the one ``train.batched_seeds: true`` uses.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ import time
 import torch
 import torch.nn.functional as F
 
-from labelnoise.models import SeedStack, build_model
+from labelnoise.models import STACK_LAYOUTS, SeedStack, build_model, preferred_stack_layout
 from labelnoise.seeding import seed_everything
-from labelnoise.training import _autocast, _request_deterministic_cuda, resolve_precision
+from labelnoise.training import _autocast, _request_deterministic_cuda, _seed_losses, resolve_precision
 
 #: (label, arch, channels, image size, width, fc_dim, devices it runs on).
 CASES = (
@@ -41,23 +42,29 @@ def _synchronise(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _time_steps(step, n_steps: int, warmup: int, repeats: int, images_per_step: int, device: torch.device) -> float:
-    """Median images/s over ``repeats`` runs of ``n_steps`` steps, after ``warmup`` steps."""
-    for _ in range(warmup):
-        step()
-    _synchronise(device)
-    rates = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        for _ in range(n_steps):
+def _time_interleaved(steps: dict, n_steps: int, warmup: int, repeats: int, images_per_step: int, device: torch.device) -> dict:
+    """Median images/s of each step function over ``repeats`` rounds of ``n_steps`` steps.
+
+    The paths take turns within each round (after ``warmup`` steps each), so
+    a drift of the machine's speed (turbo, a neighbour's load) hits them alike.
+    """
+    for step in steps.values():
+        for _ in range(warmup):
             step()
-        _synchronise(device)
-        rates.append(images_per_step * n_steps / (time.perf_counter() - started))
-    return statistics.median(rates)
+    _synchronise(device)
+    rates: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, step in steps.items():
+            started = time.perf_counter()
+            for _ in range(n_steps):
+                step()
+            _synchronise(device)
+            rates[name].append(images_per_step * n_steps / (time.perf_counter() - started))
+    return {name: statistics.median(values) for name, values in rates.items()}
 
 
-def bench_case(arch, channels, size, width, fc_dim, device, n_seeds, batch_size, n_images, timing) -> tuple[float, float]:
-    """images/s of (per-model loop, stacked) training of ``n_seeds`` models."""
+def bench_case(arch, channels, size, width, fc_dim, device, n_seeds, batch_size, n_images, timing) -> dict:
+    """images/s of training ``n_seeds`` models: per-model loop and both stack layouts."""
     memory_format = torch.channels_last
     autocast_dtype = resolve_precision("auto", device)
     gen = torch.Generator().manual_seed(0)
@@ -65,13 +72,14 @@ def bench_case(arch, channels, size, width, fc_dim, device, n_seeds, batch_size,
     y_train = torch.randint(0, 10, (n_seeds, n_images), generator=gen).to(device)
     orders = torch.stack([torch.randperm(n_images, generator=gen) for _ in range(n_seeds)]).to(device)
     models = [build_model(arch, channels, size, 10, width=width, fc_dim=fc_dim) for _ in range(n_seeds)]
-    position = {"loop": 0, "stack": 0}
+    position = {"loop": 0, **{layout: 0 for layout in STACK_LAYOUTS}}
 
     def next_indices(key: str) -> torch.Tensor:
         start = position[key] % (n_images - batch_size)
         position[key] += batch_size
         return orders[:, start : start + batch_size]
 
+    stacks = {layout: SeedStack(models, layout).to(device=device, memory_format=memory_format).train() for layout in STACK_LAYOUTS}
     loop_models = [m.to(device=device, memory_format=memory_format).train() for m in models]
     loop_optimisers = [torch.optim.SGD(m.parameters(), lr=1e-3, momentum=0.9, weight_decay=1e-3) for m in loop_models]
 
@@ -86,23 +94,24 @@ def bench_case(arch, channels, size, width, fc_dim, device, n_seeds, batch_size,
             loss.backward()
             optimiser.step()
 
-    stack = SeedStack([m.cpu() for m in models]).to(device=device, memory_format=memory_format).train()
-    stack_optimiser = torch.optim.SGD(stack.parameters(), lr=1e-3, momentum=0.9, weight_decay=1e-3)
+    def stack_step_of(layout: str):
+        stack = stacks[layout]
+        optimiser = torch.optim.SGD(stack.parameters(), lr=1e-3, momentum=0.9, weight_decay=1e-3)
 
-    def stack_step() -> None:
-        indices = next_indices("stack")
-        with _autocast(device, autocast_dtype):
-            logits = stack(x_train[indices], memory_format)
-        yb = torch.gather(y_train, 1, indices)
-        losses = F.cross_entropy(logits.float().flatten(0, 1), yb.flatten(), reduction="none").view_as(yb).mean(dim=1)
-        stack_optimiser.zero_grad(set_to_none=True)
-        losses.sum().backward()
-        stack_optimiser.step()
+        def stack_step() -> None:
+            indices = next_indices(layout)
+            with _autocast(device, autocast_dtype):
+                logits = stack(x_train[indices], memory_format)
+            yb = torch.gather(y_train, 1, indices)
+            losses = _seed_losses(logits.float(), yb, one_call_per_seed=layout == "seed_major")
+            optimiser.zero_grad(set_to_none=True)
+            losses.sum().backward()
+            optimiser.step()
 
-    per_step = n_seeds * batch_size
-    loop_rate = _time_steps(loop_step, *timing, per_step, device)
-    stack_rate = _time_steps(stack_step, *timing, per_step, device)
-    return loop_rate, stack_rate
+        return stack_step
+
+    steps = {"loop": loop_step, **{layout: stack_step_of(layout) for layout in STACK_LAYOUTS}}
+    return _time_interleaved(steps, *timing, n_seeds * batch_size, device)
 
 
 def main() -> None:
@@ -113,7 +122,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (the workflow's default per job: 1)")
     parser.add_argument("--cpu-steps", type=int, default=3, help="timed steps per repeat on the CPU")
     parser.add_argument("--cuda-steps", type=int, default=50, help="timed steps per repeat on CUDA")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5, help="timed rounds (the median is printed)")
     parser.add_argument("--cuda-only", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -130,18 +139,21 @@ def main() -> None:
         name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({args.threads} thread(s))"
         precision = "bf16 autocast" if resolve_precision("auto", device) is not None else "fp32"
         n_seeds = args.cuda_seeds if device.type == "cuda" else args.seeds
-        print(f"\ndevice: {name}, {precision}, {n_seeds} seeds")
-        print(f"{'model':34s} {'loop img/s':>12s} {'batched img/s':>14s} {'speed-up':>9s}")
+        used = preferred_stack_layout(device)
+        print(f"\ndevice: {name}, {precision}, {n_seeds} seeds; batched training uses the {used} layout here")
+        print(f"{'model':34s} {'loop img/s':>11s} " + " ".join(f"{layout + ' img/s':>17s} {'x loop':>6s}" for layout in STACK_LAYOUTS))
         steps = args.cuda_steps if device.type == "cuda" else args.cpu_steps
         for label, arch, channels, size, width, fc_dim, where in CASES:
             if device.type not in where:
                 continue
             timing = (steps, max(1, steps // 3), args.repeats)
-            loop_rate, stack_rate = bench_case(
+            rates = bench_case(
                 arch, channels, size, width, fc_dim, device, n_seeds, args.batch_size,
                 n_images=n_seeds * args.batch_size * 4, timing=timing,
             )
-            print(f"{label:34s} {loop_rate:12.0f} {stack_rate:14.0f} {stack_rate / loop_rate:8.2f}x", flush=True)
+            loop = rates["loop"]
+            print(f"{label:34s} {loop:11.0f} " + " ".join(
+                f"{rates[layout]:17.0f} {rates[layout] / loop:5.2f}x" for layout in STACK_LAYOUTS), flush=True)
 
 
 if __name__ == "__main__":

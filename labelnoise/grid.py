@@ -4,7 +4,8 @@ Each seed trains a fresh network on its own noisy-label realisation, with early
 stopping on the clean validation half (Section 5); the test accuracy reported
 is that of the best-validation state. The seeds train one after another, or
 all at once as one stacked model when ``TrainConfig.batched_seeds`` asks for
-it (default: on CUDA); both give each seed the same result up to rounding.
+it (default: on CUDA); both give each seed the same result, bit for bit on
+CPU and up to rounding on CUDA.
 """
 
 from __future__ import annotations

@@ -10,8 +10,9 @@ DataLoader), and evaluation runs in large no-grad batches.
 All seeds of one noise level can also train as one batched model
 (:func:`train_classifiers_batched`, built on :class:`~labelnoise.models.SeedStack`):
 same initial weights, minibatch orders, labels, optimiser arithmetic and
-early stopping per seed as separate :func:`train_classifier` runs, in one
-forward/backward pass per step. On a GPU training runs under bfloat16
+early stopping per seed as separate :func:`train_classifier` runs, with one
+loss, backward pass and optimiser step per minibatch (wide layout on GPU,
+seed-major on CPU). On a GPU training runs under bfloat16
 autocast with the channels_last layout (``TrainConfig.precision``,
 ``channels_last``); evaluation is always float32.
 
@@ -38,7 +39,7 @@ from torch import nn
 
 from contextlib import nullcontext
 
-from labelnoise.models import SeedStack, input_standardiser_of
+from labelnoise.models import SeedStack, input_standardiser_of, preferred_stack_layout
 from labelnoise.seeding import derive_seed, seed_everything
 
 #: Pixel value that maps to 1.0 after :func:`preprocess`.
@@ -69,9 +70,9 @@ class TrainConfig:
     CUDA, float32 elsewhere), ``"fp32"`` or ``"bf16"`` (autocast on any
     device); evaluation is float32 either way. ``batched_seeds``: train the
     seeds of one noise level as one stacked model (``True``), one at a time
-    (``False``), or ``"auto"``: stacked on CUDA only (bench/train.py: on CPU
-    the stack is about as fast as the loop, and the loop keeps each seed's
-    numbers bit-identical to a lone run).
+    (``False``), or ``"auto"``: stacked on CUDA only. On CPU the stack is
+    seed-major and gives the loop's numbers bit for bit at the loop's speed
+    (bench/train.py: 0.99-1.00x), so there it is a choice of form only.
     """
 
     max_epochs: int = 30
@@ -517,18 +518,32 @@ def train_classifier(
 
 
 def _stack_logits(
-    stack: SeedStack, x: torch.Tensor, batch_size: int, memory_format: torch.memory_format
+    stack: SeedStack, x: torch.Tensor, batch_size: int, memory_format: torch.memory_format, seeds: list[int] | None = None
 ) -> torch.Tensor:
-    """Float32 eval-mode logits (S x N x L) of every seed on one shared image set."""
+    """Float32 eval-mode logits (len(seeds) x N x L; default all seeds) on one shared image set."""
     was_training = stack.training
     stack.eval()
     try:
         with torch.inference_mode():
             return torch.cat(
-                [stack(x[i : i + batch_size], memory_format).float() for i in range(0, x.shape[0], batch_size)], dim=1
+                [stack(x[i : i + batch_size], memory_format, seeds).float() for i in range(0, x.shape[0], batch_size)],
+                dim=1,
             )
     finally:
         stack.train(was_training)
+
+
+def _seed_losses(logits: torch.Tensor, labels: torch.Tensor, one_call_per_seed: bool) -> torch.Tensor:
+    """Each seed's mean cross-entropy over its minibatch (S' values) from S' x B x L logits.
+
+    ``one_call_per_seed``: the very op :func:`train_classifier` runs, once per
+    seed, so that the seed-major stack reproduces separate runs bit for bit;
+    otherwise one vectorised call (fewer kernels: what the wide layout wants
+    on GPU), equal up to float rounding.
+    """
+    if one_call_per_seed:
+        return torch.stack([F.cross_entropy(seed_logits, seed_labels) for seed_logits, seed_labels in zip(logits, labels)])
+    return F.cross_entropy(logits.flatten(0, 1), labels.flatten(), reduction="none").view_as(labels).mean(dim=1)
 
 
 def train_classifiers_batched(
@@ -542,6 +557,7 @@ def train_classifiers_batched(
     labels_test: np.ndarray,
     config: TrainConfig,
     log: Callable[[str], None] = print,
+    layout: str | None = None,
 ) -> list[TrainResult]:
     """:func:`train_classifier` for S seeds at once, as one :class:`~labelnoise.models.SeedStack`.
 
@@ -553,10 +569,14 @@ def train_classifiers_batched(
     over the stacked tensors (Adam and SGD with momentum or weight decay act
     per element, so this is S independent optimisers), and its own early
     stopping: a seed that has stopped keeps its best-validation state and
-    history while the stack runs on until every seed has stopped or
-    ``max_epochs``. Results agree with separate runs up to float rounding
-    (not bit for bit: grouped kernels sum in another order); dropout masks
-    differ from a separate run's. ``wall_s`` is each seed's share (the total
+    history while the others train on, until every seed has stopped or
+    ``max_epochs``. ``layout`` (one of ``STACK_LAYOUTS``; None: the
+    device's :func:`~labelnoise.models.preferred_stack_layout`). Seed-major:
+    results equal separate runs bit for bit (same kernels on the same
+    shapes), except where dropout draws masks, and stopped seeds cost
+    nothing. Wide: results agree with separate runs up to float
+    rounding (grouped kernels sum in another order), and stopped seeds ride
+    along until the last stops. ``wall_s`` is each seed's share (the total
     over S). Returns one :class:`TrainResult` per seed, in order.
     """
     if not isinstance(config, TrainConfig):
@@ -590,7 +610,8 @@ def train_classifiers_batched(
         _check_labels(labels, n_train, n_classes, f"labels_train_per_seed[{s}]")
     _check_labels(labels_val, images_val.shape[0], n_classes, "labels_val")
     _check_labels(labels_test, images_test.shape[0], n_classes, "labels_test")
-    stack = SeedStack(models).to(device=device, memory_format=memory_format)
+    layout = preferred_stack_layout(device) if layout is None else layout
+    stack = SeedStack(models, layout=layout).to(device=device, memory_format=memory_format)
     del models
     # Dropout masks (the only randomness left) from all the seeds together.
     seed_everything(derive_seed(seeds[0], *seeds[1:], "batched"))
@@ -611,41 +632,48 @@ def train_classifiers_batched(
     epoch = 0
     for epoch in range(1, config.max_epochs + 1):
         stack.train()
-        loss_sum = torch.zeros(n_seeds, dtype=torch.float64, device=device)
-        correct = torch.zeros(n_seeds, dtype=torch.int64, device=device)
+        # The seed-major layout computes the running seeds only; the wide one computes all.
+        running = [s for s in range(n_seeds) if stopped_at[s] is None]
+        computed = running if stack.layout == "seed_major" else list(range(n_seeds))
+        y_computed = y_train[computed]
+        loss_sum = torch.zeros(len(computed), dtype=torch.float64, device=device)
+        correct = torch.zeros(len(computed), dtype=torch.int64, device=device)
         schedules = [_minibatches(n_train, config.batch_size, generator) for generator in generators]
         for per_seed_indices in zip(*schedules):
-            indices = torch.stack(per_seed_indices).to(device)  # S x B
-            xb, yb = x_train[indices], torch.gather(y_train, 1, indices)
+            indices = torch.stack([per_seed_indices[s] for s in computed]).to(device)  # S' x B
+            xb, yb = x_train[indices], torch.gather(y_computed, 1, indices)
             with _autocast(device, autocast_dtype):
-                logits = stack(xb, memory_format)  # S x B x L
-            losses = F.cross_entropy(_loss_precision(logits).flatten(0, 1), yb.flatten(), reduction="none").view_as(yb).mean(dim=1)
+                logits = stack(xb, memory_format, computed)  # S' x B x L
+            losses = _seed_losses(_loss_precision(logits), yb, one_call_per_seed=stack.layout == "seed_major")
             optimizer.zero_grad(set_to_none=True)
             losses.sum().backward()
             optimizer.step()
             loss_sum += losses.detach().double() * yb.shape[1]
             correct += (logits.detach().argmax(dim=2) == yb).sum(dim=1)
-        train_loss = (loss_sum / n_train).tolist()
-        train_acc = (correct.double() / n_train).tolist()
-        val_acc = (_stack_logits(stack, x_val, config.eval_batch_size, memory_format).argmax(dim=2) == y_val).double().mean(dim=1).tolist()
-        for s in range(n_seeds):
-            if stopped_at[s] is not None:
-                continue
-            histories[s].append({"epoch": epoch, "train_loss": train_loss[s], "train_acc": train_acc[s], "val_acc": val_acc[s]})
+        val_logits = _stack_logits(stack, x_val, config.eval_batch_size, memory_format, computed)
+        per_seed = zip(
+            (loss_sum / n_train).tolist(), (correct.double() / n_train).tolist(),
+            (val_logits.argmax(dim=2) == y_val).double().mean(dim=1).tolist(),
+        )
+        epoch_stats = dict(zip(computed, per_seed))
+        train_loss = {s: stats[0] for s, stats in epoch_stats.items()}
+        val_acc = {s: stats[2] for s, stats in epoch_stats.items()}
+        for s in running:
+            loss_s, acc_s, val_s = epoch_stats[s]
+            histories[s].append({"epoch": epoch, "train_loss": loss_s, "train_acc": acc_s, "val_acc": val_s})
             if val_acc[s] > best_val_acc[s]:
                 best_val_acc[s], best_epoch[s] = val_acc[s], epoch
                 best_state[s] = stack.seed_state_dict(s)
             if epoch - best_epoch[s] >= config.patience:
                 stopped_at[s] = epoch
-        active = [s for s in range(n_seeds) if histories[s][-1]["epoch"] == epoch]
         log(
-            f"epoch {epoch}/{config.max_epochs}  seeds {' '.join(str(s + 1) for s in active)}  "
-            f"train_loss {' '.join(f'{train_loss[s]:.4f}' for s in active)}  "
-            f"val_acc {' '.join(f'{val_acc[s]:.4f}' for s in active)}  "
-            f"best {' '.join(f'{best_val_acc[s]:.4f}@{best_epoch[s]}' for s in active)}  "
+            f"epoch {epoch}/{config.max_epochs}  seeds {' '.join(str(s + 1) for s in running)}  "
+            f"train_loss {' '.join(f'{train_loss[s]:.4f}' for s in running)}  "
+            f"val_acc {' '.join(f'{val_acc[s]:.4f}' for s in running)}  "
+            f"best {' '.join(f'{best_val_acc[s]:.4f}@{best_epoch[s]}' for s in running)}  "
             f"{time.perf_counter() - started:.1f}s"
         )
-        newly_stopped = [s + 1 for s in active if stopped_at[s] == epoch]
+        newly_stopped = [s + 1 for s in running if stopped_at[s] == epoch]
         if newly_stopped:
             log(f"early stop of seed(s) {newly_stopped}: no validation improvement for {config.patience} epochs")
         if all(stop is not None for stop in stopped_at):
