@@ -88,6 +88,8 @@ METHODS = ("fourier", "dp")
 DEFAULT_EPSILON = 1e-16
 #: How far from 1 a probability vector's sum (or a confusion row) may be.
 PROBABILITY_SUM_TOLERANCE = 1e-9
+#: How far from 1 a stored (float32) softmax row may sum: float32 rounding of ~10 terms, with margin.
+STORED_SOFTMAX_SUM_TOLERANCE = 1e-5
 #: Largest number of count vectors the brute-force reference will enumerate.
 BRUTEFORCE_MAX_STATES = 2_000_000
 #: Slack when checking that empirical gammas lie inside the analytic grid.
@@ -958,6 +960,24 @@ def label_probabilities(C, confusion, gamma: float) -> np.ndarray:
         raise ValueError(f"confusion is {confusion.shape} but C has {C.shape[1]} labels")
     gamma = check_gamma(gamma)
     return (1.0 - gamma) * C + gamma * (C @ confusion)
+
+
+def softmax_clean_distribution(softmax) -> np.ndarray:
+    """General case C(l) (Eqs. 3, 6): the clean model's softmax per test sample, as float64.
+
+    Softmax outputs are stored as float32, whose rows sum to 1 only to about
+    1e-7 per class; rows are checked to ``STORED_SOFTMAX_SUM_TOLERANCE`` and
+    renormalised in float64, so the engine's strict check holds.
+    """
+    values = np.asarray(softmax, dtype=np.float64)
+    if values.ndim != 2 or values.shape[0] < 1 or values.shape[1] < 2:
+        raise ValueError(f"softmax must be (test samples x classes) with >= 2 classes, got shape {values.shape}")
+    if not np.all(np.isfinite(values)) or np.any(values < 0):
+        raise ValueError("softmax has non-finite or negative entries")
+    worst = np.max(np.abs(values.sum(axis=1) - 1.0))
+    if worst > STORED_SOFTMAX_SUM_TOLERANCE:
+        raise ValueError(f"softmax rows must sum to 1 (within {STORED_SOFTMAX_SUM_TOLERANCE:g}); worst row is off by {worst:.3g}")
+    return values / values.sum(axis=1, keepdims=True)
 
 
 def one_hot_clean_distribution(labels, n_classes: int) -> np.ndarray:

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labelnoise import analytic
+from labelnoise.noise import flip_permutation, noise_confusion_matrix
 from labelnoise.seeding import rng_for
 
 EXACT = 1e-12  # agreement demanded between exact methods
@@ -355,3 +356,22 @@ def test_fit_k_interpolates_linearly_and_rejects_gammas_off_the_grid():
         analytic.fit_k(analytic_curves, pd.DataFrame({"gamma": [1.2], "accuracy": [0.1]}))
     with pytest.raises(ValueError, match="missing columns"):
         analytic.fit_k(analytic_curves, pd.DataFrame({"level": [0.1], "accuracy": [0.1]}))
+
+
+def test_stored_float32_softmax_becomes_a_float64_clean_distribution():
+    """A float32 softmax (rows off 1 by ~1e-7) is accepted for Eq. 6 and renormalised; a wrong one is not."""
+    logits = np.random.default_rng(0).normal(size=(500, 10)) * 5
+    softmax = (np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)).astype(np.float32)
+    assert np.abs(softmax.astype(np.float64).sum(axis=1) - 1).max() > analytic.PROBABILITY_SUM_TOLERANCE
+    C = analytic.softmax_clean_distribution(softmax)
+    assert C.dtype == np.float64 and np.allclose(C.sum(axis=1), 1, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(C, softmax, atol=1e-6)
+    labels = logits.argmax(axis=1)
+    matrix = noise_confusion_matrix("random", 10, flip_permutation(10, 1), None)
+    curves = analytic.knn_accuracy_curves(C, labels, matrix, [0.0], [1])
+    # K = 1 without noise: the probability that one neighbour's label is the true one, i.e. mean C(l)[label].
+    assert curves["accuracy"].iloc[0] == pytest.approx(C[np.arange(len(labels)), labels].mean(), abs=1e-12)
+    with pytest.raises(ValueError, match="must sum to 1"):
+        analytic.softmax_clean_distribution(softmax * 1.01)
+    with pytest.raises(ValueError, match="test samples x classes"):
+        analytic.softmax_clean_distribution(softmax[0])

@@ -7,9 +7,7 @@ touches the real dataset hosts.
 
 import functools
 import gzip
-import hashlib
 import http.server
-import io
 import os
 import pickle
 import socket
@@ -20,6 +18,7 @@ import numpy as np
 import pytest
 
 from labelnoise import download
+from official_formats import add_member, idx_bytes, spec_of, write_cifar_tarball
 from labelnoise.data import (
     DataError,
     load_prepared,
@@ -34,21 +33,11 @@ from labelnoise.data import (
 PER_CLASS = 2  # images per class in each tiny official part: both halves of the test set get every class
 
 
-def idx_bytes(array: np.ndarray, type_code: int = 0x08) -> bytes:
-    header = bytes([0, 0, type_code, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    return header + array.astype(np.uint8).tobytes()
-
-
 def tiny_digits(rng, shift):
     labels = np.repeat(np.arange(10), PER_CLASS)[rng.permutation(10 * PER_CLASS)].astype(np.uint8)
     images = rng.integers(0, 256, size=(len(labels), 28, 28), dtype=np.uint8)
     images[:, 0, 0] = shift  # tells train from test
     return images, labels
-
-
-def spec_of(path) -> download.OfficialFile:
-    data = path.read_bytes()
-    return download.OfficialFile(path.name, hashlib.md5(data).hexdigest(), len(data))
 
 
 @pytest.fixture
@@ -66,19 +55,6 @@ def tiny_mnist(tmp_path, monkeypatch):
     return served, parts
 
 
-def cifar_batch_pickle(images, labels) -> bytes:
-    # Like the official batches: bytes keys, uint8 N x 3072 data, a list of int labels.
-    batch = {b"batch_label": b"tiny", b"labels": [int(v) for v in labels], b"data": images.reshape(len(images), -1),
-             b"filenames": [b"x.png"] * len(labels)}
-    return pickle.dumps(batch, protocol=2)
-
-
-def add_member(archive, name, data):
-    info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
-    info.size = len(data)
-    archive.addfile(info, io.BytesIO(data))
-
-
 @pytest.fixture
 def tiny_cifar(tmp_path, monkeypatch):
     """A tiny cifar-10-python.tar.gz (5 train batches of 4, a test batch of 20); checksum patched."""
@@ -87,12 +63,7 @@ def tiny_cifar(tmp_path, monkeypatch):
     served.mkdir(exist_ok=True)
     train = rng.integers(0, 256, size=(20, 3, 32, 32), dtype=np.uint8), np.tile(np.arange(10), 2)
     test = rng.integers(0, 256, size=(20, 3, 32, 32), dtype=np.uint8), np.repeat(np.arange(10), 2)
-    names = [f"class{i}".encode() for i in range(10)]
-    with tarfile.open(served / "cifar-10-python.tar.gz", "w:gz") as archive:
-        for i in range(5):
-            add_member(archive, f"data_batch_{i + 1}", cifar_batch_pickle(train[0][4 * i : 4 * i + 4], train[1][4 * i : 4 * i + 4]))
-        add_member(archive, "test_batch", cifar_batch_pickle(*test))
-        add_member(archive, "batches.meta", pickle.dumps({b"label_names": names, b"num_vis": 3072}, protocol=2))
+    write_cifar_tarball(served / "cifar-10-python.tar.gz", train, test)
     monkeypatch.setitem(download.OFFICIAL_FILES, "cifar10", (spec_of(served / "cifar-10-python.tar.gz"),))
     return served, train, test
 

@@ -4,7 +4,7 @@ import time
 
 import pandas as pd
 
-from labelnoise.analytic import knn_accuracy_curves, one_hot_clean_distribution
+from labelnoise.analytic import knn_accuracy_curves, one_hot_clean_distribution, softmax_clean_distribution
 from labelnoise.config import analytic_gammas
 from labelnoise.data import load_prepared
 from labelnoise.io import load_npz, save_csv
@@ -23,7 +23,7 @@ if noise == "confusion":
     confusion = pd.read_csv(snakemake.input.confusion, index_col="clean_label").to_numpy()
 matrix = noise_confusion_matrix(noise, data.n_classes, flip_permutation(data.n_classes, settings["noise"]["flip_shift"]), confusion)
 if options["case"] == "general":
-    clean_distribution = load_npz(snakemake.input.softmax)["softmax"].astype(float)  # C(l) per test sample
+    clean_distribution = softmax_clean_distribution(load_npz(snakemake.input.softmax)["softmax"])  # C(l) per test sample
 else:
     clean_distribution = one_hot_clean_distribution(labels, data.n_classes)  # Eq. 7
 
