@@ -400,8 +400,11 @@ def _draw_mean_std(ax, summary: pd.DataFrame, x_column: str, colour: str, label:
 
 
 def _seed_count_text(summary: pd.DataFrame) -> str:
+    """'1 seed', '3 seeds' or '2-3 seeds': how many seeds each plotted mean is over."""
     low, high = int(summary["n_seeds"].min()), int(summary["n_seeds"].max())
-    return f"{low} seeds" if low == high else f"{low}-{high} seeds"
+    if low != high:
+        return f"{low}-{high} seeds"
+    return f"{low} seed" + ("s" if low != 1 else "")
 
 
 def _format_accuracy_axis(ax, show_label: bool = True) -> None:
@@ -483,8 +486,7 @@ def _draw_knn(ax, rows: pd.DataFrame, x_column: str):
     """The measured K-NN accuracy (mean over seeds) as an orange dash-dot line with open squares."""
     rows = rows.sort_values(x_column)
     k = int(rows["K"].iloc[0])
-    n_seeds = int(rows["n_seeds"].min())
-    seeds = f"{n_seeds} seed" + ("s" if n_seeds > 1 else "")
+    seeds = _seed_count_text(rows)
     (line,) = ax.plot(
         rows[x_column].to_numpy(float), rows["accuracy_mean"].to_numpy(float),
         label=f"K-NN classifier on clean features, K = {k} (mean, {seeds})", gid="knn_baseline", **KNN_STYLE,

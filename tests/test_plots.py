@@ -405,3 +405,8 @@ def test_softmax_examples_are_distinct_classes_and_rows_name_their_run():
     row = noisy_net_softmax_row("concentrated", softmax, labels, run, examples)
     assert row["title"] == "concentrated noise, k = 5 (gamma = 0.21): test accuracy 81.7%"
     assert np.array_equal(row["softmax"], softmax[examples]) and np.array_equal(row["true_labels"], labels[examples])
+
+
+@pytest.mark.parametrize("counts, text", [([1, 1], "1 seed"), ([3, 3], "3 seeds"), ([2, 3], "2-3 seeds")])
+def test_seed_count_in_legends_reads_as_english(counts, text):
+    assert plots._seed_count_text(pd.DataFrame({"n_seeds": counts})) == text
