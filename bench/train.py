@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from labelnoise.models import STACK_LAYOUTS, SeedStack, build_model, preferred_stack_layout
 from labelnoise.seeding import seed_everything
-from labelnoise.training import _autocast, _request_deterministic_cuda, _seed_losses, resolve_precision
+from labelnoise.training import _autocast, _request_deterministic_cuda, _stack_training_step, resolve_precision
 
 #: (label, arch, channels, image size, width, fc_dim, devices it runs on).
 CASES = (
@@ -97,16 +97,12 @@ def bench_case(arch, channels, size, width, fc_dim, device, n_seeds, batch_size,
     def stack_step_of(layout: str):
         stack = stacks[layout]
         optimiser = torch.optim.SGD(stack.parameters(), lr=1e-3, momentum=0.9, weight_decay=1e-3)
+        all_seeds = list(range(n_seeds))
 
-        def stack_step() -> None:
+        def stack_step() -> None:  # the step train_classifiers_batched takes
             indices = next_indices(layout)
-            with _autocast(device, autocast_dtype):
-                logits = stack(x_train[indices], memory_format)
             yb = torch.gather(y_train, 1, indices)
-            losses = _seed_losses(logits.float(), yb, one_call_per_seed=layout == "seed_major")
-            optimiser.zero_grad(set_to_none=True)
-            losses.sum().backward()
-            optimiser.step()
+            _stack_training_step(stack, x_train[indices], yb, all_seeds, optimiser, autocast_dtype, memory_format)
 
         return stack_step
 

@@ -372,13 +372,15 @@ def input_standardiser_of(model: nn.Module) -> InputStandardiser:
 #   s*C..(s+1)*C-1; grouped convolutions) and B x S x F after the flatten
 #   (batched matrix products). One kernel per layer for all seeds: what a GPU
 #   wants, where a small net's step is bound by kernel launches.
-# - "seed_major": each seed keeps its own tensors and each layer runs seed
-#   after seed, so seeds that have stopped early cost nothing. What a CPU
-#   wants: there a step is bound by compute and memory traffic, not launches,
-#   and the wide activations (S times larger) fall out of cache: the wide
-#   layout runs 0.55-0.85x the speed of training the models one by one,
-#   seed-major 0.99-1.00x, and on the very kernels of a lone model, so with
-#   the same numbers bit for bit (bench/train.py, tests/test_batched.py).
+# - "seed_major": each seed keeps its own tensors and the network runs seed
+#   after seed (training: forward and backward per seed, then the one
+#   optimiser step), so seeds that have stopped early cost nothing. What a
+#   CPU wants: there a step is bound by compute and memory traffic, not
+#   launches, and the wide activations (S times larger) fall out of cache.
+#   With one thread per job the wide layout runs 0.55-0.85x the speed of
+#   training the models one by one, seed-major 1.00-1.01x, on the very
+#   kernels of a lone model, so with the same numbers bit for bit
+#   (bench/train.py, tests/test_batched.py).
 #
 # Seed states are read out and written in through ``seed_view`` in either.
 

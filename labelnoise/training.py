@@ -39,7 +39,7 @@ from torch import nn
 
 from contextlib import nullcontext
 
-from labelnoise.models import SeedStack, input_standardiser_of, preferred_stack_layout
+from labelnoise.models import STACK_LAYOUTS, SeedStack, input_standardiser_of, preferred_stack_layout
 from labelnoise.seeding import derive_seed, seed_everything
 
 #: Pixel value that maps to 1.0 after :func:`preprocess`.
@@ -54,6 +54,8 @@ OPTIMIZERS: tuple[str, ...] = ("adam", "sgd")
 PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16")
 #: Values of ``TrainConfig.batched_seeds``: auto = batched on CUDA, one model at a time on CPU.
 BATCHED_SEEDS_CHOICES: tuple[object, ...] = ("auto", True, False)
+#: Values of ``TrainConfig.stack_layout``: auto = the device's preferred layout, or one of STACK_LAYOUTS.
+STACK_LAYOUT_CHOICES: tuple[str, ...] = ("auto", *STACK_LAYOUTS)
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,12 @@ class TrainConfig:
     seeds of one noise level as one stacked model (``True``), one at a time
     (``False``), or ``"auto"``: stacked on CUDA only. On CPU the stack is
     seed-major and gives the loop's numbers bit for bit at the loop's speed
-    (bench/train.py: 0.99-1.00x), so there it is a choice of form only.
+    (bench/train.py: 1.00-1.01x), so there it is a choice of form only.
+    ``stack_layout``: how a stack computes (``"wide"``, ``"seed_major"``,
+    see :mod:`labelnoise.models`); ``"auto"``: wide on CUDA, seed-major on
+    CPU. Wide on CPU pays off only for small nets with several threads per
+    job (bench/train.py --threads 2: 1.5x the loop at width 0.25, 0.6-1.0x
+    otherwise), and its numbers differ from the loop's by float rounding.
     """
 
     max_epochs: int = 30
@@ -87,6 +94,7 @@ class TrainConfig:
     channels_last: bool = True
     precision: str = "auto"
     batched_seeds: str | bool = "auto"
+    stack_layout: str = "auto"
 
     def __post_init__(self) -> None:
         for name in ("max_epochs", "patience", "batch_size", "eval_batch_size"):
@@ -112,6 +120,8 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.precision must be one of {PRECISIONS}, got {self.precision!r}")
         if not (isinstance(self.batched_seeds, bool) or self.batched_seeds == "auto"):
             raise ValueError(f"TrainConfig.batched_seeds must be one of {BATCHED_SEEDS_CHOICES}, got {self.batched_seeds!r}")
+        if self.stack_layout not in STACK_LAYOUT_CHOICES:
+            raise ValueError(f"TrainConfig.stack_layout must be one of {STACK_LAYOUT_CHOICES}, got {self.stack_layout!r}")
         if not isinstance(self.device, str) or not self.device:
             raise ValueError(f"TrainConfig.device must be 'auto' or a torch device string, got {self.device!r}")
         if self.device != "auto":
@@ -533,17 +543,44 @@ def _stack_logits(
         stack.train(was_training)
 
 
-def _seed_losses(logits: torch.Tensor, labels: torch.Tensor, one_call_per_seed: bool) -> torch.Tensor:
-    """Each seed's mean cross-entropy over its minibatch (S' values) from S' x B x L logits.
+def _stack_training_step(
+    stack: SeedStack,
+    xb: torch.Tensor,
+    yb: torch.Tensor,
+    seeds: list[int],
+    optimizer: torch.optim.Optimizer,
+    autocast_dtype: torch.dtype | None,
+    memory_format: torch.memory_format,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimiser step of the seeds ``seeds`` on their minibatches ``xb`` (S' x B x ...), labels ``yb`` (S' x B).
 
-    ``one_call_per_seed``: the very op :func:`train_classifier` runs, once per
-    seed, so that the seed-major stack reproduces separate runs bit for bit;
-    otherwise one vectorised call (fewer kernels: what the wide layout wants
-    on GPU), equal up to float rounding.
+    Returns each seed's mean loss (S') and its logits (S' x B x L), detached.
+    Wide layout: one forward and one backward pass over all seeds (one kernel
+    per layer, the GPU's way). Seed-major: forward and backward seed after
+    seed, then the one optimiser step; each seed's activations are freed
+    before the next seed's exist, so the working set is a lone model's (all
+    seeds' activations alive at once cost ~8% on CPU), and each seed's loss
+    is the very op :func:`train_classifier` runs, so results are bit-identical.
     """
-    if one_call_per_seed:
-        return torch.stack([F.cross_entropy(seed_logits, seed_labels) for seed_logits, seed_labels in zip(logits, labels)])
-    return F.cross_entropy(logits.flatten(0, 1), labels.flatten(), reduction="none").view_as(labels).mean(dim=1)
+    device = xb.device
+    optimizer.zero_grad(set_to_none=True)
+    if stack.layout == "wide":
+        with _autocast(device, autocast_dtype):
+            logits = stack(xb, memory_format, seeds)
+        losses = F.cross_entropy(_loss_precision(logits).flatten(0, 1), yb.flatten(), reduction="none").view_as(yb).mean(dim=1)
+        losses.sum().backward()
+    else:
+        per_seed_losses, per_seed_logits = [], []
+        for position, seed_index in enumerate(seeds):
+            with _autocast(device, autocast_dtype):
+                seed_logits = stack(xb[position : position + 1], memory_format, [seed_index])[0]
+            loss = F.cross_entropy(_loss_precision(seed_logits), yb[position])
+            loss.backward()
+            per_seed_losses.append(loss.detach())
+            per_seed_logits.append(seed_logits.detach())
+        losses, logits = torch.stack(per_seed_losses), torch.stack(per_seed_logits)
+    optimizer.step()
+    return losses.detach(), logits.detach()
 
 
 def train_classifiers_batched(
@@ -557,7 +594,6 @@ def train_classifiers_batched(
     labels_test: np.ndarray,
     config: TrainConfig,
     log: Callable[[str], None] = print,
-    layout: str | None = None,
 ) -> list[TrainResult]:
     """:func:`train_classifier` for S seeds at once, as one :class:`~labelnoise.models.SeedStack`.
 
@@ -570,8 +606,8 @@ def train_classifiers_batched(
     per element, so this is S independent optimisers), and its own early
     stopping: a seed that has stopped keeps its best-validation state and
     history while the others train on, until every seed has stopped or
-    ``max_epochs``. ``layout`` (one of ``STACK_LAYOUTS``; None: the
-    device's :func:`~labelnoise.models.preferred_stack_layout`). Seed-major:
+    ``max_epochs``. The stack's layout is ``config.stack_layout`` ("auto":
+    :func:`~labelnoise.models.preferred_stack_layout` of the device). Seed-major:
     results equal separate runs bit for bit (same kernels on the same
     shapes), except where dropout draws masks, and stopped seeds cost
     nothing. Wide: results agree with separate runs up to float
@@ -610,7 +646,7 @@ def train_classifiers_batched(
         _check_labels(labels, n_train, n_classes, f"labels_train_per_seed[{s}]")
     _check_labels(labels_val, images_val.shape[0], n_classes, "labels_val")
     _check_labels(labels_test, images_test.shape[0], n_classes, "labels_test")
-    layout = preferred_stack_layout(device) if layout is None else layout
+    layout = preferred_stack_layout(device) if config.stack_layout == "auto" else config.stack_layout
     stack = SeedStack(models, layout=layout).to(device=device, memory_format=memory_format)
     del models
     # Dropout masks (the only randomness left) from all the seeds together.
@@ -642,14 +678,9 @@ def train_classifiers_batched(
         for per_seed_indices in zip(*schedules):
             indices = torch.stack([per_seed_indices[s] for s in computed]).to(device)  # S' x B
             xb, yb = x_train[indices], torch.gather(y_computed, 1, indices)
-            with _autocast(device, autocast_dtype):
-                logits = stack(xb, memory_format, computed)  # S' x B x L
-            losses = _seed_losses(_loss_precision(logits), yb, one_call_per_seed=stack.layout == "seed_major")
-            optimizer.zero_grad(set_to_none=True)
-            losses.sum().backward()
-            optimizer.step()
-            loss_sum += losses.detach().double() * yb.shape[1]
-            correct += (logits.detach().argmax(dim=2) == yb).sum(dim=1)
+            losses, logits = _stack_training_step(stack, xb, yb, computed, optimizer, autocast_dtype, memory_format)
+            loss_sum += losses.double() * yb.shape[1]
+            correct += (logits.argmax(dim=2) == yb).sum(dim=1)
         val_logits = _stack_logits(stack, x_val, config.eval_batch_size, memory_format, computed)
         per_seed = zip(
             (loss_sum / n_train).tolist(), (correct.double() / n_train).tolist(),

@@ -74,9 +74,10 @@ def _args(d, labels):
             d["images"][d["test"]], d["labels"][d["test"]])
 
 
-def _batched(d, config, seeds=SEEDS, labels=None, factory=_factory, log=_quiet, layout=None):
+def _batched(d, config, seeds=SEEDS, labels=None, factory=_factory, log=_quiet, layout="auto"):
     labels = d["noisy"][: len(seeds)] if labels is None else labels
-    return train_classifiers_batched(factory, seeds, *_args(d, labels), config=config, log=log, layout=layout)
+    config = dataclasses.replace(config, stack_layout=layout)
+    return train_classifiers_batched(factory, seeds, *_args(d, labels), config=config, log=log)
 
 
 def _separate(d, config, seeds=SEEDS, labels=None):
@@ -285,7 +286,9 @@ def test_device_dependent_defaults():
     assert use_batched_seeds(TrainConfig(device="cpu", batched_seeds=True)) is True
 
 
-@pytest.mark.parametrize("field, value", [("precision", "fp16"), ("batched_seeds", "yes"), ("batched_seeds", 1)])
+@pytest.mark.parametrize(
+    "field, value", [("precision", "fp16"), ("batched_seeds", "yes"), ("batched_seeds", 1), ("stack_layout", "tall")]
+)
 def test_bad_new_config_values_raise(field, value):
     with pytest.raises(ValueError, match=field):
         TrainConfig(**{field: value})

@@ -71,6 +71,7 @@ def test_dataset_overrides_are_deep_merged():
         ({"datasets": {"mnist": {"source": "mnist5k", "analytic": {"K": [-1]}}}}, "analytic.K[0]"),
         ({"noise": {"confusion_matrix": [[0.5, 0.6], [0.0, 1.0]]}}, "noise.confusion_matrix"),
         ({"noise": {"levels": {"random": [0.5, 0.5000000000001]}}}, "noise.levels.random"),
+        ({"train": {"stack_layout": "tall"}}, "train.stack_layout"),
     ],
 )
 def test_invalid_values_name_the_key(bad, key):
@@ -101,3 +102,12 @@ def test_cli_prints_the_resolved_config_and_fails_cleanly(tmp_path):
     bad.write_text("seeds: 0\n")
     out = subprocess.run([sys.executable, "-m", "labelnoise.config", str(bad)], capture_output=True, text=True)
     assert out.returncode == 1 and out.stderr.strip() == "config error: config key 'seeds': 0 is less than the minimum of 1"
+
+
+def test_train_settings_reach_the_train_config():
+    from labelnoise.config import train_config
+
+    view = dataset_settings(validate_config({"train": {"stack_layout": "wide", "batched_seeds": True}}), "mnist")
+    config = train_config(view)
+    assert (config.stack_layout, config.batched_seeds) == ("wide", True)
+    assert train_config(dataset_settings(validate_config({}), "mnist")).stack_layout == "auto"
