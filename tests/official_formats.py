@@ -7,8 +7,10 @@ MD5, size) a test patches in place of the published one.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
+import os
 import pickle
 import tarfile
 from pathlib import Path
@@ -52,3 +54,58 @@ def write_cifar_tarball(path: Path, train: tuple[np.ndarray, np.ndarray], test: 
             add_member(archive, f"data_batch_{i + 1}", cifar_batch_pickle(images[part], labels[part]))
         add_member(archive, "test_batch", cifar_batch_pickle(*test))
         add_member(archive, "batches.meta", pickle.dumps({b"label_names": names, b"num_vis": 3072}, protocol=2))
+
+
+#: The four official MNIST file names, in the order of ``download.MNIST_FILES``.
+MNIST_NAMES = tuple(spec.name for spec in download.MNIST_FILES)
+
+
+def write_mnist_files(directory: Path, train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray]) -> None:
+    """The four gzip IDX files of MNIST in ``directory``: N x 28 x 28 uint8 images and their labels."""
+    for part, (images, labels) in (("train", train), ("t10k", test)):
+        (directory / f"{part}-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx_bytes(images)))
+        (directory / f"{part}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(labels)))
+
+
+def digits_as_mnist(rng: np.random.Generator, n_train: int, n_test: int):
+    """scikit-learn's 8x8 digits scaled to MNIST's 28x28 uint8 (3x upsampled, 2-pixel border): (train, test)."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = np.repeat(np.repeat(bunch.images * (255.0 / 16.0), 3, axis=1), 3, axis=2)
+    images = np.pad(images, ((0, 0), (2, 2), (2, 2))).round().astype(np.uint8)
+    order = rng.permutation(len(images))
+    train, test = order[:n_train], order[n_train : n_train + n_test]
+    labels = bunch.target.astype(np.uint8)
+    return (images[train], labels[train]), (images[test], labels[test])
+
+
+def synthetic_cifar(n_per_class: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """N x 3 x 32 x 32 uint8 images: a colour and a stripe orientation per class, plus pixel noise."""
+    labels = np.repeat(np.arange(10), n_per_class)[rng.permutation(10 * n_per_class)]
+    yy, xx = np.mgrid[0:32, 0:32] / 32.0
+    palette = np.random.default_rng(123).uniform(60, 200, size=(10, 3))
+    angles = np.linspace(0, np.pi, 10, endpoint=False)
+    stripes = np.stack([np.sin(2 * np.pi * 3 * (np.cos(a) * xx + np.sin(a) * yy)) for a in angles])  # 10 x 32 x 32
+    images = palette[labels][:, :, None, None] + 40 * stripes[labels][:, None] + rng.normal(0, 25, (len(labels), 3, 32, 32))
+    return np.clip(np.round(images), 0, 255).astype(np.uint8), labels.astype(np.int64)
+
+
+def checksum_patch_env(directory: Path, files: dict[str, list[Path]]) -> dict[str, str]:
+    """Environment whose Python processes expect these files' MD5s for the official ones.
+
+    Writes ``directory/sitecustomize.py``, which sets
+    ``download.OFFICIAL_FILES[source]`` to the given files' specs at start-up,
+    and returns ``os.environ`` with ``directory`` first on PYTHONPATH: every
+    Python process of a workflow run with it (Snakemake's and each job's)
+    then accepts the tiny files, and no other process is touched.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    lines = ["from labelnoise import download"]
+    for source, paths in files.items():
+        specs = ", ".join(
+            f"download.OfficialFile({spec.name!r}, {spec.md5!r}, {spec.size})" for spec in map(spec_of, paths)
+        )
+        lines.append(f"download.OFFICIAL_FILES[{source!r}] = ({specs},)")
+    (directory / "sitecustomize.py").write_text("\n".join(lines) + "\n")
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(directory), os.environ.get("PYTHONPATH")])))

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from labelnoise import download
-from official_formats import add_member, idx_bytes, spec_of, write_cifar_tarball
+from official_formats import add_member, idx_bytes, spec_of, write_cifar_tarball, write_mnist_files
 from labelnoise.data import (
     DataError,
     load_prepared,
@@ -47,9 +47,7 @@ def tiny_mnist(tmp_path, monkeypatch):
     served = tmp_path / "served"
     served.mkdir()
     parts = {"train": tiny_digits(rng, 1), "t10k": tiny_digits(rng, 2)}
-    for part, (images, labels) in parts.items():
-        (served / f"{part}-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx_bytes(images)))
-        (served / f"{part}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(labels)))
+    write_mnist_files(served, parts["train"], parts["t10k"])
     specs = tuple(spec_of(served / spec.name) for spec in download.MNIST_FILES)
     monkeypatch.setitem(download.OFFICIAL_FILES, "mnist", specs)
     return served, parts

@@ -12,7 +12,6 @@ starts, and in those only.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +21,7 @@ import pandas as pd
 import pytest
 
 from labelnoise.data import load_prepared
-from official_formats import spec_of, write_cifar_tarball
+from official_formats import checksum_patch_env, spec_of, synthetic_cifar, write_cifar_tarball
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "tests" / "data" / "cifar_workflow.yaml"
@@ -33,17 +32,6 @@ N_TRAIN_PER_CLASS, N_TEST_PER_CLASS = 60, 30
 pytestmark = pytest.mark.slow
 
 
-def synthetic_cifar(n_per_class: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """N x 3 x 32 x 32 uint8 images: a colour and a stripe orientation per class, plus pixel noise."""
-    labels = np.repeat(np.arange(10), n_per_class)[rng.permutation(10 * n_per_class)]
-    yy, xx = np.mgrid[0:32, 0:32] / 32.0
-    palette = np.random.default_rng(123).uniform(60, 200, size=(10, 3))
-    angles = np.linspace(0, np.pi, 10, endpoint=False)
-    stripes = np.stack([np.sin(2 * np.pi * 3 * (np.cos(a) * xx + np.sin(a) * yy)) for a in angles])  # 10 x 32 x 32
-    images = palette[labels][:, :, None, None] + 40 * stripes[labels][:, None] + rng.normal(0, 25, (len(labels), 3, 32, 32))
-    return np.clip(np.round(images), 0, 255).astype(np.uint8), labels.astype(np.int64)
-
-
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("cifar_workflow")
@@ -51,14 +39,7 @@ def run(tmp_path_factory) -> Path:
     (workdir / "data").mkdir()
     tarball = workdir / "data" / "cifar-10-python.tar.gz"
     write_cifar_tarball(tarball, synthetic_cifar(N_TRAIN_PER_CLASS, rng), synthetic_cifar(N_TEST_PER_CLASS, rng))
-    spec = spec_of(tarball)
-    patch = workdir / "patch"
-    patch.mkdir()
-    (patch / "sitecustomize.py").write_text(
-        "from labelnoise import download\n"
-        f"download.OFFICIAL_FILES['cifar10'] = (download.OfficialFile({spec.name!r}, {spec.md5!r}, {spec.size}),)\n"
-    )
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(patch), os.environ.get("PYTHONPATH")])))
+    env = checksum_patch_env(workdir / "patch", {"cifar10": [tarball]})
     targets = [f"results/{fig}_cifar10.pdf" for fig in TARGETS]
     out = subprocess.run(
         [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--configfile", str(CONFIG),
