@@ -266,13 +266,15 @@ def _model_device(model: nn.Module) -> torch.device:
 # --------------------------------------------------------------------------
 
 
-def _batched_eval(model: nn.Module, x: torch.Tensor, batch_size: int, fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
-    """Concatenate ``fn(batch)`` over ``x`` in eval mode, restoring the model's mode."""
+def _batched_eval(
+    model: nn.Module, x: torch.Tensor, batch_size: int, fn: Callable[[torch.Tensor], torch.Tensor], dim: int = 0
+) -> torch.Tensor:
+    """Concatenate ``fn(batch)`` over ``x`` along ``dim`` in eval mode, restoring the model's mode."""
     was_training = model.training
     model.eval()
     try:
         with torch.inference_mode():
-            return torch.cat([fn(x[i : i + batch_size]) for i in range(0, x.shape[0], batch_size)])
+            return torch.cat([fn(x[i : i + batch_size]) for i in range(0, x.shape[0], batch_size)], dim=dim)
     finally:
         model.train(was_training)
 
@@ -531,16 +533,7 @@ def _stack_logits(
     stack: SeedStack, x: torch.Tensor, batch_size: int, memory_format: torch.memory_format, seeds: list[int] | None = None
 ) -> torch.Tensor:
     """Float32 eval-mode logits (len(seeds) x N x L; default all seeds) on one shared image set."""
-    was_training = stack.training
-    stack.eval()
-    try:
-        with torch.inference_mode():
-            return torch.cat(
-                [stack(x[i : i + batch_size], memory_format, seeds).float() for i in range(0, x.shape[0], batch_size)],
-                dim=1,
-            )
-    finally:
-        stack.train(was_training)
+    return _batched_eval(stack, x, batch_size, lambda b: stack(b, memory_format, seeds).float(), dim=1)
 
 
 def _stack_training_step(
@@ -683,24 +676,23 @@ def train_classifiers_batched(
             correct += (logits.argmax(dim=2) == yb).sum(dim=1)
         val_logits = _stack_logits(stack, x_val, config.eval_batch_size, memory_format, computed)
         per_seed = zip(
-            (loss_sum / n_train).tolist(), (correct.double() / n_train).tolist(),
+            computed, (loss_sum / n_train).tolist(), (correct.double() / n_train).tolist(),
             (val_logits.argmax(dim=2) == y_val).double().mean(dim=1).tolist(),
         )
-        epoch_stats = dict(zip(computed, per_seed))
-        train_loss = {s: stats[0] for s, stats in epoch_stats.items()}
-        val_acc = {s: stats[2] for s, stats in epoch_stats.items()}
-        for s in running:
-            loss_s, acc_s, val_s = epoch_stats[s]
-            histories[s].append({"epoch": epoch, "train_loss": loss_s, "train_acc": acc_s, "val_acc": val_s})
-            if val_acc[s] > best_val_acc[s]:
-                best_val_acc[s], best_epoch[s] = val_acc[s], epoch
+        for s, train_loss, train_acc, val_acc in per_seed:
+            if stopped_at[s] is not None:  # the wide layout computed a seed that has stopped
+                continue
+            histories[s].append({"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "val_acc": val_acc})
+            if val_acc > best_val_acc[s]:
+                best_val_acc[s], best_epoch[s] = val_acc, epoch
                 best_state[s] = stack.seed_state_dict(s)
             if epoch - best_epoch[s] >= config.patience:
                 stopped_at[s] = epoch
+        latest = [histories[s][-1] for s in running]
         log(
             f"epoch {epoch}/{config.max_epochs}  seeds {' '.join(str(s + 1) for s in running)}  "
-            f"train_loss {' '.join(f'{train_loss[s]:.4f}' for s in running)}  "
-            f"val_acc {' '.join(f'{val_acc[s]:.4f}' for s in running)}  "
+            f"train_loss {' '.join(format(entry['train_loss'], '.4f') for entry in latest)}  "
+            f"val_acc {' '.join(format(entry['val_acc'], '.4f') for entry in latest)}  "
             f"best {' '.join(f'{best_val_acc[s]:.4f}@{best_epoch[s]}' for s in running)}  "
             f"{time.perf_counter() - started:.1f}s"
         )
