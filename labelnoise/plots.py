@@ -184,6 +184,18 @@ def embed_2d(features: np.ndarray, seed: int, method: str = "tsne") -> np.ndarra
     raise ValueError(f"unknown embedding method {method!r}; use 'tsne' or 'pca'")
 
 
+def _require_keys(item: dict, keys: Sequence[str], what: str) -> None:
+    """ValueError naming ``what`` and the keys of ``keys`` that ``item`` lacks."""
+    missing = [key for key in keys if key not in item]
+    if missing:
+        raise ValueError(f"{what} lacks key(s) {missing}")
+
+
+def _label_names(names: Sequence[str] | None, n_labels: int) -> list[str]:
+    """The given label names, or '0', '1', ... for ``n_labels`` labels."""
+    return list(names) if names is not None else [str(label) for label in range(n_labels)]
+
+
 def plot_embedding_panels(
     panels: list[dict], label_names: Sequence[str] | None = None, draw_seed: int = 0
 ) -> Figure:
@@ -198,9 +210,7 @@ def plot_embedding_panels(
         raise ValueError("plot_embedding_panels needs at least one panel")
     all_labels = []
     for index, panel in enumerate(panels):
-        missing = [key for key in ("xy", "labels", "title") if key not in panel]
-        if missing:
-            raise ValueError(f"panel {index} lacks key(s) {missing}")
+        _require_keys(panel, ("xy", "labels", "title"), f"panel {index}")
         xy = np.asarray(panel["xy"], dtype=float)
         labels = np.asarray(panel["labels"])
         if xy.ndim != 2 or xy.shape[1] != 2 or len(xy) == 0:
@@ -241,7 +251,7 @@ def plot_embedding_panels(
             ax.set_aspect("equal", adjustable="datalim")
             for spine in ax.spines.values():
                 spine.set_color(".7")
-        names = label_names if label_names is not None else [str(label) for label in range(n_labels)]
+        names = _label_names(label_names, n_labels)
         handles = [
             Line2D([], [], linestyle="", marker="o", markersize=7, color=palette[label], label=names[label])
             for label in range(n_labels)
@@ -299,9 +309,7 @@ def plot_softmax_examples(rows: list[dict], class_names: list[str] | None = None
         raise ValueError("plot_softmax_examples needs at least one row")
     n_labels = None
     for index, row in enumerate(rows):
-        missing = [key for key in ("title", "softmax", "true_labels") if key not in row]
-        if missing:
-            raise ValueError(f"row {index} lacks key(s) {missing}")
+        _require_keys(row, ("title", "softmax", "true_labels"), f"row {index}")
         softmax = np.asarray(row["softmax"], dtype=float)
         true_labels = np.asarray(row["true_labels"])
         if softmax.ndim != 2 or softmax.shape[0] == 0:
@@ -322,7 +330,7 @@ def plot_softmax_examples(rows: list[dict], class_names: list[str] | None = None
     n_rows = len(rows)
     n_cols = max(np.asarray(row["softmax"]).shape[0] for row in rows)
     long_names = class_names is not None and max(len(name) for name in class_names) > 2
-    tick_labels = list(class_names) if class_names is not None else [str(label) for label in range(n_labels)]
+    tick_labels = _label_names(class_names, n_labels)
     panel_width = max(1.9, 0.2 * n_labels + 0.4)
     row_height = 2.2
     # The bottom row also holds the x tick labels: give it that much more height
@@ -721,16 +729,14 @@ def plot_softmax_knn_pairs(examples: list[dict], class_names: Sequence[str] | No
         raise ValueError("plot_softmax_knn_pairs needs at least one example")
     n_labels = None
     for index, example in enumerate(examples):
-        missing = [key for key in ("softmax", "histogram", "label", "K", "chi2", "name") if key not in example]
-        if missing:
-            raise ValueError(f"example {index} lacks key(s) {missing}")
+        _require_keys(example, ("softmax", "histogram", "label", "K", "chi2", "name"), f"example {index}")
         shapes = {np.shape(example["softmax"]), np.shape(example["histogram"])}
         if len(shapes) != 1 or len(next(iter(shapes))) != 1:
             raise ValueError(f"example {index}: softmax and histogram must be 1-D of one length, got {shapes}")
         n_labels = n_labels or len(example["softmax"])
         if len(example["softmax"]) != n_labels or not 0 <= int(example["label"]) < n_labels:
             raise ValueError(f"example {index}: {len(example['softmax'])} labels (expected {n_labels}) or label out of range")
-    names = list(class_names) if class_names is not None else [str(label) for label in range(n_labels)]
+    names = _label_names(class_names, n_labels)
     if len(names) != n_labels:
         raise ValueError(f"class_names has {len(names)} names for {n_labels} labels")
     long_names = max(len(name) for name in names) > 2
