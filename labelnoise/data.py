@@ -80,18 +80,23 @@ def parse_idx(raw: bytes, name: str = "IDX data") -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
 
-def read_idx_gz(path: str | Path) -> np.ndarray:
-    """Parse a gzip-compressed IDX file."""
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """Parse an IDX file, gzip-compressed (the published form) or not (told apart by the gzip magic)."""
     try:
-        with gzip.open(path, "rb") as handle:
+        with open(path, "rb") as handle:
+            compressed = handle.read(2) == GZIP_MAGIC
+        with (gzip.open(path, "rb") if compressed else open(path, "rb")) as handle:
             raw = handle.read()
     except (OSError, EOFError, zlib.error) as err:
-        raise DataError(f"{path} is not a readable gzip file ({err}); replace it with the official file") from None
+        raise DataError(f"{path} is not a readable IDX file ({err}); replace it with the official file") from None
     return parse_idx(raw, str(path))
 
 
 def _mnist_part(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndarray]:
-    images, labels = read_idx_gz(images_path), read_idx_gz(labels_path)
+    images, labels = read_idx(images_path), read_idx(labels_path)
     if images.ndim != 3 or images.shape[1:] != (28, 28):
         raise DataError(f"{images_path}: images of shape {images.shape}, expected N x 28 x 28")
     if labels.ndim != 1 or len(labels) != len(images):
@@ -102,7 +107,10 @@ def _mnist_part(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.nd
 
 
 def read_mnist(paths: dict[str, Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(train images, train labels, test images, test labels) from the four official IDX files."""
+    """(train images, train labels, test images, test labels) from the four official IDX files.
+
+    ``paths`` maps the published (.gz) names to the files to read, compressed or not.
+    """
     train = _mnist_part(paths["train-images-idx3-ubyte.gz"], paths["train-labels-idx1-ubyte.gz"])
     test = _mnist_part(paths["t10k-images-idx3-ubyte.gz"], paths["t10k-labels-idx1-ubyte.gz"])
     return train + test
@@ -199,13 +207,14 @@ class _Loaded:
 
 
 def _load_official(source: str, data_dir, download: bool, mirrors, dataset) -> _Loaded:
-    paths = official_files.fetch_official_files(source, data_dir, download=download, mirrors=mirrors, dataset=dataset)
+    fetched = official_files.fetch_official_files(source, data_dir, download=download, mirrors=mirrors, dataset=dataset)
+    paths = {name: path for name, (path, _) in fetched.items()}
+    md5 = {path.name: checksum for path, checksum in fetched.values()}  # what was read, verified above
     if source == "mnist":
         train_x, train_y, test_x, test_y = read_mnist(paths)
         names = DIGIT_NAMES
     else:
         train_x, train_y, test_x, test_y, names = read_cifar10(paths["cifar-10-python.tar.gz"])
-    md5 = {spec.name: spec.md5 for spec in official_files.OFFICIAL_FILES[source]}  # verified above
     return _Loaded(np.concatenate([train_x, test_x]), np.concatenate([train_y, test_y]), list(names), len(train_x), md5)
 
 

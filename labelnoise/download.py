@@ -27,22 +27,37 @@ class DataError(RuntimeError):
 
 @dataclass(frozen=True)
 class OfficialFile:
-    """One published file: its name, MD5 and size in bytes (None: not checked)."""
+    """One published file: its name, MD5 and size in bytes (None: not checked).
+
+    ``uncompressed``: the same file gunzipped, with its own published MD5;
+    found in ``data_dir`` it is used as it is (torchvision's ``MNIST/raw/``
+    holds both forms). Downloads always fetch ``name``.
+    """
 
     name: str
     md5: str
     size: int | None = None
+    uncompressed: "OfficialFile | None" = None
+
+    def forms(self) -> tuple["OfficialFile", ...]:
+        """The accepted forms in order of preference: the published file, then its uncompressed form."""
+        return (self,) if self.uncompressed is None else (self, self.uncompressed)
 
 
 # MNIST (LeCun, Cortes, Burges). The MNIST page publishes no checksum; these are
 # the MD5s (and sizes) recorded by torchvision (torchvision/datasets/mnist.py,
 # MNIST.resources) and tensorflow-datasets (image_classification/mnist), which
-# agree with each other.
+# agree with each other. The uncompressed files' MD5s are the widely published
+# ones of the gunzipped files (checked here against the official .gz files).
 MNIST_FILES = (
-    OfficialFile("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873", 9912422),
-    OfficialFile("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432", 28881),
-    OfficialFile("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3", 1648877),
-    OfficialFile("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c", 4542),
+    OfficialFile("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873", 9912422,
+                 OfficialFile("train-images-idx3-ubyte", "6bbc9ace898e44ae57da46a324031adb", 47040016)),
+    OfficialFile("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432", 28881,
+                 OfficialFile("train-labels-idx1-ubyte", "a25bea736e30d166cdddb491f175f624", 60008)),
+    OfficialFile("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3", 1648877,
+                 OfficialFile("t10k-images-idx3-ubyte", "2646ac647ad5339dbf082846283269ea", 7840016)),
+    OfficialFile("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c", 4542,
+                 OfficialFile("t10k-labels-idx1-ubyte", "27ae3e4e09519cfbb04c329615203637", 10008)),
 )
 # CIFAR-10 "python version": MD5 published on https://www.cs.toronto.edu/~kriz/cifar.html
 # (also torchvision/datasets/cifar.py, CIFAR10.tgz_md5).
@@ -77,7 +92,7 @@ def file_md5(path: str | Path) -> str:
 
 
 def _listing(files: Iterable[OfficialFile]) -> str:
-    return ", ".join(f"{f.name} (MD5 {f.md5})" for f in files)
+    return ", ".join(" or ".join(f"{form.name} (MD5 {form.md5})" for form in f.forms()) for f in files)
 
 
 def _check_local(path: Path, spec: OfficialFile, dataset: str) -> None:
@@ -145,23 +160,28 @@ def fetch_official_files(
     download: bool = True,
     mirrors: Sequence[str] | None = None,
     dataset: str | None = None,
-) -> dict[str, Path]:
-    """Paths of ``source``'s official files in ``data_dir``, downloading missing ones; all MD5-checked.
+) -> dict[str, tuple[Path, str]]:
+    """``source``'s official files in ``data_dir``, downloading missing ones; all MD5-checked.
 
-    ``dataset`` is the config name used in messages (default: ``source``).
+    Returns, per published file name, the path used and its verified MD5: the
+    published file, or its uncompressed form where only that is in
+    ``data_dir``. ``dataset`` is the config name used in messages (default: ``source``).
     """
     if source not in OFFICIAL_FILES:
         raise ValueError(f"no official files known for source {source!r}; known: {sorted(OFFICIAL_FILES)}")
     files, dataset = OFFICIAL_FILES[source], dataset or source
     mirrors = list(MIRRORS[source] if mirrors is None else mirrors)
     data_dir = Path(data_dir)
-    missing = []
+    if data_dir.exists() and not data_dir.is_dir():
+        raise DataError(f"datasets.{dataset}.data_dir {data_dir} is a file, not a directory; point it at the folder holding {_listing(files)}")
+    found, missing = {}, []
     for spec in files:
-        path = data_dir / spec.name
-        if path.is_file():
-            _check_local(path, spec, dataset)
-        else:
+        present = next((form for form in spec.forms() if (data_dir / form.name).is_file()), None)
+        if present is None:
             missing.append(spec)
+        else:
+            _check_local(data_dir / present.name, present, dataset)
+            found[spec.name] = (data_dir / present.name, present.md5)
     where = f"{data_dir.resolve()} (or set datasets.{dataset}.data_dir to the directory that holds them)"
     if missing and not download:
         raise DataError(f"{dataset} files missing and datasets.{dataset}.download is false: put {_listing(missing)} into {where}")
@@ -172,4 +192,5 @@ def fetch_official_files(
             raise DataError(
                 f"no network and no files for {dataset} ({err}): put {_listing(missing[position:])} into {where}"
             ) from None
-    return {spec.name: data_dir / spec.name for spec in files}
+        found[spec.name] = (data_dir / spec.name, spec.md5)
+    return {spec.name: found[spec.name] for spec in files}

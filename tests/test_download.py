@@ -267,3 +267,48 @@ def test_array_pickles_of_either_numpy_generation_load(module):
     raw = pickle.dumps({b"data": data, b"labels": [3, 4]}, protocol=2).replace(b"numpy._core.multiarray", module)
     loaded = safe_unpickle(raw)
     assert np.array_equal(loaded[b"data"], data) and loaded[b"labels"] == [3, 4]
+
+
+@pytest.fixture
+def tiny_mnist_uncompressed(tiny_mnist, monkeypatch):
+    """The tiny files gunzipped, as torchvision's MNIST/raw/ also holds them; specs know both forms."""
+    served, parts = tiny_mnist
+    raw_dir = served.parent / "raw"
+    raw_dir.mkdir()
+    specs = []
+    for spec in download.OFFICIAL_FILES["mnist"]:
+        plain = raw_dir / spec.name.removesuffix(".gz")
+        plain.write_bytes(gzip.decompress((served / spec.name).read_bytes()))
+        specs.append(download.OfficialFile(spec.name, spec.md5, spec.size, spec_of(plain)))
+    monkeypatch.setitem(download.OFFICIAL_FILES, "mnist", tuple(specs))
+    return raw_dir, parts
+
+
+def test_uncompressed_official_files_are_read_and_recorded(tiny_mnist_uncompressed, tmp_path, monkeypatch):
+    raw_dir, parts = tiny_mnist_uncompressed
+    monkeypatch.setattr(download.urllib.request, "urlopen", lambda *a, **k: pytest.fail("the network was used"))
+    data = prepare_dataset("mnist", 0.2, np.random.default_rng(0), data_dir=raw_dir)
+    assert np.array_equal(data.images[:20, 0], parts["train"][0]) and np.array_equal(data.labels[20:], parts["t10k"][1])
+    # the MD5s recorded are those of the files read, under their own names
+    assert data.source_md5 == {spec.uncompressed.name: spec.uncompressed.md5 for spec in download.OFFICIAL_FILES["mnist"]}
+
+
+def test_uncompressed_file_with_a_wrong_checksum_is_named(tiny_mnist_uncompressed):
+    raw_dir, _ = tiny_mnist_uncompressed
+    mine = raw_dir / "train-labels-idx1-ubyte"
+    mine.write_bytes(mine.read_bytes()[:-1] + b"\x00")
+    with pytest.raises(DataError, match="train-labels-idx1-ubyte has MD5 .*expected"):
+        load_source("mnist", data_dir=raw_dir, download=False)
+
+
+def test_missing_files_name_both_accepted_forms(tmp_path):
+    with pytest.raises(DataError) as caught:
+        load_source("mnist", data_dir=tmp_path, download=False)
+    for spec in download.MNIST_FILES:
+        assert f"{spec.name} (MD5 {spec.md5}) or {spec.uncompressed.name} (MD5 {spec.uncompressed.md5})" in str(caught.value)
+
+
+def test_data_dir_that_is_a_file_is_named(tmp_path):
+    (tmp_path / "mnist").write_text("not a folder")
+    with pytest.raises(DataError, match="data_dir .*mnist is a file, not a directory"):
+        load_source("mnist", data_dir=tmp_path / "mnist", download=False)
