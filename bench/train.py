@@ -1,15 +1,20 @@
-"""Training throughput: S seeds one model at a time vs all S as one stacked model.
+"""Training throughput: fp32 vs bf16 autocast, and S seeds one at a time vs as one stacked model.
 
 Prints images/s of training (forward + backward + optimiser step, minibatches
-gathered from a data set held on the device, as in labelnoise.training) for
-the paper's MNIST net (Section 5; width 1 and the default 0.25) and All-CNN-C
-(the CIFAR-10 net), on the CPU and, when present, on CUDA (there with bf16
-autocast and channels_last, the ``precision: auto`` setting, and the
-deterministic cuDNN settings training uses): the per-model loop and both
-:class:`~labelnoise.models.SeedStack` layouts, seed-major and wide. Batched
-training (``train.batched_seeds``) uses the layout the header line names for
-the device. Each figure is the median over timed rounds in which the three
-paths take turns, after warm-up steps. Run from the repository root:
+gathered from a data set held on the device, through the step
+labelnoise.training takes) for the paper's MNIST net (Section 5; width 1 and
+the default 0.25) and All-CNN-C (the CIFAR-10 net), on the CPU and, when
+present, on CUDA (with the deterministic cuDNN settings training uses):
+
+1. precision: one network in float32 vs under bfloat16 autocast, channels_last
+   (``train.precision``; ``auto`` picks bf16 on CUDA and on CPUs with native
+   bf16, which the header line says);
+2. seeds: the per-model loop and both :class:`~labelnoise.models.SeedStack`
+   layouts, seed-major and wide, at the ``auto`` precision. Batched training
+   (``train.batched_seeds``) uses the layout the header line names.
+
+Each figure is the median over timed rounds in which the paths take turns,
+after warm-up steps. Run from the repository root:
 
     .venv/bin/python bench/train.py            # about 2-3 minutes on one CPU core
     .venv/bin/python bench/train.py --cuda-only         # CUDA only (10 seeds, the paper's MNIST count)
@@ -26,7 +31,7 @@ import torch.nn.functional as F
 
 from labelnoise.models import STACK_LAYOUTS, SeedStack, build_model, preferred_stack_layout
 from labelnoise.seeding import seed_everything
-from labelnoise.training import _autocast, _request_deterministic_cuda, _stack_training_step, resolve_precision
+from labelnoise.training import autocast, cpu_has_native_bf16, request_deterministic_cuda, resolve_precision, stack_training_step
 
 #: (label, arch, channels, image size, width, fc_dim, devices it runs on).
 CASES = (
@@ -87,7 +92,7 @@ def bench_case(arch, channels, size, width, fc_dim, device, n_seeds, batch_size,
         indices = next_indices("loop")
         for s, (model, optimiser) in enumerate(zip(loop_models, loop_optimisers)):
             xb = x_train[indices[s]].contiguous(memory_format=memory_format)
-            with _autocast(device, autocast_dtype):
+            with autocast(device, autocast_dtype):
                 logits = model(xb)
             loss = F.cross_entropy(logits.float(), y_train[s, indices[s]])
             optimiser.zero_grad(set_to_none=True)
@@ -99,10 +104,10 @@ def bench_case(arch, channels, size, width, fc_dim, device, n_seeds, batch_size,
         optimiser = torch.optim.SGD(stack.parameters(), lr=1e-3, momentum=0.9, weight_decay=1e-3)
         all_seeds = list(range(n_seeds))
 
-        def stack_step() -> None:  # the step train_classifiers_batched takes
+        def stack_step() -> None:  # the step train_seeds takes
             indices = next_indices(layout)
             yb = torch.gather(y_train, 1, indices)
-            _stack_training_step(stack, x_train[indices], yb, all_seeds, optimiser, autocast_dtype, memory_format)
+            stack_training_step(stack, x_train[indices], yb, all_seeds, optimiser, autocast_dtype, memory_format)
 
         return stack_step
 
@@ -110,11 +115,37 @@ def bench_case(arch, channels, size, width, fc_dim, device, n_seeds, batch_size,
     return _time_interleaved(steps, *timing, n_seeds * batch_size, device)
 
 
+def bench_precision(arch, channels, size, width, fc_dim, device, batch_size, n_images, timing) -> dict:
+    """images/s of training one network (a stack of one, the loop's step) in fp32 and under bf16 autocast."""
+    memory_format = torch.channels_last
+    gen = torch.Generator().manual_seed(0)
+    x_train = torch.rand(n_images, channels, size, size, generator=gen).to(device)
+    y_train = torch.randint(0, 10, (1, n_images), generator=gen).to(device)
+    steps = {}
+    for name, dtype in (("fp32", None), ("bf16", torch.bfloat16)):
+        stack = SeedStack([build_model(arch, channels, size, 10, width=width, fc_dim=fc_dim)], "seed_major")
+        stack = stack.to(device=device, memory_format=memory_format).train()
+        optimiser = torch.optim.Adam(stack.parameters(), lr=1e-3)
+        order = torch.randperm(n_images, generator=gen).to(device)
+        position = [0]
+
+        def step(stack=stack, optimiser=optimiser, order=order, position=position, dtype=dtype) -> None:
+            start = position[0] % (n_images - batch_size)
+            position[0] += batch_size
+            indices = order[start : start + batch_size][None]
+            stack_training_step(stack, x_train[indices], torch.gather(y_train, 1, indices), [0], optimiser, dtype, memory_format)
+
+        steps[name] = step
+    return _time_interleaved(steps, *timing, batch_size, device)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=4, help="seeds stacked on the CPU (the default config trains 2)")
     parser.add_argument("--cuda-seeds", type=int, default=10, help="seeds stacked on CUDA (paper: 10 MNIST, 7 CIFAR-10)")
     parser.add_argument("--batch-size", type=int, default=64, help="minibatch per seed (schema default 64)")
+    parser.add_argument("--precision-batch-size", type=int, default=256,
+                        help="minibatch of the fp32 / bf16 comparison (configs/mnist_full.yaml: 256)")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (the workflow's default per job: 1)")
     parser.add_argument("--cpu-steps", type=int, default=3, help="timed steps per repeat on the CPU")
     parser.add_argument("--cuda-steps", type=int, default=50, help="timed steps per repeat on CUDA")
@@ -131,14 +162,23 @@ def main() -> None:
           f"channels_last; median of {args.repeats} timed repeats after warm-up")
     for device in devices:
         if device.type == "cuda":
-            _request_deterministic_cuda()
+            request_deterministic_cuda()
         name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({args.threads} thread(s))"
         precision = "bf16 autocast" if resolve_precision("auto", device) is not None else "fp32"
+        native = f"; native bf16: {'yes' if cpu_has_native_bf16() else 'no'}" if device.type == "cpu" else ""
+        steps = args.cuda_steps if device.type == "cuda" else args.cpu_steps
+        print(f"\ndevice: {name}{native}; precision auto = {precision}; one network, batch {args.precision_batch_size}")
+        print(f"{'model':34s} {'fp32 img/s':>11s} {'bf16 img/s':>11s} {'bf16/fp32':>9s}")
+        for label, arch, channels, size, width, fc_dim, where in CASES:
+            if device.type not in where:
+                continue
+            rates = bench_precision(arch, channels, size, width, fc_dim, device, args.precision_batch_size,
+                                    n_images=args.precision_batch_size * 8, timing=(steps, max(1, steps // 3), args.repeats))
+            print(f"{label:34s} {rates['fp32']:11.0f} {rates['bf16']:11.0f} {rates['bf16'] / rates['fp32']:8.2f}x", flush=True)
         n_seeds = args.cuda_seeds if device.type == "cuda" else args.seeds
         used = preferred_stack_layout(device)
-        print(f"\ndevice: {name}, {precision}, {n_seeds} seeds; batched training uses the {used} layout here")
+        print(f"\ndevice: {name}, {precision}, {n_seeds} seeds of batch {args.batch_size}; batched training uses the {used} layout here")
         print(f"{'model':34s} {'loop img/s':>11s} " + " ".join(f"{layout + ' img/s':>17s} {'x loop':>6s}" for layout in STACK_LAYOUTS))
-        steps = args.cuda_steps if device.type == "cuda" else args.cpu_steps
         for label, arch, channels, size, width, fc_dim, where in CASES:
             if device.type not in where:
                 continue

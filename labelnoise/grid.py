@@ -2,10 +2,10 @@
 
 Each seed trains a fresh network on its own noisy-label realisation, with early
 stopping on the clean validation half (Section 5); the test accuracy reported
-is that of the best-validation state. The seeds train one after another, or
-all at once as one stacked model when ``TrainConfig.batched_seeds`` asks for
-it (default: on CUDA); both give each seed the same result, bit for bit on
-CPU and up to rounding on CUDA.
+is that of the best-validation state. The seeds train all at once as one
+stacked model when ``TrainConfig.batched_seeds`` asks for it (default: on
+CUDA), else one after another (stacks of one); both give each seed the same
+result, bit for bit on CPU and up to rounding on CUDA.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pandas as pd
 from labelnoise.data import PreparedData
 from labelnoise.models import build_model
 from labelnoise.tables import TABLE_COLUMNS
-from labelnoise.training import TrainConfig, train_classifier, train_classifiers_batched, use_batched_seeds
+from labelnoise.training import TrainConfig, train_seeds, use_batched_seeds
 
 
 def train_noise_level(
@@ -42,24 +42,22 @@ def train_noise_level(
         raise ValueError(f"noisy labels {noisy_labels.shape} do not match {len(seeds)} seeds x {len(clean_labels)} samples")
     val_images, val_labels = data.part("val")
     test_images, test_labels = data.part("test")
+    factory = lambda: build_model(**model_kwargs)  # noqa: E731
+    evaluation = f"every {config.eval_every} steps" if config.eval_every else "every epoch"
     if use_batched_seeds(config):
-        log(f"training {len(seeds)} seeds as one stacked model on {len(clean_labels)} labels each")
-        results = train_classifiers_batched(
-            lambda: build_model(**model_kwargs), seeds, train_images, noisy_labels,
-            val_images, val_labels, test_images, test_labels, config=config, log=log,
-        )
+        log(f"training {len(seeds)} seeds as one stacked model on {len(clean_labels)} labels each; validation {evaluation}")
+        results = train_seeds(factory, seeds, train_images, noisy_labels, val_images, val_labels, test_images, test_labels,
+                              config=config, log=log)
     else:
         results = []
         for seed_index, (seed, labels) in enumerate(zip(seeds, noisy_labels)):
-            log(f"seed {seed_index + 1}/{len(seeds)} (seed {seed}): training on {len(labels)} labels")
-            results.append(train_classifier(
-                build_model(**model_kwargs), train_images, labels, val_images, val_labels, test_images, test_labels,
-                config=config, seed=seed, log=log,
-            ))
+            log(f"seed {seed_index + 1}/{len(seeds)} (seed {seed}): training on {len(labels)} labels; validation {evaluation}")
+            results += train_seeds(factory, [seed], train_images, labels[None], val_images, val_labels, test_images,
+                                   test_labels, config=config, log=log)
     rows, softmaxes = [], []
     for seed_index, (seed, labels, mask, result) in enumerate(zip(seeds, noisy_labels, corrupted, results)):
-        log(f"seed {seed_index + 1}/{len(seeds)}: best validation {result.val_acc:.4f} at epoch "
-            f"{result.best_epoch}, test {result.test_acc:.4f}, {result.wall_s:.1f} s")
+        log(f"seed {seed_index + 1}/{len(seeds)}: best validation {result.val_acc:.4f} at step {result.best_step} "
+            f"(epoch {result.best_epoch}), test {result.test_acc:.4f}, {result.wall_s:.1f} s")
         rows.append({
             **coordinates,
             "seed_index": seed_index,
@@ -70,6 +68,8 @@ def train_noise_level(
             "test_acc": result.test_acc,
             "best_epoch": result.best_epoch,
             "epochs_run": result.epochs_run,
+            "best_step": result.best_step,
+            "steps_run": result.steps_run,
             "wall_s": result.wall_s,
         })
         softmaxes.append(result.test_softmax)

@@ -23,7 +23,7 @@ NOISE_ORDER: tuple[str, ...] = NOISE_TYPES
 #: Columns of the per-level training tables results/{dataset}/train/{noise}/{level}.csv.
 TABLE_COLUMNS = [
     "dataset", "noise", "level", "seed_index", "seed", "nominal_gamma", "corrupted_fraction",
-    "realised_gamma", "val_acc", "test_acc", "best_epoch", "epochs_run", "wall_s",
+    "realised_gamma", "val_acc", "test_acc", "best_epoch", "epochs_run", "best_step", "steps_run", "wall_s",
 ]
 
 #: Columns of the per-seed training table that ``aggregate_over_seeds`` needs.

@@ -7,14 +7,15 @@ module does exactly that, fast enough for a 2-core CPU: each data set becomes
 one device tensor once, minibatches are slices of a seeded permutation (no
 DataLoader), and evaluation runs in large no-grad batches.
 
-All seeds of one noise level can also train as one batched model
-(:func:`train_classifiers_batched`, built on :class:`~labelnoise.models.SeedStack`):
-same initial weights, minibatch orders, labels, optimiser arithmetic and
-early stopping per seed as separate :func:`train_classifier` runs, with one
-loss, backward pass and optimiser step per minibatch (wide layout on GPU,
-seed-major on CPU). On a GPU training runs under bfloat16
-autocast with the channels_last layout (``TrainConfig.precision``,
-``channels_last``); evaluation is always float32.
+There is one training loop, :func:`train_seeds`: it trains the seeds of one
+noise level as one :class:`~labelnoise.models.SeedStack` (wide layout on GPU,
+seed-major on CPU), each seed with its own initial weights, minibatch order,
+labels, optimiser state and early stopping; :func:`train_classifier` is a
+stack of one. The clean validation half is evaluated every
+``TrainConfig.eval_every`` steps or once per epoch. Training runs under
+bfloat16 autocast on a GPU and on a CPU with native bfloat16 arithmetic
+(``TrainConfig.precision``), with the channels_last layout; evaluation is
+always float32.
 
 Preprocessing, used by every function here (:func:`preprocess`): uint8 images
 are divided by 255. The model then standardises each channel with the mean and
@@ -26,6 +27,7 @@ feature extraction on a trained or reloaded model use the same statistics.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
@@ -62,8 +64,10 @@ STACK_LAYOUT_CHOICES: tuple[str, ...] = ("auto", *STACK_LAYOUTS)
 class TrainConfig:
     """Hyper-parameters of one training run (defaults: fast CPU training).
 
-    ``patience``: stop after this many consecutive epochs without a strictly
-    better validation accuracy. ``momentum`` is used by ``"sgd"`` only.
+    ``eval_every``: evaluate the clean validation half every this many
+    optimiser steps (None: at the end of every epoch). ``patience``: stop
+    after this many consecutive evaluations without a strictly better
+    validation accuracy. ``momentum`` is used by ``"sgd"`` only.
     ``device``: ``"auto"`` (CUDA if available, else CPU) or any torch device
     string such as ``"cpu"`` or ``"cuda:1"``. ``channels_last``: train with
     the NHWC memory layout, about 1.3x faster for these small convolutions
@@ -95,10 +99,13 @@ class TrainConfig:
     precision: str = "auto"
     batched_seeds: str | bool = "auto"
     stack_layout: str = "auto"
+    eval_every: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("max_epochs", "patience", "batch_size", "eval_batch_size"):
+        for name in ("max_epochs", "patience", "batch_size", "eval_batch_size", "eval_every"):
             value = getattr(self, name)
+            if name == "eval_every" and value is None:
+                continue
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"TrainConfig.{name} must be an integer >= 1, got {value!r}")
         for name, lower_ok in (("lr", False), ("weight_decay", True)):
@@ -135,15 +142,21 @@ class TrainConfig:
 class TrainResult:
     """Outcome of :func:`train_classifier`; accuracies are fractions in [0, 1].
 
-    ``history`` holds one dict per epoch run: ``epoch`` (1-based),
-    ``train_loss`` and ``train_acc`` (mean over the epoch's minibatches, against
-    the labels trained on, i.e. the noisy ones), ``val_acc``.
+    ``history`` holds one dict per evaluation of the clean validation half:
+    ``epoch`` (1-based, the epoch it fell in), ``step`` (optimiser steps so
+    far), ``train_loss`` and ``train_acc`` (mean over the minibatches since
+    the previous evaluation, against the labels trained on, i.e. the noisy
+    ones), ``val_acc``. ``best_epoch`` / ``best_step``: where the
+    best-validation state was taken; ``epochs_run`` / ``steps_run``: where
+    training stopped.
     """
 
     val_acc: float
     test_acc: float
     best_epoch: int
     epochs_run: int
+    best_step: int
+    steps_run: int
     wall_s: float
     history: list[dict[str, float]]
     test_softmax: np.ndarray
@@ -166,11 +179,24 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX), where oneDNN's bf16 kernels pay."""
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # torch.cpu's capability checks
+    return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
+
+
 def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
-    """Autocast dtype for training: bfloat16, or None for plain float32."""
+    """Autocast dtype for training: bfloat16, or None for plain float32.
+
+    ``auto``: bfloat16 on CUDA and on a CPU with native bfloat16 (bench/train.py
+    measures the speed-up; docs/reference/ the accuracy parity on real MNIST),
+    float32 elsewhere.
+    """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
+    if precision == "bf16":
+        return torch.bfloat16
+    if precision == "auto" and (device.type == "cuda" or (device.type == "cpu" and cpu_has_native_bf16())):
         return torch.bfloat16
     return None
 
@@ -182,7 +208,7 @@ def use_batched_seeds(config: TrainConfig) -> bool:
     return bool(config.batched_seeds)
 
 
-def _autocast(device: torch.device, dtype: torch.dtype | None):
+def autocast(device: torch.device, dtype: torch.dtype | None):
     return torch.autocast(device_type=device.type, dtype=dtype) if dtype is not None else nullcontext()
 
 
@@ -353,7 +379,7 @@ def reinitialise(model: nn.Module) -> None:
             reset()
 
 
-def _request_deterministic_cuda() -> None:
+def request_deterministic_cuda() -> None:
     """Best effort at bit-reproducible CUDA runs (cuBLAS workspace, no cuDNN autotuning).
 
     ``CUBLAS_WORKSPACE_CONFIG`` only takes effect if set before cuBLAS first
@@ -431,101 +457,24 @@ def train_classifier(
 ) -> TrainResult:
     """Train ``model`` on (noisy) training labels with early stopping on clean validation.
 
-    Deterministic given ``seed`` (on a given device and thread count): torch
-    is seeded, the model is re-initialised from the seed, and the minibatch
-    order comes from a generator seeded with ``derive_seed(seed, "shuffle")``.
-    After every epoch the validation accuracy is measured; the state with the
-    best one (first epoch on ties) is kept, and training stops after
-    ``config.patience`` epochs without a strict improvement (Section 5,
-    "early stopping"). The model is left holding the best state, and the
-    test accuracy and softmax reported are that state's. ``log`` receives one
-    line per epoch.
+    One seed is a stack of one: this is :func:`train_seeds` with ``[seed]``
+    (seed-major, a lone model's kernels), and ``model`` is left holding the
+    best-validation state on the training device.
     """
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
-    _check_seed(seed)
-    image_shape = _check_image_sets(images_train, images_val, images_test)
-
-    device = resolve_device(config.device)
-    memory_format = _memory_format(config)
-    autocast_dtype = resolve_precision(config.precision, device)
-    model.to(device="cpu", memory_format=torch.contiguous_format)
-    n_classes = _model_n_classes(model, image_shape)
-    _check_labels(labels_train, images_train.shape[0], n_classes, "labels_train")
-    _check_labels(labels_val, images_val.shape[0], n_classes, "labels_val")
-    _check_labels(labels_test, images_test.shape[0], n_classes, "labels_test")
-    input_standardiser_of(model)
-
-    started = time.perf_counter()
-    if device.type == "cuda":
-        _request_deterministic_cuda()
-    _initialise_from_seed(model, seed, images_train)
-    model.to(device=device, memory_format=memory_format)
-
-    x_train = preprocess(images_train, device).contiguous(memory_format=memory_format)
-    y_train = torch.from_numpy(labels_train.astype(np.int64)).to(device)
-    x_val = preprocess(images_val, device).contiguous(memory_format=memory_format)
-    y_val = torch.from_numpy(labels_val.astype(np.int64)).to(device)
-    x_test = preprocess(images_test, device).contiguous(memory_format=memory_format)
-
-    optimizer = _make_optimizer(model, config)
-    shuffle_generator = torch.Generator().manual_seed(derive_seed(seed, "shuffle"))
-    n_train = x_train.shape[0]
-
-    history: list[dict[str, float]] = []
-    best_val_acc = -1.0
-    best_epoch = 0
-    best_state: dict[str, torch.Tensor] = {}
-    epoch = 0
-    for epoch in range(1, config.max_epochs + 1):
-        model.train()
-        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-        correct = torch.zeros((), dtype=torch.int64, device=device)
-        for batch_indices in _minibatches(n_train, config.batch_size, shuffle_generator):
-            batch_indices = batch_indices.to(device)
-            xb, yb = x_train[batch_indices], y_train[batch_indices]
-            with _autocast(device, autocast_dtype):
-                logits = model(xb)
-            loss = F.cross_entropy(_loss_precision(logits), yb)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss_sum += loss.detach().double() * yb.shape[0]
-            correct += (logits.detach().argmax(dim=1) == yb).sum()
-        train_loss = float(loss_sum.item()) / n_train
-        train_acc = float(correct.item()) / n_train
-        val_acc = _accuracy(model, x_val, y_val, config.eval_batch_size)
-        history.append({"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "val_acc": val_acc})
-        if val_acc > best_val_acc:
-            best_val_acc, best_epoch = val_acc, epoch
-            # Contiguous CPU copies: a portable state whatever the training layout.
-            best_state = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.state_dict().items()}
-        log(
-            f"epoch {epoch}/{config.max_epochs}  train_loss {train_loss:.4f}  train_acc {train_acc:.4f}  "
-            f"val_acc {val_acc:.4f}  best {best_val_acc:.4f}@{best_epoch}  {time.perf_counter() - started:.1f}s"
-        )
-        if epoch - best_epoch >= config.patience:
-            log(f"early stop: no validation improvement for {config.patience} epochs")
-            break
-
-    model.load_state_dict(best_state)
-    test_softmax = _softmax_of_tensor(model, x_test, config.eval_batch_size)
-    test_acc = float((test_softmax.argmax(axis=1) == labels_test).mean())
-    model.to(memory_format=torch.contiguous_format)
-    return TrainResult(
-        val_acc=best_val_acc,
-        test_acc=test_acc,
-        best_epoch=best_epoch,
-        epochs_run=epoch,
-        wall_s=time.perf_counter() - started,
-        history=history,
-        test_softmax=test_softmax,
-        state_dict=best_state,
-    )
+    labels = np.asarray(labels_train)
+    result = train_seeds(
+        lambda: model, [seed], images_train, labels[None], images_val, labels_val, images_test, labels_test,
+        dataclasses.replace(config, stack_layout="seed_major"), log=log,
+    )[0]
+    model.load_state_dict(result.state_dict)
+    model.to(resolve_device(config.device))
+    return result
 
 
 # --------------------------------------------------------------------------
-# All seeds of a level as one stacked model
+# The training loop: all seeds of a level as one stacked model
 # --------------------------------------------------------------------------
 
 
@@ -536,7 +485,7 @@ def _stack_logits(
     return _batched_eval(stack, x, batch_size, lambda b: stack(b, memory_format, seeds).float(), dim=1)
 
 
-def _stack_training_step(
+def stack_training_step(
     stack: SeedStack,
     xb: torch.Tensor,
     yb: torch.Tensor,
@@ -551,21 +500,21 @@ def _stack_training_step(
     Wide layout: one forward and one backward pass over all seeds (one kernel
     per layer, the GPU's way). Seed-major: forward and backward seed after
     seed, then the one optimiser step; each seed's activations are freed
-    before the next seed's exist, so the working set is a lone model's (all
-    seeds' activations alive at once cost ~8% on CPU), and each seed's loss
-    is the very op :func:`train_classifier` runs, so results are bit-identical.
+    before the next seed's exist, so the working set is a lone model's, and
+    each seed's loss is the very op a lone model's training runs, so results
+    are bit-identical to training the seeds one by one.
     """
     device = xb.device
     optimizer.zero_grad(set_to_none=True)
     if stack.layout == "wide":
-        with _autocast(device, autocast_dtype):
+        with autocast(device, autocast_dtype):
             logits = stack(xb, memory_format, seeds)
         losses = F.cross_entropy(_loss_precision(logits).flatten(0, 1), yb.flatten(), reduction="none").view_as(yb).mean(dim=1)
         losses.sum().backward()
     else:
         per_seed_losses, per_seed_logits = [], []
         for position, seed_index in enumerate(seeds):
-            with _autocast(device, autocast_dtype):
+            with autocast(device, autocast_dtype):
                 seed_logits = stack(xb[position : position + 1], memory_format, [seed_index])[0]
             loss = F.cross_entropy(_loss_precision(seed_logits), yb[position])
             loss.backward()
@@ -576,7 +525,37 @@ def _stack_training_step(
     return losses.detach(), logits.detach()
 
 
-def train_classifiers_batched(
+class _EarlyStopping:
+    """Best-validation state and patience of each seed (Section 5: early stopping on clean validation).
+
+    The state with the best validation accuracy is kept (the first on ties);
+    a seed stops after ``patience`` evaluations without a strict improvement.
+    """
+
+    def __init__(self, n_seeds: int, patience: int):
+        self.patience = patience
+        self.best_val_acc = [-1.0] * n_seeds
+        self.best_epoch = [0] * n_seeds
+        self.best_step = [0] * n_seeds
+        self.best_state: list[dict[str, torch.Tensor]] = [{} for _ in range(n_seeds)]
+        self.evaluations_since_best = [0] * n_seeds
+        self.stopped_at: list[tuple[int, int] | None] = [None] * n_seeds  # (epoch, step)
+
+    def running(self) -> list[int]:
+        return [s for s, stop in enumerate(self.stopped_at) if stop is None]
+
+    def update(self, s: int, val_acc: float, epoch: int, step: int, state: Callable[[], dict[str, torch.Tensor]]) -> None:
+        if val_acc > self.best_val_acc[s]:
+            self.best_val_acc[s], self.best_epoch[s], self.best_step[s] = val_acc, epoch, step
+            self.best_state[s] = state()
+            self.evaluations_since_best[s] = 0
+            return
+        self.evaluations_since_best[s] += 1
+        if self.evaluations_since_best[s] >= self.patience:
+            self.stopped_at[s] = (epoch, step)
+
+
+def train_seeds(
     model_factory: Callable[[], nn.Module],
     seeds: list[int],
     images_train: np.ndarray,
@@ -588,25 +567,30 @@ def train_classifiers_batched(
     config: TrainConfig,
     log: Callable[[str], None] = print,
 ) -> list[TrainResult]:
-    """:func:`train_classifier` for S seeds at once, as one :class:`~labelnoise.models.SeedStack`.
+    """Train S networks, one per seed, as one :class:`~labelnoise.models.SeedStack`: the training loop.
 
-    Seed s (``seeds[s]``) trains on ``labels_train_per_seed[s]`` exactly as
-    ``train_classifier(model_factory(), ..., seed=seeds[s])`` would: the same
-    seeded initial weights, the same shuffling generator, its own minibatch
-    (and BatchNorm statistics) at every step, its own loss (the summed loss
-    gives each seed's weights its own gradient), an element-wise optimiser
-    over the stacked tensors (Adam and SGD with momentum or weight decay act
-    per element, so this is S independent optimisers), and its own early
-    stopping: a seed that has stopped keeps its best-validation state and
-    history while the others train on, until every seed has stopped or
-    ``max_epochs``. The stack's layout is ``config.stack_layout`` ("auto":
-    :func:`~labelnoise.models.preferred_stack_layout` of the device). Seed-major:
-    results equal separate runs bit for bit (same kernels on the same
-    shapes), except where dropout draws masks, and stopped seeds cost
-    nothing. Wide: results agree with separate runs up to float
-    rounding (grouped kernels sum in another order), and stopped seeds ride
-    along until the last stops. ``wall_s`` is each seed's share (the total
-    over S). Returns one :class:`TrainResult` per seed, in order.
+    Seed s (``seeds[s]``) trains a fresh ``model_factory()`` on
+    ``labels_train_per_seed[s]``, deterministically given its seed: the
+    initial weights are re-drawn from it (on the CPU, the same on every
+    device), its minibatch order comes from a generator seeded with
+    ``derive_seed(seed, "shuffle")``, and it has its own minibatch (and
+    BatchNorm statistics), loss, element-wise optimiser state (Adam and SGD
+    act per element, so this is S independent optimisers) and early stopping.
+
+    Early stopping (Section 5): the clean validation half is evaluated every
+    ``config.eval_every`` optimiser steps (default: at the end of every
+    epoch; the paper's authors evaluated every 10 steps); each seed keeps
+    its best-validation state and stops after ``config.patience``
+    evaluations without a strict improvement, while the others train on,
+    until every seed has stopped or ``max_epochs``. The test accuracy and
+    softmax reported are those of the best state.
+
+    Layout ``config.stack_layout`` ("auto": the device's preferred one).
+    Seed-major: results equal training the seeds one at a time bit for bit
+    (same kernels on the same shapes), except where dropout draws masks, and
+    stopped seeds cost nothing. Wide: equal up to float rounding (grouped
+    kernels sum in another order); stopped seeds ride along. ``wall_s`` is
+    each seed's share of the total. Returns one :class:`TrainResult` per seed.
     """
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
@@ -628,7 +612,7 @@ def train_classifiers_batched(
     autocast_dtype = resolve_precision(config.precision, device)
     started = time.perf_counter()
     if device.type == "cuda":
-        _request_deterministic_cuda()
+        request_deterministic_cuda()
     models = []
     for seed in seeds:
         model = model_factory()
@@ -653,70 +637,82 @@ def train_classifiers_batched(
 
     optimizer = _make_optimizer(stack, config)
     generators = [torch.Generator().manual_seed(derive_seed(seed, "shuffle")) for seed in seeds]
+    steps_per_epoch = math.ceil(n_train / config.batch_size)
+    eval_every = config.eval_every or steps_per_epoch
+    last_step = config.max_epochs * steps_per_epoch
     histories: list[list[dict[str, float]]] = [[] for _ in seeds]
-    best_val_acc = [-1.0] * n_seeds
-    best_epoch = [0] * n_seeds
-    best_state: list[dict[str, torch.Tensor]] = [{} for _ in seeds]
-    stopped_at: list[int | None] = [None] * n_seeds
-    epoch = 0
+    stopping = _EarlyStopping(n_seeds, config.patience)
+    loss_sum = torch.zeros(n_seeds, dtype=torch.float64, device=device)  # since the last evaluation
+    correct = torch.zeros(n_seeds, dtype=torch.int64, device=device)
+    n_seen = 0
+    step = epoch = 0
     for epoch in range(1, config.max_epochs + 1):
         stack.train()
-        # The seed-major layout computes the running seeds only; the wide one computes all.
-        running = [s for s in range(n_seeds) if stopped_at[s] is None]
-        computed = running if stack.layout == "seed_major" else list(range(n_seeds))
-        y_computed = y_train[computed]
-        loss_sum = torch.zeros(len(computed), dtype=torch.float64, device=device)
-        correct = torch.zeros(len(computed), dtype=torch.int64, device=device)
         schedules = [_minibatches(n_train, config.batch_size, generator) for generator in generators]
         for per_seed_indices in zip(*schedules):
+            # The seed-major layout computes the running seeds only; the wide one computes all.
+            running = stopping.running()
+            computed = running if stack.layout == "seed_major" else list(range(n_seeds))
             indices = torch.stack([per_seed_indices[s] for s in computed]).to(device)  # S' x B
-            xb, yb = x_train[indices], torch.gather(y_computed, 1, indices)
-            losses, logits = _stack_training_step(stack, xb, yb, computed, optimizer, autocast_dtype, memory_format)
-            loss_sum += losses.double() * yb.shape[1]
-            correct += (logits.argmax(dim=2) == yb).sum(dim=1)
-        val_logits = _stack_logits(stack, x_val, config.eval_batch_size, memory_format, computed)
-        per_seed = zip(
-            computed, (loss_sum / n_train).tolist(), (correct.double() / n_train).tolist(),
-            (val_logits.argmax(dim=2) == y_val).double().mean(dim=1).tolist(),
-        )
-        for s, train_loss, train_acc, val_acc in per_seed:
-            if stopped_at[s] is not None:  # the wide layout computed a seed that has stopped
+            xb, yb = x_train[indices], torch.gather(y_train[computed], 1, indices)
+            losses, logits = stack_training_step(stack, xb, yb, computed, optimizer, autocast_dtype, memory_format)
+            where = torch.tensor(computed, device=device)
+            loss_sum[where] += losses.double() * yb.shape[1]
+            correct[where] += (logits.argmax(dim=2) == yb).sum(dim=1)
+            n_seen += yb.shape[1]
+            step += 1
+            if step % eval_every and step != last_step:
                 continue
-            histories[s].append({"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "val_acc": val_acc})
-            if val_acc > best_val_acc[s]:
-                best_val_acc[s], best_epoch[s] = val_acc, epoch
-                best_state[s] = stack.seed_state_dict(s)
-            if epoch - best_epoch[s] >= config.patience:
-                stopped_at[s] = epoch
-        latest = [histories[s][-1] for s in running]
-        log(
-            f"epoch {epoch}/{config.max_epochs}  seeds {' '.join(str(s + 1) for s in running)}  "
-            f"train_loss {' '.join(format(entry['train_loss'], '.4f') for entry in latest)}  "
-            f"val_acc {' '.join(format(entry['val_acc'], '.4f') for entry in latest)}  "
-            f"best {' '.join(f'{best_val_acc[s]:.4f}@{best_epoch[s]}' for s in running)}  "
-            f"{time.perf_counter() - started:.1f}s"
-        )
-        newly_stopped = [s + 1 for s in running if stopped_at[s] == epoch]
-        if newly_stopped:
-            log(f"early stop of seed(s) {newly_stopped}: no validation improvement for {config.patience} epochs")
-        if all(stop is not None for stop in stopped_at):
+            val_logits = _stack_logits(stack, x_val, config.eval_batch_size, memory_format, computed)
+            val_accs = dict(zip(computed, (val_logits.argmax(dim=2) == y_val).double().mean(dim=1).tolist()))
+            train_losses, train_accs = (loss_sum / n_seen).tolist(), (correct.double() / n_seen).tolist()
+            for s in running:
+                val_acc = val_accs[s]
+                histories[s].append({"epoch": epoch, "step": step, "train_loss": train_losses[s],
+                                     "train_acc": train_accs[s], "val_acc": val_acc})
+                stopping.update(s, val_acc, epoch, step, lambda: stack.seed_state_dict(s))
+            loss_sum.zero_(), correct.zero_()
+            n_seen = 0
+            stack.train()
+            if not stopping.running():
+                break
+        _log_progress(log, epoch, step, config, histories, stopping, started)
+        if not stopping.running():
             break
 
     for s in range(n_seeds):
-        stack.load_seed_state_dict(s, best_state[s])
+        stack.load_seed_state_dict(s, stopping.best_state[s])
     test_softmax = torch.softmax(_stack_logits(stack, x_test, config.eval_batch_size, memory_format), dim=2)
     test_softmax = test_softmax.cpu().numpy().astype(np.float32, copy=False)
     wall_share = (time.perf_counter() - started) / n_seeds
     return [
         TrainResult(
-            val_acc=best_val_acc[s],
+            val_acc=stopping.best_val_acc[s],
             test_acc=float((test_softmax[s].argmax(axis=1) == labels_test).mean()),
-            best_epoch=best_epoch[s],
-            epochs_run=stopped_at[s] if stopped_at[s] is not None else epoch,
+            best_epoch=stopping.best_epoch[s],
+            epochs_run=stopping.stopped_at[s][0] if stopping.stopped_at[s] else epoch,
+            best_step=stopping.best_step[s],
+            steps_run=stopping.stopped_at[s][1] if stopping.stopped_at[s] else step,
             wall_s=wall_share,
             history=histories[s],
             test_softmax=test_softmax[s],
-            state_dict=best_state[s],
+            state_dict=stopping.best_state[s],
         )
         for s in range(n_seeds)
     ]
+
+
+def _log_progress(log, epoch: int, step: int, config: TrainConfig, histories, stopping: _EarlyStopping, started: float) -> None:
+    """One line per epoch: each seed's latest evaluation and best so far; a line per seed that stopped."""
+    shown = [s for s in range(len(histories)) if histories[s] and histories[s][-1]["epoch"] == epoch]
+    latest = [histories[s][-1] for s in shown]
+    log(
+        f"epoch {epoch}/{config.max_epochs}  step {step}  seeds {' '.join(str(s + 1) for s in shown)}  "
+        f"train_loss {' '.join(format(entry['train_loss'], '.4f') for entry in latest)}  "
+        f"val_acc {' '.join(format(entry['val_acc'], '.4f') for entry in latest)}  "
+        f"best {' '.join(f'{stopping.best_val_acc[s]:.4f}@{stopping.best_step[s]}' for s in shown)}  "
+        f"{time.perf_counter() - started:.1f}s"
+    )
+    newly_stopped = [s + 1 for s in shown if stopping.stopped_at[s] and stopping.stopped_at[s][0] == epoch]
+    if newly_stopped:
+        log(f"early stop of seed(s) {newly_stopped}: no validation improvement in {config.patience} evaluations")

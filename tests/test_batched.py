@@ -27,7 +27,7 @@ from labelnoise.training import (
     predict_softmax,
     resolve_precision,
     train_classifier,
-    train_classifiers_batched,
+    train_seeds,
     use_batched_seeds,
 )
 
@@ -77,7 +77,7 @@ def _args(d, labels):
 def _batched(d, config, seeds=SEEDS, labels=None, factory=_factory, log=_quiet, layout="auto"):
     labels = d["noisy"][: len(seeds)] if labels is None else labels
     config = dataclasses.replace(config, stack_layout=layout)
-    return train_classifiers_batched(factory, seeds, *_args(d, labels), config=config, log=log)
+    return train_seeds(factory, seeds, *_args(d, labels), config=config, log=log)
 
 
 def _separate(d, config, seeds=SEEDS, labels=None):
@@ -277,9 +277,13 @@ def test_train_noise_level_batched_keeps_the_table(digits):
     pd.testing.assert_frame_equal(tables[True][numbers], tables[False][numbers])
 
 
-def test_device_dependent_defaults():
+def test_device_dependent_defaults(monkeypatch):
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
-    assert resolve_precision("auto", cpu) is None and resolve_precision("auto", cuda) is torch.bfloat16
+    assert resolve_precision("auto", cuda) is torch.bfloat16
+    monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: False)
+    assert resolve_precision("auto", cpu) is None  # emulated bf16 is slower than fp32
+    monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: True)
+    assert resolve_precision("auto", cpu) is torch.bfloat16
     assert resolve_precision("fp32", cuda) is None and resolve_precision("bf16", cpu) is torch.bfloat16
     assert use_batched_seeds(TrainConfig(device="cpu")) is False
     assert use_batched_seeds(TrainConfig(device="auto")) is torch.cuda.is_available()

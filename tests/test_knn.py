@@ -192,7 +192,7 @@ def _train_and_knn():
                 rows.append(dict(dataset="toy", noise=noise, level=name, seed_index=seed_index, seed=seed_index,
                                  nominal_gamma=gamma, corrupted_fraction=gamma, realised_gamma=0.9 * gamma,
                                  val_acc=0.9, test_acc=1 - gamma / 2 - 0.01 * seed_index,
-                                 best_epoch=1, epochs_run=2, wall_s=1.0))
+                                 best_epoch=1, epochs_run=2, best_step=10, steps_run=20, wall_s=1.0))
                 knn_rows.append(dict(dataset="toy", noise=noise, level=name, nominal_gamma=gamma,
                                      realised_gamma=0.9 * gamma + 0.001 * seed_index, seed_index=seed_index, K=11,
                                      tie="random", accuracy=1 - gamma * (0.6 + 0.1 * seed_index)))

@@ -54,7 +54,7 @@ def synthetic_train(n_seeds: int = 4, seed: int = 0, dataset: str = "mnist5k") -
                 dataset=dataset, noise=noise, level=level, seed_index=seed_index, seed=100 + seed_index,
                 nominal_gamma=gamma, corrupted_fraction=corrupted, realised_gamma=realised,
                 val_acc=float(np.clip(test_acc + rng.normal(0, 0.003), 0, 1)), test_acc=test_acc,
-                best_epoch=5, epochs_run=10, wall_s=2.0,
+                best_epoch=5, epochs_run=10, best_step=50, steps_run=100, wall_s=2.0,
             )
         )
 

@@ -13,7 +13,7 @@ def _row(noise, level, seed_index, gamma, corrupted, realised, test_acc, val_acc
     return dict(
         dataset=dataset, noise=noise, level=level, seed_index=seed_index, seed=1000 + seed_index,
         nominal_gamma=gamma, corrupted_fraction=corrupted, realised_gamma=realised,
-        val_acc=val_acc, test_acc=test_acc, best_epoch=3, epochs_run=8, wall_s=1.5,
+        val_acc=val_acc, test_acc=test_acc, best_epoch=3, epochs_run=8, best_step=30, steps_run=80, wall_s=1.5,
     )
 
 

@@ -229,7 +229,7 @@ def test_bad_inputs_raise(digits):
         call(images_val=xva[:, 0])
     with pytest.raises(ValueError, match="image shape"):
         call(images_test=np.zeros((4, 1, 9, 9), np.uint8))
-    with pytest.raises(ValueError, match=r"labels_train must lie in 0\.\.9"):
+    with pytest.raises(ValueError, match=r"labels_train(_per_seed\[0\])? must lie in 0\.\.9"):
         call(labels_train=np.where(ytr == 0, N_CLASSES, ytr))
     with pytest.raises(ValueError, match="labels_val must have shape"):
         call(labels_val=yva[:-1])
@@ -239,3 +239,37 @@ def test_bad_inputs_raise(digits):
         train_classifier(model, xtr, ytr, xva, yva, xte, yte, config=FAST, seed=-1)
     with pytest.raises(ValueError, match="TrainConfig"):
         train_classifier(model, xtr, ytr, xva, yva, xte, yte, config={"max_epochs": 1}, seed=0)
+
+
+def test_evaluation_every_n_steps_keeps_the_best_step(digits):
+    """eval_every: validation every N optimiser steps, patience counted in evaluations, the best step's state kept."""
+    steps_per_epoch = -(-len(digits["train"][1]) // FAST.batch_size)  # 1078 / 64 -> 17
+    config = dataclasses.replace(FAST, max_epochs=6, patience=5, eval_every=4)
+    noisy = digits["train"][1].copy()
+    flip = np.random.default_rng(2).random(len(noisy)) < 0.5
+    noisy[flip] = np.random.default_rng(3).integers(0, N_CLASSES, flip.sum())
+    model = _model()
+    result = _train(digits, config, train_labels=noisy, model=model)
+    steps = [h["step"] for h in result.history]
+    last = config.max_epochs * steps_per_epoch  # training's last step is always evaluated
+    assert steps == list(range(4, result.steps_run + 1, 4)) + ([last] if result.steps_run == last and last % 4 else [])
+    assert [h["epoch"] for h in result.history] == [-(-step // steps_per_epoch) for step in steps]
+    val = [h["val_acc"] for h in result.history]
+    best = val.index(max(val))  # the first evaluation on ties
+    assert (result.best_step, result.val_acc) == (steps[best], val[best])
+    assert result.best_epoch == result.history[best]["epoch"]
+    if result.steps_run < config.max_epochs * steps_per_epoch:  # stopped early: patience evaluations after the best
+        assert len(steps) == best + 1 + config.patience
+    # the model holds the best step's state: its validation accuracy is the best one
+    (xva, yva) = digits["val"]
+    assert np.mean(predict_softmax(model, xva).argmax(axis=1) == yva) == pytest.approx(result.val_acc, abs=1e-12)
+
+
+def test_evaluating_once_per_epoch_is_eval_every_one_epoch(digits):
+    steps_per_epoch = -(-len(digits["train"][1]) // FAST.batch_size)
+    config = dataclasses.replace(FAST, max_epochs=4, patience=2)
+    per_epoch = _train(digits, config, seed=4)
+    per_steps = _train(digits, dataclasses.replace(config, eval_every=steps_per_epoch), seed=4)
+    assert per_epoch.history == per_steps.history
+    assert np.array_equal(per_epoch.test_softmax, per_steps.test_softmax)
+    assert (per_epoch.best_step, per_epoch.steps_run) == (per_epoch.best_epoch * steps_per_epoch, per_epoch.epochs_run * steps_per_epoch)

@@ -30,6 +30,7 @@ save_csv(
     snakemake.output.table,
     pd.DataFrame([{
         "dataset": settings["name"], "seed": seed, "val_acc": result.val_acc, "test_acc": result.test_acc,
-        "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "wall_s": result.wall_s,
+        "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
+        "best_step": result.best_step, "steps_run": result.steps_run, "wall_s": result.wall_s,
     }]),
 )
