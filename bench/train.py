@@ -6,9 +6,10 @@ labelnoise.training takes) for the paper's MNIST net (Section 5; width 1 and
 the default 0.25) and All-CNN-C (the CIFAR-10 net), on the CPU and, when
 present, on CUDA (with the deterministic cuDNN settings training uses):
 
-1. precision: one network in float32 vs under bfloat16 autocast, channels_last
-   (``train.precision``; ``auto`` picks bf16 on CUDA and on CPUs with native
-   bf16, which the header line says);
+1. precision: float32 vs bfloat16 autocast, channels_last, as the workflow
+   trains on the device (CPU: one network per job; CUDA: ``--cuda-seeds``
+   networks as one wide stack) (``train.precision``; ``auto`` picks bf16 on
+   CUDA and on CPUs with native bf16, which the header line says);
 2. seeds: the per-model loop and both :class:`~labelnoise.models.SeedStack`
    layouts, seed-major and wide, at the ``auto`` precision. Batched training
    (``train.batched_seeds``) uses the layout the header line names.
@@ -115,28 +116,29 @@ def bench_case(arch, channels, size, width, fc_dim, device, n_seeds, batch_size,
     return _time_interleaved(steps, *timing, n_seeds * batch_size, device)
 
 
-def bench_precision(arch, channels, size, width, fc_dim, device, batch_size, n_images, timing) -> dict:
-    """images/s of training one network (a stack of one, the loop's step) in fp32 and under bf16 autocast."""
+def bench_precision(arch, channels, size, width, fc_dim, device, n_seeds, batch_size, n_images, timing) -> dict:
+    """images/s of training ``n_seeds`` networks as the workflow does on ``device`` (its preferred stack layout), fp32 vs bf16."""
     memory_format = torch.channels_last
     gen = torch.Generator().manual_seed(0)
     x_train = torch.rand(n_images, channels, size, size, generator=gen).to(device)
-    y_train = torch.randint(0, 10, (1, n_images), generator=gen).to(device)
+    y_train = torch.randint(0, 10, (n_seeds, n_images), generator=gen).to(device)
+    all_seeds = list(range(n_seeds))
     steps = {}
     for name, dtype in (("fp32", None), ("bf16", torch.bfloat16)):
-        stack = SeedStack([build_model(arch, channels, size, 10, width=width, fc_dim=fc_dim)], "seed_major")
-        stack = stack.to(device=device, memory_format=memory_format).train()
+        models = [build_model(arch, channels, size, 10, width=width, fc_dim=fc_dim) for _ in range(n_seeds)]
+        stack = SeedStack(models, preferred_stack_layout(device)).to(device=device, memory_format=memory_format).train()
         optimiser = torch.optim.Adam(stack.parameters(), lr=1e-3)
-        order = torch.randperm(n_images, generator=gen).to(device)
+        orders = torch.stack([torch.randperm(n_images, generator=gen) for _ in range(n_seeds)]).to(device)
         position = [0]
 
-        def step(stack=stack, optimiser=optimiser, order=order, position=position, dtype=dtype) -> None:
+        def step(stack=stack, optimiser=optimiser, orders=orders, position=position, dtype=dtype) -> None:
             start = position[0] % (n_images - batch_size)
             position[0] += batch_size
-            indices = order[start : start + batch_size][None]
-            stack_training_step(stack, x_train[indices], torch.gather(y_train, 1, indices), [0], optimiser, dtype, memory_format)
+            indices = orders[:, start : start + batch_size]
+            stack_training_step(stack, x_train[indices], torch.gather(y_train, 1, indices), all_seeds, optimiser, dtype, memory_format)
 
         steps[name] = step
-    return _time_interleaved(steps, *timing, batch_size, device)
+    return _time_interleaved(steps, *timing, n_seeds * batch_size, device)
 
 
 def main() -> None:
@@ -167,12 +169,14 @@ def main() -> None:
         precision = "bf16 autocast" if resolve_precision("auto", device) is not None else "fp32"
         native = f"; native bf16: {'yes' if cpu_has_native_bf16() else 'no'}" if device.type == "cpu" else ""
         steps = args.cuda_steps if device.type == "cuda" else args.cpu_steps
-        print(f"\ndevice: {name}{native}; precision auto = {precision}; one network, batch {args.precision_batch_size}")
+        precision_seeds = args.cuda_seeds if device.type == "cuda" else 1
+        print(f"\ndevice: {name}{native}; precision auto = {precision}; {precision_seeds} network(s) "
+              f"({preferred_stack_layout(device)} layout), batch {args.precision_batch_size}")
         print(f"{'model':34s} {'fp32 img/s':>11s} {'bf16 img/s':>11s} {'bf16/fp32':>9s}")
         for label, arch, channels, size, width, fc_dim, where in CASES:
             if device.type not in where:
                 continue
-            rates = bench_precision(arch, channels, size, width, fc_dim, device, args.precision_batch_size,
+            rates = bench_precision(arch, channels, size, width, fc_dim, device, precision_seeds, args.precision_batch_size,
                                     n_images=args.precision_batch_size * 8, timing=(steps, max(1, steps // 3), args.repeats))
             print(f"{label:34s} {rates['fp32']:11.0f} {rates['bf16']:11.0f} {rates['bf16'] / rates['fp32']:8.2f}x", flush=True)
         n_seeds = args.cuda_seeds if device.type == "cuda" else args.seeds

@@ -52,7 +52,7 @@ DEFAULT_EVAL_BATCH_SIZE: int = 1024
 CUBLAS_DETERMINISTIC_WORKSPACE: str = ":4096:8"
 #: Optimisers :class:`TrainConfig` accepts.
 OPTIMIZERS: tuple[str, ...] = ("adam", "sgd")
-#: Training precisions: auto = bf16 autocast on CUDA, fp32 elsewhere.
+#: Training precisions: auto = bf16 autocast on CUDA and on CPUs with native bf16, fp32 elsewhere.
 PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16")
 #: Values of ``TrainConfig.batched_seeds``: auto = batched on CUDA, one model at a time on CPU.
 BATCHED_SEEDS_CHOICES: tuple[object, ...] = ("auto", True, False)
@@ -73,7 +73,7 @@ class TrainConfig:
     the NHWC memory layout, about 1.3x faster for these small convolutions
     on CPU (oneDNN) and what tensor cores want on GPU; it changes no result
     beyond float rounding. ``precision``: ``"auto"`` (bfloat16 autocast on
-    CUDA, float32 elsewhere), ``"fp32"`` or ``"bf16"`` (autocast on any
+    CUDA and on CPUs with native bfloat16, float32 elsewhere), ``"fp32"`` or ``"bf16"`` (autocast on any
     device); evaluation is float32 either way. ``batched_seeds``: train the
     seeds of one noise level as one stacked model (``True``), one at a time
     (``False``), or ``"auto"``: stacked on CUDA only. On CPU the stack is

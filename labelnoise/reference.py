@@ -1,0 +1,170 @@
+"""Reference results: a real run's tables published under docs/reference/, and the README's tables written from them.
+
+A reference folder holds what one run of the workflow measured, copied from
+its ``results/``: the summary table (``summary.csv``), the K fits of Figs. 5-7
+(``fit_{noise}.csv``), the Appendix A summary (``appendix_a.csv``) and
+``run.csv`` (configuration file, command, machine, jobs, wall time). The
+README's result tables are never typed by hand: each sits between two markers
+
+    <!-- reference-table docs/reference/mnist5k random=0.60,0.80,0.90 flip=0.40,0.50,0.60 -->
+    ...
+    <!-- end reference-table -->
+
+and :func:`render_table` writes it from the folder the marker names, with the
+levels it lists per noise type. ``python -m labelnoise.reference readme``
+rewrites every such block of README.md; tests/test_readme.py fails when the
+README and its reference files disagree.
+
+    python -m labelnoise.reference publish --results results --dataset mnist --out docs/reference/mnist_full \\
+        --config configs/mnist_full.yaml --run-command "snakemake --cores all ..." --wall-s 3012 --jobs 77
+    python -m labelnoise.reference readme            # rewrite README.md's tables
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from labelnoise.io import save_csv
+from labelnoise.summary import PAPER_CLAIMS
+
+SPREAD_NOISES = ("random", "flip", "confusion")
+#: The paper's Appendix A median chi-square distance (CIFAR-10).
+PAPER_MEDIAN_CHI2 = 0.143123
+MARKER = re.compile(r"<!-- reference-table (?P<spec>[^>]*?) -->\n(?P<body>.*?)<!-- end reference-table -->", re.S)
+NOISE_LABELS = {"random": "random", "flip": "flip", "confusion": "confusion matrix", "concentrated": "concentrated (k clusters)"}
+
+
+def publish(results: Path, dataset: str, out: Path, config: str, command: str, wall_s: float, jobs: int) -> None:
+    """Copy one run's tables and figure PNGs of ``dataset`` from ``results`` into the reference folder ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(results / f"summary_{dataset}.csv", out / "summary.csv")
+    for noise in SPREAD_NOISES:
+        shutil.copyfile(results / dataset / "analytic" / f"{noise}_fit.csv", out / f"fit_{noise}.csv")
+    shutil.copyfile(results / dataset / "appendix_a" / "summary.csv", out / "appendix_a.csv")
+    shutil.copyfile(results / dataset / "clean" / "train.csv", out / "clean_model.csv")
+    for png in sorted(results.glob(f"fig*_{dataset}.png")):  # the figures, shown in the README
+        shutil.copyfile(png, out / png.name.replace(f"_{dataset}", ""))
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
+    import os
+
+    import torch
+
+    save_csv(out / "run.csv", pd.DataFrame([{
+        "config": config, "command": command, "jobs": jobs, "wall_s": round(float(wall_s)),
+        "machine": f"{cpu}, {os.cpu_count()} cores", "torch": torch.__version__,
+        "date": pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d"),
+    }]))
+
+
+def _levels(spec: str) -> tuple[Path, dict[str, list[str]]]:
+    folder, *pairs = spec.split()
+    levels = {}
+    for pair in pairs:
+        noise, _, values = pair.partition("=")
+        levels[noise] = values.split(",")
+    return Path(folder), levels
+
+
+def _rows(summary: pd.DataFrame, noise: str, levels: list[str]) -> pd.DataFrame:
+    rows = summary[(summary["noise"] == noise)].set_index("level")
+    missing = [level for level in levels if level not in rows.index]
+    if missing:
+        raise ValueError(f"reference summary has no {noise} level(s) {missing}; levels there: {list(rows.index)}")
+    return rows.loc[levels]
+
+
+def _fit(folder: Path, noise: str) -> str:
+    fit = pd.read_csv(folder / f"fit_{noise}.csv")
+    best = fit[fit["best"].astype(bool)].iloc[0]
+    k, grid = int(best["K"]), fit["K"].astype(int)
+    edge = " (edge of the K grid: no fit)" if k in (grid.min(), grid.max()) and len(grid) > 1 else ""
+    return f"K = {k}, RMSE {best['rmse']:.3f}{edge}"
+
+
+def render_table(root: Path, spec: str) -> str:
+    """The Markdown of one README block: the chosen levels of a reference run, and its headline numbers."""
+    folder, levels = _levels(spec)
+    folder = root / folder
+    summary = pd.read_csv(folder / "summary.csv", dtype={"level": str})
+    run = pd.read_csv(folder / "run.csv").iloc[0]
+    appendix = pd.read_csv(folder / "appendix_a.csv").iloc[0]
+    knn_k = summary["knn_K"].dropna()
+    knn_header = f"real {int(knn_k.iloc[0])}-NN in the clean feature space" if len(knn_k) and knn_k.nunique() == 1 else "real K-NN"
+    lines = [
+        f"| noise | level | CNN test accuracy (mean ± std, {int(summary['n_seeds'].max())} seeds) | analytic K-NN (Eq. 2) at the fitted K | {knn_header} | the paper |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    clean = summary[(summary["noise"] == "random") & (summary["level"].astype(float) == 0.0)]
+    if len(clean):
+        row = clean.iloc[0]
+        lines.append(f"| none | 0 | {row.cnn_acc_mean:.3f} ± {row.cnn_acc_std:.3f} | {row.analytic_acc_fitted_K:.3f} | "
+                     f"{row.knn_acc:.3f} | ~100% (Fig. 4) |")
+    for noise, chosen in levels.items():
+        rows = _rows(summary, noise, chosen)
+        cnn = " / ".join(f"{r.cnn_acc_mean:.3f} ± {r.cnn_acc_std:.3f}" for r in rows.itertuples())
+        knn = " / ".join(f"{r.knn_acc:.3f}" for r in rows.itertuples())
+        if noise == "concentrated":
+            shown = " / ".join(rows.index) + " (gamma " + " / ".join(f"{g:.2f}" for g in rows["realised_gamma"]) + ")"
+            analytic = "1 - gamma: " + " / ".join(f"{1 - g:.3f}" for g in rows["realised_gamma"])
+        else:
+            shown = " / ".join(rows.index)
+            analytic = " / ".join(f"{a:.3f}" for a in rows["analytic_acc_fitted_K"]) + f" (K = {int(rows['fitted_K'].iloc[0])})"
+        lines.append(f"| {NOISE_LABELS.get(noise, noise)} | {shown} | {cnn} | {analytic} | {knn} | {PAPER_CLAIMS.get(noise, '')} |")
+    fits = "; ".join(f"{noise} {_fit(folder, noise)}" for noise in SPREAD_NOISES if (folder / f"fit_{noise}.csv").exists())
+    minutes, seconds = divmod(int(run["wall_s"]), 60)
+    lines += [
+        "",
+        f"Fitted K (RMSE of the analytic curve to the CNN's mean curve, Figs. 5-7): {fits}. "
+        f"Appendix A: median chi-square {appendix['median_chi2']:.4f} (the paper: {PAPER_MEDIAN_CHI2} on CIFAR-10), "
+        f"median preferred K {appendix['median_preferred_K']:g}. "
+        f"Run: `{run['command']}` ({run['config']}), {int(run['jobs'])} jobs in {minutes} min {seconds} s on "
+        f"{run['machine']}, torch {run['torch']}, {run['date']}; tables in `{folder.relative_to(root)}/`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def render_readme(text: str, root: Path) -> str:
+    """``text`` with every reference-table block rewritten from its reference folder."""
+    return MARKER.sub(lambda m: f"<!-- reference-table {m['spec']} -->\n{render_table(root, m['spec'])}<!-- end reference-table -->", text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Publish a run's reference tables; write the README's tables from them.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    pub = sub.add_parser("publish", help="copy a run's tables into a reference folder")
+    pub.add_argument("--results", type=Path, default=Path("results"))
+    pub.add_argument("--dataset", required=True)
+    pub.add_argument("--out", type=Path, required=True)
+    pub.add_argument("--config", required=True, help="the config file the run used")
+    pub.add_argument("--run-command", required=True, help="the command line of the run")
+    pub.add_argument("--wall-s", type=float, required=True, help="the run's wall time in seconds")
+    pub.add_argument("--jobs", type=int, required=True, help="jobs the run executed")
+    readme = sub.add_parser("readme", help="rewrite the reference tables of README.md")
+    readme.add_argument("--readme", type=Path, default=Path("README.md"))
+    readme.add_argument("--check", action="store_true", help="only report whether README.md is up to date")
+    args = parser.parse_args(argv)
+    if args.command == "publish":
+        publish(args.results, args.dataset, args.out, args.config, args.run_command, args.wall_s, args.jobs)
+        return 0
+    text = args.readme.read_text()
+    rendered = render_readme(text, args.readme.resolve().parent)
+    if args.check:
+        if rendered != text:
+            print(f"{args.readme}: its reference tables differ from docs/reference; run python -m labelnoise.reference readme", file=sys.stderr)
+            return 1
+        return 0
+    args.readme.write_text(rendered)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

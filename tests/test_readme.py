@@ -1,0 +1,71 @@
+"""The README's result tables are written from committed reference files, never by hand."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from labelnoise.reference import MARKER, main, render_readme, render_table
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+
+
+def test_readme_tables_are_those_of_the_reference_files():
+    text = README.read_text()
+    specs = [m["spec"] for m in MARKER.finditer(text)]
+    assert any(s.startswith("docs/reference/mnist5k") for s in specs), "the default run's table must come from its reference"
+    assert any(s.startswith("docs/reference/mnist_full") for s in specs), "the real-MNIST table must come from its reference"
+    assert render_readme(text, ROOT) == text, "README.md differs from docs/reference: run python -m labelnoise.reference readme"
+
+
+def test_check_mode_fails_on_a_hand_edited_number(tmp_path, capsys):
+    text = README.read_text()
+    block = next(MARKER.finditer(text))
+    body = block["body"]
+    first_number = next(tok for tok in body.split() if tok.replace(".", "").isdigit() and "." in tok)
+    edited = text.replace(body, body.replace(first_number, "0.123", 1))
+    (tmp_path / "README.md").write_text(edited)
+    for folder in {m["spec"].split()[0] for m in MARKER.finditer(text)}:
+        (tmp_path / folder).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / folder).symlink_to(ROOT / folder)
+    assert main(["readme", "--readme", str(tmp_path / "README.md"), "--check"]) == 1
+    assert "differ" in capsys.readouterr().err
+    assert main(["readme", "--readme", str(tmp_path / "README.md")]) == 0
+    assert (tmp_path / "README.md").read_text() == text
+
+
+def _reference(folder: Path, best_k: int) -> None:
+    folder.mkdir(parents=True)
+    rows = []
+    for noise, level, gamma in (("random", "0.00", 0.0), ("random", "0.80", 0.8), ("flip", "0.40", 0.4), ("concentrated", "5", 0.2)):
+        rows.append(dict(dataset="d", noise=noise, level=level, nominal_gamma=gamma, corrupted_fraction=gamma,
+                         realised_gamma=gamma * (0.9 if noise == "random" else 1.0), n_seeds=2, cnn_acc_mean=0.9 - gamma / 2,
+                         cnn_acc_std=0.01, fitted_K=best_k if noise != "concentrated" else None,
+                         analytic_acc_fitted_K=0.95 - gamma / 2 if noise != "concentrated" else None,
+                         knn_K=11, knn_acc=0.85 - gamma / 2, paper_claim=""))
+    pd.DataFrame(rows).to_csv(folder / "summary.csv", index=False)
+    for noise in ("random", "flip", "confusion"):
+        pd.DataFrame({"K": [1, 11, 101], "rmse": [0.3, 0.1, 0.2], "best": [k == best_k for k in (1, 11, 101)]}).to_csv(
+            folder / f"fit_{noise}.csv", index=False)
+    pd.DataFrame([{"median_chi2": 0.01, "median_preferred_K": 10}]).to_csv(folder / "appendix_a.csv", index=False)
+    pd.DataFrame([{"config": "c.yaml", "command": "snakemake", "jobs": 9, "wall_s": 125, "machine": "m", "torch": "t",
+                   "date": "2026-11-25"}]).to_csv(folder / "run.csv", index=False)
+
+
+def test_table_shows_the_chosen_levels_and_flags_a_k_at_the_grid_edge(tmp_path):
+    _reference(tmp_path / "ref", best_k=101)
+    table = render_table(tmp_path, "ref random=0.80 flip=0.40 concentrated=5")
+    assert "| none | 0 | 0.900 ± 0.010 |" in table
+    assert "| random | 0.80 | 0.500 ± 0.010 | 0.550 (K = 101) | 0.450 |" in table
+    assert "1 - gamma: 0.800" in table and "(gamma 0.20)" in table
+    assert "random K = 101, RMSE 0.200 (edge of the K grid: no fit)" in table
+    assert "9 jobs in 2 min 5 s" in table
+    _reference(tmp_path / "inner", best_k=11)
+    assert "edge of the K grid" not in render_table(tmp_path, "inner random=0.80")
+
+
+def test_a_level_the_reference_lacks_is_named(tmp_path):
+    _reference(tmp_path / "ref", best_k=11)
+    with pytest.raises(ValueError, match=r"no random level\(s\) \['0.90'\]"):
+        render_table(tmp_path, "ref random=0.80,0.90")
