@@ -17,6 +17,10 @@ import numpy as np
 import pandas as pd
 
 
+class ResultFileError(RuntimeError):
+    """An intermediate result file is unreadable, damaged or not what its consumer expects; the message names it."""
+
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -46,9 +50,14 @@ def save_npz(path: str | os.PathLike, **arrays: object) -> None:
 
 
 def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Read a whole .npz into a dict (no pickles allowed)."""
-    with np.load(path, allow_pickle=False) as data:
-        return {key: data[key] for key in data.files}
+    """Read a whole .npz into a dict (no pickles allowed); ResultFileError naming the file if it is damaged."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {key: data[key] for key in data.files}
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # zipfile, EOF, value and OS errors of an empty, truncated or foreign file
+        raise ResultFileError(f"{path} cannot be read ({type(exc).__name__}: {exc}); delete it and rerun the workflow") from None
 
 
 def save_csv(path: str | os.PathLike, frame: pd.DataFrame) -> None:

@@ -132,9 +132,55 @@ def render_table(root: Path, spec: str) -> str:
     return "\n".join(lines)
 
 
+def render_eval_sweep(path: Path) -> str:
+    """Mean clean-validation accuracy by evaluation interval, per noise level and recipe, from a recipe sweep."""
+    sweep = pd.read_csv(path, dtype={"eval_every": str})
+    sweep = sweep[sweep["sweep"] == sweep["sweep"].min()]  # the sweep that varied eval_every
+    keys = ["noise", "level", "width", "lr", "batch_size"]
+    table = sweep.groupby(keys + ["eval_every"])["val_acc"].mean().unstack("eval_every")
+    intervals = sorted((c for c in table.columns if c != "epoch"), key=int) + ["epoch"]
+    seeds = int(sweep.groupby(keys + ["eval_every"]).size().min())
+    lines = [
+        "| noise | level | Adam lr | batch | " + " | ".join(
+            f"every {c} steps" if c != "epoch" else "once per epoch" for c in intervals) + " |",
+        "| --- | --- | --- | --- | " + " | ".join("---" for _ in intervals) + " |",
+    ]
+    for (noise, level, _width, lr, batch), row in table.iterrows():
+        lines.append(f"| {noise} | {level:g} | {lr:g} | {batch} | " + " | ".join(f"{row[c]:.4f}" for c in intervals) + " |")
+    machine = sweep["machine"].iloc[0].split(",")[0]
+    return "\n".join(lines) + f"\n\nClean validation accuracy, mean of {seeds} seeds per cell, quarter-width net ({machine}, bf16; `{path.name}`).\n"
+
+
+def render_parity(path: Path) -> str:
+    """fp32 vs bf16 test accuracy per machine and noise level, from the parity runs."""
+    runs = pd.read_csv(path)
+    lines = ["| machine | random noise | fp32 test accuracy (seeds) | bf16 test accuracy (seeds) |", "| --- | --- | --- | --- |"]
+    for (machine, level), rows in runs.groupby(["machine", "level"], sort=True):
+        cells = []
+        for precision in ("fp32", "bf16"):
+            values = rows.loc[rows["precision"] == precision, "test_acc"]
+            spread = f" ± {values.std():.4f}" if len(values) > 1 else ""
+            cells.append(f"{values.mean():.4f}{spread} ({len(values)})" if len(values) else "-")
+        lines.append(f"| {machine} | {level:g} | {cells[0]} | {cells[1]} |")
+    return "\n".join(lines) + f"\n\nMean ± std over seeds (`{path.name}`).\n"
+
+
+RENDERERS = {"recipe_sweep.csv": render_eval_sweep, "bf16_parity.csv": render_parity}
+
+
+def render_block(root: Path, spec: str) -> str:
+    """One README block: a reference run's table (a folder), a measured table (a known CSV) or a text file verbatim."""
+    path = root / spec.split()[0]
+    if path.is_dir():
+        return render_table(root, spec)
+    if path.name in RENDERERS:
+        return RENDERERS[path.name](path)
+    return "```\n" + path.read_text().rstrip("\n") + "\n```\n"
+
+
 def render_readme(text: str, root: Path) -> str:
     """``text`` with every reference-table block rewritten from its reference folder."""
-    return MARKER.sub(lambda m: f"<!-- reference-table {m['spec']} -->\n{render_table(root, m['spec'])}<!-- end reference-table -->", text)
+    return MARKER.sub(lambda m: f"<!-- reference-table {m['spec']} -->\n{render_block(root, m['spec'])}<!-- end reference-table -->", text)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,8 +29,10 @@ def one_line_error_types() -> tuple[type[BaseException], ...]:
     """Errors that explain themselves: a job stops with their one-line message, no traceback."""
     from labelnoise.config import ConfigError
     from labelnoise.data import DataError
+    from labelnoise.io import ResultFileError
+    from labelnoise.training import TrainingDiverged
 
-    return (DataError, ConfigError, FileNotFoundError, PermissionError, NotADirectoryError)
+    return (DataError, ConfigError, ResultFileError, TrainingDiverged, FileNotFoundError, PermissionError, NotADirectoryError)
 
 
 def _one_line_errors(logger: logging.Logger):

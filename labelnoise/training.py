@@ -60,6 +60,10 @@ BATCHED_SEEDS_CHOICES: tuple[object, ...] = ("auto", True, False)
 STACK_LAYOUT_CHOICES: tuple[str, ...] = ("auto", *STACK_LAYOUTS)
 
 
+class TrainingDiverged(RuntimeError):
+    """A network's training loss became NaN or infinite: no result of it may be saved."""
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Hyper-parameters of one training run (defaults: fast CPU training).
@@ -666,6 +670,12 @@ def train_seeds(
             val_logits = _stack_logits(stack, x_val, config.eval_batch_size, memory_format, computed)
             val_accs = dict(zip(computed, (val_logits.argmax(dim=2) == y_val).double().mean(dim=1).tolist()))
             train_losses, train_accs = (loss_sum / n_seen).tolist(), (correct.double() / n_seen).tolist()
+            diverged = [s for s in running if not math.isfinite(train_losses[s])]
+            if diverged:
+                raise TrainingDiverged(
+                    f"seed {diverged[0] + 1} of {n_seeds} (seed {seeds[diverged[0]]}) diverged: training loss "
+                    f"{train_losses[diverged[0]]} by step {step} ({config.optimizer}, lr {config.lr}); lower train.lr"
+                )
             for s in running:
                 val_acc = val_accs[s]
                 histories[s].append({"epoch": epoch, "step": step, "train_loss": train_losses[s],
@@ -703,7 +713,8 @@ def train_seeds(
 
 
 def _log_progress(log, epoch: int, step: int, config: TrainConfig, histories, stopping: _EarlyStopping, started: float) -> None:
-    """One line per epoch: each seed's latest evaluation and best so far; a line per seed that stopped."""
+    """One line per epoch: each seed's latest evaluation and best so far, time so far and at most to go; a line per seed that stopped."""
+    elapsed = time.perf_counter() - started
     shown = [s for s in range(len(histories)) if histories[s] and histories[s][-1]["epoch"] == epoch]
     latest = [histories[s][-1] for s in shown]
     log(
@@ -711,7 +722,7 @@ def _log_progress(log, epoch: int, step: int, config: TrainConfig, histories, st
         f"train_loss {' '.join(format(entry['train_loss'], '.4f') for entry in latest)}  "
         f"val_acc {' '.join(format(entry['val_acc'], '.4f') for entry in latest)}  "
         f"best {' '.join(f'{stopping.best_val_acc[s]:.4f}@{stopping.best_step[s]}' for s in shown)}  "
-        f"{time.perf_counter() - started:.1f}s"
+        f"{elapsed:.1f}s (at most {elapsed / epoch * (config.max_epochs - epoch):.0f}s more)"
     )
     newly_stopped = [s + 1 for s in shown if stopping.stopped_at[s] and stopping.stopped_at[s][0] == epoch]
     if newly_stopped:

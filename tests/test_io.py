@@ -35,3 +35,21 @@ def test_csv_round_trip(tmp_path):
 def test_results_are_readable_by_others(tmp_path):
     save_csv(tmp_path / "t.csv", pd.DataFrame({"a": [1]}))
     assert (tmp_path / "t.csv").stat().st_mode & 0o044 == 0o044
+
+
+def test_damaged_result_files_are_named_in_one_line(tmp_path):
+    import torch
+
+    from labelnoise.checkpoint import load_checkpoint
+    from labelnoise.io import ResultFileError, load_npz
+
+    (tmp_path / "empty.npz").write_bytes(b"")
+    with pytest.raises(ResultFileError, match=r"empty.npz cannot be read .*delete it and rerun"):
+        load_npz(tmp_path / "empty.npz")
+    (tmp_path / "model.pt").write_text("not a checkpoint")
+    with pytest.raises(ResultFileError, match=r"model.pt is not a checkpoint of this workflow") as caught:
+        load_checkpoint(tmp_path / "model.pt")
+    assert "weights_only=False" not in str(caught.value)  # never the unsafe advice
+    torch.save({"model_kwargs": {"arch": "paper_cnn"}, "state_dict": {}}, tmp_path / "other.pt")
+    with pytest.raises(ResultFileError, match="other.pt is not a checkpoint"):
+        load_checkpoint(tmp_path / "other.pt")

@@ -273,3 +273,12 @@ def test_evaluating_once_per_epoch_is_eval_every_one_epoch(digits):
     assert per_epoch.history == per_steps.history
     assert np.array_equal(per_epoch.test_softmax, per_steps.test_softmax)
     assert (per_epoch.best_step, per_epoch.steps_run) == (per_epoch.best_epoch * steps_per_epoch, per_epoch.epochs_run * steps_per_epoch)
+
+
+def test_divergence_is_an_error_not_a_result(digits):
+    """A NaN loss stops training with one clear error; nothing is returned that a job could save."""
+    from labelnoise.training import TrainingDiverged
+
+    config = TrainConfig(max_epochs=3, patience=3, batch_size=64, optimizer="sgd", lr=1e5, device="cpu")
+    with pytest.raises(TrainingDiverged, match=r"seed 1 of 1 \(seed 0\) diverged: training loss nan by step \d+ \(sgd, lr 100000.0\); lower train.lr"):
+        _train(digits, config)

@@ -1,8 +1,8 @@
 """Rule train_grid: train every seed of one (dataset, noise type, level)."""
 
-from labelnoise.config import model_kwargs, train_config
+from labelnoise.config import model_kwargs, parse_level, train_config
 from labelnoise.data import load_prepared
-from labelnoise.grid import train_noise_level
+from labelnoise.grid import check_noise_file, train_noise_level
 from labelnoise.io import load_npz, save_csv, save_npz
 from labelnoise.runtime import configure_torch, job_logger
 from labelnoise.seeding import derive_seed
@@ -14,6 +14,7 @@ configure_torch(snakemake.threads)
 
 data = load_prepared(snakemake.input.data)
 noisy = load_npz(snakemake.input.noise)
+check_noise_file(noisy, snakemake.input.noise, noise, parse_level(noise, level), data.part("train")[1], settings["seeds"])
 seeds = [derive_seed(settings["seed"], settings["name"], "train", noise, level, i) for i in range(settings["seeds"])]
 table, softmax = train_noise_level(
     data, noisy["noisy_labels"], noisy["corrupted"], seeds,
@@ -25,4 +26,4 @@ table, softmax = train_noise_level(
 # The softmax first: the table is the rule's primary output and lands last.
 save_npz(snakemake.output.softmax, softmax=softmax, labels=data.part("test")[1], seeds=table["seed"].to_numpy())
 save_csv(snakemake.output.table, table)
-log.info("%s %s: test accuracy %.4f +- %.4f over %d seeds", noise, level, table.test_acc.mean(), table.test_acc.std(ddof=0), len(table))
+log.info("%s %s: test accuracy %.4f +- %.4f (std over %d seeds)", noise, level, table.test_acc.mean(), table.test_acc.std(ddof=1), len(table))
