@@ -120,11 +120,18 @@ def render_table(root: Path, spec: str) -> str:
         lines.append(f"| {NOISE_LABELS.get(noise, noise)} | {shown} | {cnn} | {analytic} | {knn} | {PAPER_CLAIMS.get(noise, '')} |")
     fits = "; ".join(f"{noise} {_fit(folder, noise)}" for noise in SPREAD_NOISES if (folder / f"fit_{noise}.csv").exists())
     minutes, seconds = divmod(int(run["wall_s"]), 60)
+    flipped = summary[summary["noise"] == "concentrated"]
+    concentrated = ""
+    if len(flipped):
+        deviation = (flipped["cnn_acc_mean"] - (1 - flipped["realised_gamma"])).abs()
+        concentrated = f"Concentrated noise: largest |accuracy - (1 - gamma)| {deviation.max():.3f} (k = {flipped['level'].iloc[int(deviation.argmax())]}). "
     lines += [
         "",
         f"Fitted K (RMSE of the analytic curve to the CNN's mean curve, Figs. 5-7): {fits}. "
-        f"Appendix A: median chi-square {appendix['median_chi2']:.4f} (the paper: {PAPER_MEDIAN_CHI2} on CIFAR-10), "
-        f"median preferred K {appendix['median_preferred_K']:g}. "
+        f"{concentrated}"
+        f"Appendix A: median chi-square {appendix['median_chi2']:.3g} (the paper: {PAPER_MEDIAN_CHI2} on CIFAR-10), "
+        f"median preferred K {appendix['median_preferred_K']:g}; for {appendix['fraction_tied']:.0%} of test samples "
+        f"several K share the smallest distance. "
         f"Run: `{run['command']}` ({run['config']}), {int(run['jobs'])} jobs in {minutes} min {seconds} s on "
         f"{run['machine']}, torch {run['torch']}, {run['date']}; tables in `{folder.relative_to(root)}/`.",
         "",

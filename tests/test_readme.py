@@ -48,7 +48,7 @@ def _reference(folder: Path, best_k: int) -> None:
     for noise in ("random", "flip", "confusion"):
         pd.DataFrame({"K": [1, 11, 101], "rmse": [0.3, 0.1, 0.2], "best": [k == best_k for k in (1, 11, 101)]}).to_csv(
             folder / f"fit_{noise}.csv", index=False)
-    pd.DataFrame([{"median_chi2": 0.01, "median_preferred_K": 10}]).to_csv(folder / "appendix_a.csv", index=False)
+    pd.DataFrame([{"median_chi2": 0.01, "median_preferred_K": 10, "fraction_tied": 0.5}]).to_csv(folder / "appendix_a.csv", index=False)
     pd.DataFrame([{"config": "c.yaml", "command": "snakemake", "jobs": 9, "wall_s": 125, "machine": "m", "torch": "t",
                    "date": "2026-11-25"}]).to_csv(folder / "run.csv", index=False)
 
