@@ -161,14 +161,15 @@ def render_eval_sweep(path: Path) -> str:
 def render_parity(path: Path) -> str:
     """fp32 vs bf16 test accuracy per machine and noise level, from the parity runs."""
     runs = pd.read_csv(path)
-    lines = ["| machine | random noise | fp32 test accuracy (seeds) | bf16 test accuracy (seeds) |", "| --- | --- | --- | --- |"]
-    for (machine, level), rows in runs.groupby(["machine", "level"], sort=True):
+    lines = ["| machine | random noise | Adam lr 0.007, batch, validation | fp32 test accuracy (seeds) | bf16 test accuracy (seeds) |",
+             "| --- | --- | --- | --- | --- |"]
+    for (machine, level, batch, every), rows in runs.groupby(["machine", "level", "batch_size", "eval_every"], sort=True):
         cells = []
         for precision in ("fp32", "bf16"):
             values = rows.loc[rows["precision"] == precision, "test_acc"]
             spread = f" ± {values.std():.4f}" if len(values) > 1 else ""
             cells.append(f"{values.mean():.4f}{spread} ({len(values)})" if len(values) else "-")
-        lines.append(f"| {machine} | {level:g} | {cells[0]} | {cells[1]} |")
+        lines.append(f"| {machine} | {level:g} | {batch}, every {every} steps | {cells[0]} | {cells[1]} |")
     return "\n".join(lines) + f"\n\nMean ± std over seeds (`{path.name}`).\n"
 
 

@@ -26,9 +26,7 @@ def test_check_mode_fails_on_a_hand_edited_number(tmp_path, capsys):
     first_number = next(tok for tok in body.split() if tok.replace(".", "").isdigit() and "." in tok)
     edited = text.replace(body, body.replace(first_number, "0.123", 1))
     (tmp_path / "README.md").write_text(edited)
-    for folder in {m["spec"].split()[0] for m in MARKER.finditer(text)}:
-        (tmp_path / folder).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / folder).symlink_to(ROOT / folder)
+    (tmp_path / "docs").symlink_to(ROOT / "docs")  # the reference files the blocks name
     assert main(["readme", "--readme", str(tmp_path / "README.md"), "--check"]) == 1
     assert "differ" in capsys.readouterr().err
     assert main(["readme", "--readme", str(tmp_path / "README.md")]) == 0
