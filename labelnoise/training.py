@@ -213,6 +213,7 @@ def use_batched_seeds(config: TrainConfig) -> bool:
 
 
 def autocast(device: torch.device, dtype: torch.dtype | None):
+    """Autocast to ``dtype`` on ``device`` (from :func:`resolve_precision`); no-op for None (float32)."""
     return torch.autocast(device_type=device.type, dtype=dtype) if dtype is not None else nullcontext()
 
 
