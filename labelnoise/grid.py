@@ -18,6 +18,7 @@ import pandas as pd
 from labelnoise.data import PreparedData
 from labelnoise.io import ResultFileError
 from labelnoise.models import build_model
+from labelnoise.noise import nominal_gamma
 from labelnoise.tables import TABLE_COLUMNS
 from labelnoise.training import TrainConfig, train_seeds, use_batched_seeds
 
@@ -28,7 +29,7 @@ def check_noise_file(stored: dict, path: str, noise: str, level: float | int, cl
     Guards against a stale or swapped file (another level's labels copied
     into place, or labels of another data set) being trained on silently.
     """
-    expected_gamma = 1.0 / level if noise == "concentrated" else float(level)
+    expected_gamma = nominal_gamma(noise, level)
     missing = [key for key in ("noisy_labels", "corrupted", "clean_labels", "nominal_gamma") if key not in stored]
     if missing:
         raise ResultFileError(f"{path} lacks {missing}; delete it and rerun the workflow")

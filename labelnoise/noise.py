@@ -214,6 +214,11 @@ def choose_flipped_clusters(k: int, n_classes: int, rng: np.random.Generator) ->
     return rng.integers(0, k, size=n_classes)
 
 
+def nominal_gamma(noise: str, level: float | int) -> float:
+    """The configured noise level as a fraction: gamma itself, or 1/k for concentrated noise (one of k clusters flipped)."""
+    return 1.0 / level if noise == "concentrated" else float(level)
+
+
 def make_noisy_labels(
     noise: str,
     level: float,

@@ -23,6 +23,7 @@ README and its reference files disagree.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import re
 import shutil
@@ -31,12 +32,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from labelnoise.appendix_a import PAPER_MEDIAN_CHI2
+from labelnoise.config import GAMMA_NOISES as SPREAD_NOISES
 from labelnoise.io import save_csv
 from labelnoise.summary import PAPER_CLAIMS
-
-SPREAD_NOISES = ("random", "flip", "confusion")
-#: The paper's Appendix A median chi-square distance (CIFAR-10).
-PAPER_MEDIAN_CHI2 = 0.143123
 MARKER = re.compile(r"<!-- reference-table (?P<spec>[^>]*?) -->\n(?P<body>.*?)<!-- end reference-table -->", re.S)
 NOISE_LABELS = {"random": "random", "flip": "flip", "confusion": "confusion matrix", "concentrated": "concentrated (k clusters)"}
 
@@ -51,17 +50,21 @@ def publish(results: Path, dataset: str, out: Path, config: str, command: str, w
     shutil.copyfile(results / dataset / "clean" / "train.csv", out / "clean_model.csv")
     for png in sorted(results.glob(f"fig*_{dataset}.png")):  # the figures, shown in the README
         shutil.copyfile(png, out / png.name.replace(f"_{dataset}", ""))
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
-    import os
-
-    import torch
+    import torch  # only for its version; rendering the README needs no torch
 
     save_csv(out / "run.csv", pd.DataFrame([{
         "config": config, "command": command, "jobs": jobs, "wall_s": round(float(wall_s)),
-        "machine": f"{cpu}, {os.cpu_count()} cores", "torch": torch.__version__,
+        "machine": f"{_cpu_name()}, {os.cpu_count()} cores", "torch": torch.__version__,
         "date": pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d"),
     }]))
+
+
+def _cpu_name() -> str:
+    """The CPU model as /proc/cpuinfo names it (Linux), else what the platform module says."""
+    cpuinfo = Path("/proc/cpuinfo")
+    names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+             if line.startswith("model name")] if cpuinfo.exists() else []
+    return names[0] if names else platform.processor()
 
 
 def _levels(spec: str) -> tuple[Path, dict[str, list[str]]]:

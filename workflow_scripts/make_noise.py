@@ -6,7 +6,7 @@ import pandas as pd
 from labelnoise.config import parse_level
 from labelnoise.data import load_prepared
 from labelnoise.io import load_npz, save_npz
-from labelnoise.noise import flip_permutation, make_noisy_labels
+from labelnoise.noise import flip_permutation, make_noisy_labels, nominal_gamma
 from labelnoise.runtime import job_logger
 from labelnoise.seeding import rng_for
 
@@ -36,7 +36,7 @@ save_npz(
     noisy_labels=np.stack([r.labels for r in realisations]),
     corrupted=np.stack([r.corrupted for r in realisations]),
     clean_labels=clean,
-    nominal_gamma=np.float64(1.0 / level if noise == "concentrated" else level),
+    nominal_gamma=np.float64(nominal_gamma(noise, level)),
 )
 for seed_index, r in enumerate(realisations):
     log.info(
