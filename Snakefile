@@ -5,9 +5,16 @@
 # Stages live in rules/*.smk (wiring), workflow_scripts/ (file I/O) and the
 # labelnoise package (the science). See README.md.
 
+import os
 import sys
 
-from labelnoise.config import ConfigError, validate_config
+from labelnoise.config import ConfigError, read_yaml_file, validate_config
+
+if os.path.exists("config.yaml"):  # Snakemake's own YAML error names neither the file nor the line
+    try:
+        read_yaml_file("config.yaml")
+    except ConfigError as err:
+        sys.exit(f"Config error: {err}")
 
 configfile: "config.yaml"
 

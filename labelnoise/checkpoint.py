@@ -6,29 +6,44 @@ from pathlib import Path
 
 import torch
 
-from labelnoise.io import ResultFileError, atomic_path
+from labelnoise.io import RECORD_KEY, ResultFileError, atomic_path, rebuild_hint, record_text
 from labelnoise.models import build_model
 
 
-def save_checkpoint(path: str | Path, model_kwargs: dict, state_dict: dict) -> None:
-    """Write the model's constructor arguments and weights atomically."""
+def save_checkpoint(path: str | Path, model_kwargs: dict, state_dict: dict, record: dict) -> None:
+    """Write the model's constructor arguments, weights and provenance ``record`` atomically."""
     with atomic_path(path) as tmp:
-        torch.save({"model_kwargs": dict(model_kwargs), "state_dict": state_dict}, tmp)
+        torch.save({"model_kwargs": dict(model_kwargs), "state_dict": state_dict, RECORD_KEY: record_text(path, record)}, tmp)
 
 
-def load_checkpoint(path: str | Path) -> torch.nn.Module:
-    """Rebuild the model saved by :func:`save_checkpoint`, in eval mode on the CPU.
+def read_checkpoint(path: str | Path) -> dict:
+    """The stored dict of a checkpoint, tensors and plain containers only (``weights_only``, no code runs).
 
-    Only tensors and plain containers are unpickled (``weights_only``); a file
-    that is not such a checkpoint is a ResultFileError naming it.
+    A file that is not such a checkpoint is a ResultFileError naming it; torch's
+    advice to retry with ``weights_only=False`` (unsafe, and wrong here) is
+    never passed on.
     """
     try:
         stored = torch.load(path, map_location="cpu", weights_only=True)
-        model = build_model(**stored["model_kwargs"])
-        model.load_state_dict(stored["state_dict"])
     except FileNotFoundError:
         raise
-    except Exception as exc:  # unpickling, key, shape and zip errors of a damaged or foreign file
+    except Exception as exc:  # unpickling and zip errors of a damaged or foreign file
+        first_line = str(exc).splitlines()[0] if str(exc) else ""
+        reason = type(exc).__name__ if not first_line or "weights_only" in str(exc) else first_line
+        raise ResultFileError(f"{path} is not a checkpoint of this workflow ({reason}); {rebuild_hint(path)}") from None
+    if not isinstance(stored, dict) or not {"model_kwargs", "state_dict"} <= stored.keys():
+        raise ResultFileError(f"{path} is not a checkpoint of this workflow (no model_kwargs and state_dict); "
+                              f"{rebuild_hint(path)}")
+    return stored
+
+
+def load_checkpoint(path: str | Path) -> torch.nn.Module:
+    """Rebuild the model saved by :func:`save_checkpoint`, in eval mode on the CPU."""
+    stored = read_checkpoint(path)
+    try:
+        model = build_model(**stored["model_kwargs"])
+        model.load_state_dict(stored["state_dict"])
+    except Exception as exc:  # arguments or weights of another model
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ResultFileError(f"{path} is not a checkpoint of this workflow ({reason}); delete it and rerun the workflow") from None
+        raise ResultFileError(f"{path} is not a checkpoint of this workflow ({reason}); {rebuild_hint(path)}") from None
     return model.eval()

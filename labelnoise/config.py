@@ -10,6 +10,8 @@ over the global sections and validated again.
 from __future__ import annotations
 
 import copy
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,31 @@ import numpy as np
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
 STUDY_SECTIONS = ("seeds", "clean_model", "grid_model", "train", "noise", "analytic", "figures", "knn", "appendix_a")
 GAMMA_NOISES = ("random", "flip", "confusion")
+
+#: The settings each rule reads: dotted keys of a dataset view (name and seed always come along). They are
+#: the rule's params, its settings file (a rerun trigger that needs no .snakemake metadata, rules/common.smk)
+#: and the settings recorded in its output files and checked by their consumers (labelnoise.provenance).
+#: Where the data is read from (data_dir, download, mirrors) is not among them: it does not shape the data,
+#: whose source MD5s the prepared file records.
+RULE_SETTINGS = {
+    "prepare_data": ["source", "test_fraction"],
+    "train_clean": ["clean_model", "train"],
+    "kmeans": ["noise.kmeans_n_init"],
+    "confusion_matrix": ["noise.confusion_matrix", "noise.confusion_concentration"],
+    "make_noise": ["seeds", "noise.flip_shift"],
+    "train_grid": ["seeds", "grid_model", "train"],
+    "analytic": ["analytic", "noise.flip_shift", "noise.levels"],
+    "knn_baseline": ["knn"],
+    "appendix_a": ["appendix_a"],
+    "fig1": ["figures.embedding"],
+    "fig2": ["figures.softmax_examples"],
+    "fig3": ["figures.softmax_examples", "knn"],
+    "fig8": ["appendix_a"],
+    "fig9": ["appendix_a"],
+}
+
+# A number in YAML 1.2 that YAML 1.1 (PyYAML, Snakemake) reads as a string: 1e-3, 5E+4, .5e-2.
+_EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
 class ConfigError(ValueError):
@@ -46,6 +73,17 @@ def _schema_validate(config: dict, schema_path: Path) -> None:
         raise ConfigError(f"config key '{_key_path(best.absolute_path)}': {best.message}") from None
 
 
+def _read_exponent_numbers(node: object) -> object:
+    """Turn strings such as '1e-3' (numbers to YAML 1.2 and to a reader, strings to YAML 1.1) into floats, in place."""
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in list(items):
+        if isinstance(value, str) and _EXPONENT_NUMBER.fullmatch(value.strip()):
+            node[key] = float(value)
+        else:
+            _read_exponent_numbers(value)
+    return node
+
+
 def _deep_merge(base: dict, override: dict) -> dict:
     merged = copy.deepcopy(base)
     for key, value in override.items():
@@ -60,6 +98,7 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict
     """Fill defaults in place and check ``config``; ConfigError names the bad key."""
     if not isinstance(config, dict):
         raise ConfigError("config must be a mapping of keys to values")
+    _read_exponent_numbers(config)
     _schema_validate(config, Path(schema_path))
     unknown = [name for name in config["targets"] if name not in config["datasets"]]
     if unknown:
@@ -81,11 +120,28 @@ def dataset_settings(config: dict, name: str, schema_path: str | Path = SCHEMA_P
         _schema_validate(view, Path(schema_path))
     except ConfigError as err:
         raise ConfigError(f"{err} (in the settings of dataset '{name}')") from None
-    _check_semantics(view, name)
     view["name"] = name
     # The dataset's own keys (source, test_fraction, data_dir, ...), defaults filled by the schema.
     view.update({key: copy.deepcopy(value) for key, value in entry.items() if key not in STUDY_SECTIONS})
+    _check_semantics(view, name)
     return view
+
+
+def rule_settings(view: dict, rule: str) -> dict:
+    """The settings rule ``rule`` reads (:data:`RULE_SETTINGS`; name and seed for any other rule)."""
+    return pick_settings(view, RULE_SETTINGS.get(rule, []))
+
+
+def write_settings_file(path: str | Path, settings: dict) -> None:
+    """Write a rule's settings as JSON (rules/common.smk: settings_file), only if the file holds others."""
+    from labelnoise.io import atomic_path
+
+    text = json.dumps(settings, indent=2, sort_keys=True) + "\n"
+    path = Path(path)
+    if path.is_file() and path.read_text() == text:
+        return
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
 
 
 def pick_settings(view: dict, paths: list[str]) -> dict:
@@ -115,10 +171,38 @@ def _check_semantics(view: dict, name: str) -> None:
             check_confusion_matrix(np.asarray(matrix, dtype=float))
         except ValueError as err:
             raise ConfigError(f"config key 'noise.confusion_matrix' (dataset '{name}'): {err}") from None
-    for noise_type, values in noise["levels"].items():
-        names = [format_level(noise_type, value) for value in values]
+    levels = noise_levels(view)
+    for noise_type, names in levels.items():
         if len(set(names)) != len(names):
-            raise ConfigError(f"config key 'noise.levels.{noise_type}' (dataset '{name}'): levels {values} collide in file names")
+            raise ConfigError(f"config key 'noise.levels.{noise_type}' (dataset '{name}'): levels "
+                              f"{noise['levels'][noise_type]} collide in file names")
+    for figure, options in view["figures"].items():
+        for key, value in options.items():
+            noise_type = key.removesuffix("_level")
+            if key.endswith("_level") and format_level(noise_type, value) not in levels[noise_type]:
+                raise ConfigError(f"config key 'figures.{figure}.{key}' (dataset '{name}'): {value} is not a configured "
+                                  f"{noise_type} level; configured: {noise['levels'][noise_type]}")
+    _check_fits_data(view, name)
+
+
+def _check_fits_data(view: dict, name: str) -> None:
+    """Split sizes, K and k that the dataset's size cannot hold are refused before any job runs."""
+    from labelnoise.data import split_class_counts
+
+    counts = split_class_counts(view["source"], view["test_fraction"])
+    for part, title in (("val", "clean validation"), ("test", "test")):
+        if counts[part].min() < 1:
+            smallest = int((counts["train"] + counts["val"] + counts["test"]).min())
+            raise ConfigError(f"config key 'datasets.{name}.test_fraction': {view['test_fraction']} leaves a class "
+                              f"without {title} samples ({view['source']} has {smallest} in its smallest class); raise it")
+    n_train, smallest_class = int(counts["train"].sum()), int(counts["train"].min())
+    for key, largest in (("knn.K", view["knn"]["K"]), ("appendix_a.K", max(view["appendix_a"]["K"]))):
+        if largest > n_train:
+            raise ConfigError(f"config key '{key}' (dataset '{name}'): K = {largest} exceeds the {n_train} training samples")
+    too_many = [k for k in view["noise"]["levels"]["concentrated"] if k > smallest_class]
+    if too_many:
+        raise ConfigError(f"config key 'noise.levels.concentrated' (dataset '{name}'): k = {too_many} exceeds the "
+                          f"{smallest_class} training samples of the smallest class")
 
 
 def format_level(noise: str, value: Any) -> str:
@@ -141,11 +225,22 @@ def noise_levels(view: dict) -> dict[str, list[str]]:
 
 def load_config_file(path: str | Path) -> dict:
     """Read a YAML config file and validate it (defaults filled)."""
+    return validate_config(read_yaml_file(path) or {})
+
+
+def read_yaml_file(path: str | Path) -> object:
+    """The content of a YAML file; ConfigError naming the file, line and column of a syntax error."""
     import yaml
 
-    with open(path) as handle:
-        config = yaml.safe_load(handle) or {}
-    return validate_config(config)
+    try:
+        with open(path) as handle:
+            return yaml.safe_load(handle)
+    except OSError as err:
+        raise ConfigError(f"cannot read config file {path}: {err.strerror}") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ConfigError(f"config file {path} is not valid YAML: {getattr(err, 'problem', None) or err}{where}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,10 +257,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     yaml.safe_dump(config, sys.stdout, sort_keys=False, default_flow_style=None)
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
 
 
 def train_config(view: dict):
@@ -186,3 +277,7 @@ def analytic_gammas(view: dict, noise: str) -> np.ndarray:
     grid = np.round(np.arange(0.0, 1.0 + step / 2, step), 12)
     levels = np.asarray(view["noise"]["levels"].get(noise, []), dtype=float)
     return np.unique(np.clip(np.concatenate([grid, levels]), 0.0, 1.0))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -37,10 +37,21 @@ import numpy as np
 
 from labelnoise import download as official_files
 from labelnoise.download import DataError  # noqa: F401  (re-exported: the one error of data loading)
-from labelnoise.io import load_npz, save_npz
+from labelnoise.io import load_npz, rebuild_hint, save_npz
 
 DIGIT_NAMES = [str(d) for d in range(10)]
 OFFICIAL_SOURCES = ("mnist", "cifar10")  # official train/test files: the paper's split
+
+#: Samples per class of each source: (all samples,) for the sources split by ``test_fraction``, (official
+#: training set, official test set) for the others. Facts of the data (tests check them against the loaders),
+#: known before any job runs so that the configuration can be checked against them.
+SOURCE_CLASS_COUNTS = {
+    "digits": ((178, 182, 177, 183, 181, 182, 181, 179, 174, 180),),
+    "mnist5k": ((500,) * 10,),
+    "mnist": ((5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949),
+              (980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009)),
+    "cifar10": ((5000,) * 10, (1000,) * 10),
+}
 
 
 def _load_mnist5k() -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -248,6 +259,23 @@ def source_options(view: dict) -> dict:
     return dict(data_dir=view["data_dir"], download=view["download"], mirrors=view["mirrors"], dataset=view["name"])
 
 
+def held_count(n_members: int, fraction: float) -> int:
+    """Samples of a class of ``n_members`` that :func:`stratified_split` holds out."""
+    return int(round(fraction * n_members))
+
+
+def split_class_counts(source: str, test_fraction: float) -> dict[str, np.ndarray]:
+    """Samples per class in the train, val and test parts that ``prepare_dataset`` makes of ``source``."""
+    counts = [np.asarray(part) for part in SOURCE_CLASS_COUNTS[source]]
+    if len(counts) == 2:  # official split: train as published, the test set halved
+        train, held = counts
+    else:
+        held = np.array([held_count(n, test_fraction) for n in counts[0]])
+        train = counts[0] - held
+    test = np.array([held_count(n, 0.5) for n in held])
+    return {"train": train, "val": held - test, "test": test}
+
+
 def stratified_split(labels: np.ndarray, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Split indices into (rest, held) with about ``fraction`` of every class held out."""
     if not 0.0 < fraction < 1.0:
@@ -255,7 +283,7 @@ def stratified_split(labels: np.ndarray, fraction: float, rng: np.random.Generat
     held = []
     for cls in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == cls))
-        held.append(members[: int(round(fraction * len(members)))])
+        held.append(members[: held_count(len(members), fraction)])
     held = np.sort(np.concatenate(held))
     rest = np.setdiff1d(np.arange(len(labels)), held)
     return rest, held
@@ -338,8 +366,8 @@ def prepare_dataset(
     return PreparedData(images, labels, train, val, test, list(loaded.class_names), source, dict(loaded.source_md5))
 
 
-def save_prepared(path: str | Path, data: PreparedData) -> None:
-    """Write a prepared dataset, with its checksum, atomically."""
+def save_prepared(path: str | Path, data: PreparedData, record: dict | None = None) -> None:
+    """Write a prepared dataset, with its checksum and provenance ``record``, atomically."""
     arrays = dict(
         images=data.images,
         labels=data.labels,
@@ -349,6 +377,7 @@ def save_prepared(path: str | Path, data: PreparedData) -> None:
     )
     save_npz(
         path,
+        record,
         **arrays,
         class_names=np.array(data.class_names),
         source=np.array(data.source),
@@ -369,15 +398,15 @@ def load_prepared(path: str | Path) -> PreparedData:
     try:
         stored = load_npz(path)
     except FileNotFoundError:
-        raise DataError(f"prepared dataset {path} does not exist; run the prepare_data rule") from None
-    except Exception as exc:  # zipfile / pickle / value errors from a damaged file
-        raise DataError(f"prepared dataset {path} cannot be read ({exc}); delete it and rerun") from None
+        raise DataError(f"prepared dataset {path} does not exist; {rebuild_hint(path)}") from None
+    except Exception as exc:  # the ResultFileError of a damaged file, as the one error of data loading
+        raise DataError(str(exc)) from None
     keys = ("images", "labels", "train_idx", "val_idx", "test_idx")
     missing = [key for key in keys + ("sha256", "class_names", "source") if key not in stored]
     if missing:
-        raise DataError(f"prepared dataset {path} lacks {missing}; delete it and rerun")
+        raise DataError(f"prepared dataset {path} lacks {missing}; {rebuild_hint(path)}")
     if array_checksum(*(stored[key] for key in keys)) != str(stored["sha256"]):
-        raise DataError(f"prepared dataset {path} fails its SHA-256 checksum; delete it and rerun")
+        raise DataError(f"prepared dataset {path} fails its SHA-256 checksum; {rebuild_hint(path)}")
     return PreparedData(
         *(stored[key] for key in keys),
         class_names=[str(name) for name in stored["class_names"]],

@@ -16,32 +16,9 @@ import numpy as np
 import pandas as pd
 
 from labelnoise.data import PreparedData
-from labelnoise.io import ResultFileError
 from labelnoise.models import build_model
-from labelnoise.noise import nominal_gamma
 from labelnoise.tables import TABLE_COLUMNS
 from labelnoise.training import TrainConfig, train_seeds, use_batched_seeds
-
-
-def check_noise_file(stored: dict, path: str, noise: str, level: float | int, clean_labels: np.ndarray, n_seeds: int) -> None:
-    """A noisy-label file is the one of this (noise, level), data set and seed count; ResultFileError naming it if not.
-
-    Guards against a stale or swapped file (another level's labels copied
-    into place, or labels of another data set) being trained on silently.
-    """
-    expected_gamma = nominal_gamma(noise, level)
-    missing = [key for key in ("noisy_labels", "corrupted", "clean_labels", "nominal_gamma") if key not in stored]
-    if missing:
-        raise ResultFileError(f"{path} lacks {missing}; delete it and rerun the workflow")
-    problems = []
-    if not np.isclose(float(stored["nominal_gamma"]), expected_gamma, rtol=0, atol=1e-12):
-        problems.append(f"its nominal gamma is {float(stored['nominal_gamma']):g}, {noise} level {level} means {expected_gamma:g}")
-    if not np.array_equal(stored["clean_labels"], clean_labels):
-        problems.append("its clean labels are not this data set's training labels")
-    if stored["noisy_labels"].shape != (n_seeds, len(clean_labels)):
-        problems.append(f"it holds labels of shape {stored['noisy_labels'].shape}, expected {n_seeds} seeds x {len(clean_labels)}")
-    if problems:
-        raise ResultFileError(f"{path} is not the {noise} noise file of level {level}: {'; '.join(problems)}; delete it and rerun the workflow")
 
 
 def train_noise_level(

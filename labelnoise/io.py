@@ -8,6 +8,8 @@ person) would take for a finished result.
 from __future__ import annotations
 
 import contextlib
+import errno
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -21,6 +23,32 @@ class ResultFileError(RuntimeError):
     """An intermediate result file is unreadable, damaged or not what its consumer expects; the message names it."""
 
 
+class ResultWriteError(OSError):
+    """A result file cannot be written (full disk, read-only folder); the message names it."""
+
+
+class NonFiniteResult(ValueError):
+    """A computed result holds NaN or infinity; it is not written."""
+
+
+#: The member of an .npz (the key of a model.pt) holding the file's provenance record (labelnoise.provenance).
+RECORD_KEY = "provenance"
+
+
+def rebuild_hint(path: str | os.PathLike) -> str:
+    """How to rebuild one result file: force its job, then let Snakemake redo what depends on it."""
+    return (f"rebuild it with `snakemake --cores all --force {path}` (with your usual --configfile), "
+            f"then rerun the workflow")
+
+
+def record_text(path: str | os.PathLike, record: dict) -> str:
+    """A provenance record as stored in the file at ``path`` (the path it was written to filled in)."""
+    return json.dumps({"path": os.path.normpath(path), **record}, sort_keys=True)
+
+
+#: Errors of the file system refusing a write (others, such as a failed download into the file, pass unchanged).
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EEXIST}
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -29,21 +57,37 @@ os.umask(_UMASK)
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` on success."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part" + path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part" + path.suffix, dir=path.parent)
+        os.close(fd)
+        tmp = Path(tmp)
         yield tmp
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; results are for everyone to read
         os.replace(tmp, path)
+    except OSError as err:  # a full disk, a read-only folder: the path, not a traceback
+        if isinstance(err, ResultWriteError) or err.errno not in _WRITE_ERRNOS:
+            raise
+        raise ResultWriteError(f"cannot write {path}: {err.strerror}") from None
     finally:
-        if tmp.exists():
+        if tmp is not None and tmp.exists():
             tmp.unlink()
 
 
-def save_npz(path: str | os.PathLike, **arrays: object) -> None:
-    """Write a compressed .npz atomically."""
+def save_npz(path: str | os.PathLike, record: dict | None = None, **arrays: object) -> None:
+    """Write a compressed .npz atomically, with the provenance ``record`` of the job that made it.
+
+    A float array holding NaN or infinity is refused (ValueError naming the
+    file and array): nothing is written that a rerun would take as a result.
+    """
+    for key, value in arrays.items():
+        value = np.asarray(value)
+        if np.issubdtype(value.dtype, np.floating) and not np.isfinite(value).all():
+            count = int(np.size(value) - np.isfinite(value).sum())
+            raise NonFiniteResult(f"{path} not written: '{key}' holds {count} NaN or infinite values")
+    if record is not None:
+        arrays[RECORD_KEY] = np.array(record_text(path, record))
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             np.savez_compressed(fh, **arrays)
@@ -57,7 +101,18 @@ def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
     except FileNotFoundError:
         raise
     except Exception as exc:  # zipfile, EOF, value and OS errors of an empty, truncated or foreign file
-        raise ResultFileError(f"{path} cannot be read ({type(exc).__name__}: {exc}); delete it and rerun the workflow") from None
+        raise ResultFileError(f"{path} cannot be read ({type(exc).__name__}: {exc}); {rebuild_hint(path)}") from None
+
+
+def load_csv(path: str | os.PathLike, **read_options) -> pd.DataFrame:
+    """Read a result table; ResultFileError naming the file if it is empty, truncated or not a table."""
+    try:
+        return pd.read_csv(path, **read_options)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # empty file, parser and encoding errors
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ResultFileError(f"{path} cannot be read as a table ({reason}); {rebuild_hint(path)}") from None
 
 
 def save_csv(path: str | os.PathLike, frame: pd.DataFrame) -> None:

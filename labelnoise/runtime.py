@@ -29,10 +29,11 @@ def one_line_error_types() -> tuple[type[BaseException], ...]:
     """Errors that explain themselves: a job stops with their one-line message, no traceback."""
     from labelnoise.config import ConfigError
     from labelnoise.data import DataError
-    from labelnoise.io import ResultFileError
+    from labelnoise.io import NonFiniteResult, ResultFileError, ResultWriteError
     from labelnoise.training import TrainingDiverged
 
-    return (DataError, ConfigError, ResultFileError, TrainingDiverged, FileNotFoundError, PermissionError, NotADirectoryError)
+    return (DataError, ConfigError, ResultFileError, ResultWriteError, NonFiniteResult, TrainingDiverged,
+            FileNotFoundError, PermissionError, NotADirectoryError)
 
 
 def _one_line_errors(logger: logging.Logger):
@@ -63,8 +64,10 @@ def results_dir_problem(path: str | Path) -> str | None:
         probe = probe.parent
     if not probe.is_dir():
         return f"cannot write results to {target}: {probe} exists and is not a directory"
-    if not os.access(probe, os.W_OK | os.X_OK):
-        return f"cannot write results to {target}: {probe} is not writable (permissions or a read-only file system)"
+    folders = [probe] + ([Path(root) for root, _, _ in os.walk(target)] if probe == target else [])
+    for folder in folders:  # a read-only subfolder (a mount, a permission) fails the jobs writing there
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return f"cannot write results to {target}: {folder} is not writable (permissions or a read-only file system)"
     return None
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from labelnoise.io import load_csv
 from labelnoise.tables import load_train_tables, require_columns
 
 #: What the paper reports per noise type (Fig. 4 and Section 5).
@@ -130,11 +131,11 @@ def measured_labels(figure: str, inputs) -> dict[str, str]:
     if tables:
         labels["CNN test accuracy (mean over seeds)"] = _accuracy_text(tables)
     if "summary" in keys:  # Appendix A summary (Figs. 8, 9)
-        appendix = pd.read_csv(inputs["summary"]).iloc[0]
+        appendix = load_csv(inputs["summary"]).iloc[0]
         labels["median chi-square (paper 0.143)"] = f"{appendix['median_chi2']:.4f}"
         labels["median preferred K"] = f"{appendix['median_preferred_K']:g}"
     if "fit" in keys:
-        fit = pd.read_csv(inputs["fit"])
+        fit = load_csv(inputs["fit"])
         best = fit[fit["best"].astype(bool)].iloc[0]
         labels["fitted K (RMSE)"] = f"{int(best['K'])} ({best['rmse']:.3f})"
     return labels

@@ -10,10 +10,12 @@ pipeline records one row per seed.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from labelnoise.io import ResultFileError, load_csv, rebuild_hint
 from labelnoise.noise import NOISE_TYPES
 
 #: Display and sort order of the noise types (Section 3 of the paper); noise
@@ -146,8 +148,23 @@ def aggregate_over_seeds(train: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_train_tables(paths) -> pd.DataFrame:
-    """Concatenate per-level training tables, keeping level names as text ('0.50')."""
-    frames = [pd.read_csv(path, dtype={"level": str, "dataset": str, "noise": str}) for path in paths]
+    """Concatenate per-level training tables, keeping level names as text ('0.50').
+
+    A table at ``.../{dataset}/train/{noise}/{level}.csv`` must hold that
+    dataset, noise and level (not another level's rows copied into place).
+    """
+    frames = []
+    for path in map(Path, paths):
+        frame = load_csv(path, dtype={"level": str, "dataset": str, "noise": str})
+        missing = [column for column in TABLE_COLUMNS if column not in frame.columns]
+        if missing:
+            raise ResultFileError(f"{path} lacks the columns {missing}; {rebuild_hint(path)}")
+        if path.parent.parent.name == "train":
+            expected = (path.parent.parent.parent.name, path.parent.name, path.stem)
+            found = sorted(set(frame[["dataset", "noise", "level"]].itertuples(index=False, name=None)))
+            if found != [expected]:
+                raise ResultFileError(f"{path} holds the rows of {found}, not of {expected}; {rebuild_hint(path)}")
+        frames.append(frame)
     if not frames:
         raise ValueError("no training tables given")
     return pd.concat(frames, ignore_index=True)[TABLE_COLUMNS]

@@ -675,7 +675,7 @@ def train_seeds(
             if diverged:
                 raise TrainingDiverged(
                     f"seed {diverged[0] + 1} of {n_seeds} (seed {seeds[diverged[0]]}) diverged: training loss "
-                    f"{train_losses[diverged[0]]} by step {step} ({config.optimizer}, lr {config.lr}); lower train.lr"
+                    f"{train_losses[diverged[0]]} by step {step} (epoch {epoch}; {config.optimizer}, lr {config.lr}); lower train.lr"
                 )
             for s in running:
                 val_acc = val_accs[s]

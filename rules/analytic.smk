@@ -5,7 +5,7 @@ rule analytic:
     output:
         f"{RESULTS}/{{dataset}}/analytic/{{spread_noise}}.csv",
     params:
-        settings=settings("analytic", "noise.flip_shift", "noise.levels"),
+        settings=settings("analytic"),
     threads: 1
     resources:
         mem_mb=2000,

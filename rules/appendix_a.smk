@@ -31,6 +31,7 @@ rule appendix_a:
         embeddings=f"{RESULTS}/{{dataset}}/clean/embeddings.npz",
         test_embeddings=f"{RESULTS}/{{dataset}}/clean/test_embeddings.npz",
         softmax=f"{RESULTS}/{{dataset}}/clean/softmax.npz",
+        settings=settings_file("appendix_a"),
     output:
         samples=f"{RESULTS}/{{dataset}}/appendix_a/samples.csv",
         summary=f"{RESULTS}/{{dataset}}/appendix_a/summary.csv",
@@ -56,11 +57,12 @@ rule fig8:
     input:
         samples=f"{RESULTS}/{{dataset}}/appendix_a/samples.csv",
         summary=f"{RESULTS}/{{dataset}}/appendix_a/summary.csv",
+        settings=settings_file("fig8"),
     output:
         pdf=f"{RESULTS}/fig8_{{dataset}}.pdf",
         png=report_figure(f"{RESULTS}/fig8_{{dataset}}.png", "fig8", "Fig. 8"),
     params:
-        settings=settings("appendix_a"),
+        settings=settings("fig8"),
     threads: 1
     resources:
         mem_mb=2000,
@@ -79,11 +81,12 @@ rule fig9:
         data=f"{RESULTS}/data/{{dataset}}.npz",
         samples=f"{RESULTS}/{{dataset}}/appendix_a/samples.csv",
         pairs=f"{RESULTS}/{{dataset}}/appendix_a/histograms.npz",
+        settings=settings_file("fig9"),
     output:
         pdf=f"{RESULTS}/fig9_{{dataset}}.pdf",
         png=report_figure(f"{RESULTS}/fig9_{{dataset}}.png", "fig9", "Fig. 9"),
     params:
-        settings=settings("appendix_a"),
+        settings=settings("fig9"),
     threads: 1
     resources:
         mem_mb=2000,
@@ -104,7 +107,7 @@ rule fig3:
         pdf=f"{RESULTS}/fig3_{{dataset}}.pdf",
         png=report_figure(f"{RESULTS}/fig3_{{dataset}}.png", "fig3", "Fig. 3"),
     params:
-        settings=settings("figures.softmax_examples", "knn"),
+        settings=settings("fig3"),
         regions=True,
     threads: 1
     resources:

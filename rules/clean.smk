@@ -2,11 +2,12 @@ rule train_clean:
     """Train the clean-label model whose features and softmax the analysis needs."""
     input:
         data=f"{RESULTS}/data/{{dataset}}.npz",
+        settings=settings_file("train_clean"),
     output:
         model=f"{RESULTS}/{{dataset}}/clean/model.pt",
         table=f"{RESULTS}/{{dataset}}/clean/train.csv",
     params:
-        settings=settings("clean_model", "train"),
+        settings=settings("train_clean"),
     threads: lambda wildcards: SETTINGS[wildcards.dataset]["train"]["threads"]
     resources:
         mem_mb=4000,
@@ -67,11 +68,11 @@ rule softmax_clean:
 rule kmeans:
     """Per-class k-means in the embedding space (concentrated noise, Section 5)."""
     input:
-        f"{RESULTS}/{{dataset}}/clean/embeddings.npz",
+        unpack(kmeans_inputs),
     output:
         f"{RESULTS}/{{dataset}}/clean/kmeans/{{k}}.npz",
     params:
-        settings=settings("noise.kmeans_n_init"),
+        settings=settings("kmeans"),
     threads: 1
     resources:
         mem_mb=3000,

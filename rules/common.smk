@@ -1,6 +1,14 @@
 # Target lists and wildcard helpers shared by all rules.
 
-from labelnoise.config import dataset_settings, format_level, noise_levels, pick_settings
+import sys
+
+from labelnoise.config import (
+    dataset_settings,
+    format_level,
+    noise_levels,
+    rule_settings,
+    write_settings_file,
+)
 
 RESULTS = "results"
 NOISE_TYPES = ["random", "flip", "confusion", "concentrated"]
@@ -18,15 +26,48 @@ wildcard_constraints:
     k="[0-9]+",
 
 
-def settings(*paths):
-    """Params function: the parts of the job's dataset settings a rule reads.
+def settings(rule_name):
+    """Params function: the settings rule ``rule_name`` reads (labelnoise.config.RULE_SETTINGS).
 
-    ``paths`` are dotted keys of the dataset view (e.g. "train",
-    "noise.flip_shift"); name and seed always come along. Passing only what a
-    rule reads keeps its params, a rerun trigger, from changing with
-    unrelated settings.
+    Passing only what a rule reads keeps its params, a rerun trigger, from
+    changing with unrelated settings.
     """
-    return lambda wildcards: pick_settings(SETTINGS[wildcards.dataset], list(paths))
+    return lambda wildcards: rule_settings(SETTINGS[wildcards.dataset], rule_name)
+
+
+def settings_file(rule_name):
+    """Input function: the file holding the settings rule ``rule_name`` reads, rewritten when they change.
+
+    The file is (re)written here, while Snakemake builds the DAG and before it
+    compares times, so a changed setting makes the file newer than every output
+    made under the old one: the rule and all downstream of it rerun even where
+    Snakemake's params trigger cannot see the change (results copied without
+    .snakemake/). Unchanged settings leave the file untouched.
+    """
+
+    def path(wildcards):
+        file = f"{RESULTS}/{wildcards.dataset}/settings/{rule_name}.json"
+        try:
+            write_settings_file(file, rule_settings(SETTINGS[wildcards.dataset], rule_name))
+        except OSError as err:
+            sys.exit(f"Results error: {err}")
+        return file
+
+    return path
+
+
+def configured_level(wildcards):
+    """Stop with one line when a target names a noise level (or k) that the config does not list.
+
+    Such a target would otherwise train a duplicate of a configured level
+    under other seeds (0.2 beside 0.20) or a level no figure uses.
+    """
+    noise = getattr(wildcards, "noise", "concentrated")
+    level = getattr(wildcards, "level", None) or wildcards.k
+    configured = level_names(wildcards.dataset, noise)
+    if level not in configured:
+        sys.exit(f"Target error: {noise} level {level} of dataset '{wildcards.dataset}' is not configured "
+                 f"(noise.levels.{noise}); configured: {', '.join(configured)}")
 
 
 def training_gpus(wildcards):
@@ -50,13 +91,14 @@ def train_tables(dataset, noise):
 def all_targets():
     """Every figure, training table and summary of the datasets in config `targets`.
 
-    The per-level tables are listed on purpose: Snakemake does not rebuild a
-    deleted intermediate file whose consumers are up to date, so naming them
-    here makes "delete a level's table and rerun" rebuild that level and,
-    through it, the figures downstream.
+    The prepared data and the per-level tables are listed on purpose: Snakemake
+    does not rebuild a deleted intermediate file whose consumers are up to
+    date, so naming them here makes "delete it and rerun" rebuild it and,
+    through it, what depends on it.
     """
     targets = []
     for dataset in config["targets"]:
+        targets.append(f"{RESULTS}/data/{dataset}.npz")
         targets += [f"{RESULTS}/{fig}_{dataset}.pdf" for fig in FIGURES]
         targets += [table for noise in NOISE_TYPES for table in train_tables(dataset, noise)]
         targets.append(f"{RESULTS}/{dataset}/train_summary.csv")
@@ -89,7 +131,8 @@ def bench_path(rule_name, pattern):
 
 # rules/noise.smk
 def noise_inputs(wildcards):
-    inputs = {"data": f"{RESULTS}/data/{wildcards.dataset}.npz"}
+    configured_level(wildcards)
+    inputs = {"data": f"{RESULTS}/data/{wildcards.dataset}.npz", "settings": settings_file("make_noise")(wildcards)}
     if wildcards.noise == "concentrated":
         inputs["clusters"] = f"{RESULTS}/{wildcards.dataset}/clean/kmeans/{wildcards.level}.npz"
     if wildcards.noise == "confusion":
@@ -97,9 +140,28 @@ def noise_inputs(wildcards):
     return inputs
 
 
+# rules/train.smk
+def train_inputs(wildcards):
+    configured_level(wildcards)
+    return {
+        "data": f"{RESULTS}/data/{wildcards.dataset}.npz",
+        "noise": f"{RESULTS}/{wildcards.dataset}/noise/{wildcards.noise}/{wildcards.level}.npz",
+        "settings": settings_file("train_grid")(wildcards),
+    }
+
+
+# rules/clean.smk
+def kmeans_inputs(wildcards):
+    configured_level(wildcards)
+    return {
+        "embeddings": f"{RESULTS}/{wildcards.dataset}/clean/embeddings.npz",
+        "settings": settings_file("kmeans")(wildcards),
+    }
+
+
 # rules/analytic.smk
 def analytic_inputs(wildcards):
-    inputs = {"data": f"{RESULTS}/data/{wildcards.dataset}.npz"}
+    inputs = {"data": f"{RESULTS}/data/{wildcards.dataset}.npz", "settings": settings_file("analytic")(wildcards)}
     if SETTINGS[wildcards.dataset]["analytic"]["case"] == "general":
         inputs["softmax"] = f"{RESULTS}/{wildcards.dataset}/clean/softmax.npz"
     if wildcards.spread_noise == "confusion":
@@ -119,6 +181,7 @@ def fig1_inputs(wildcards):
     concentrated_level = figure_level(wildcards, "embedding", "concentrated")
     base = f"{RESULTS}/{wildcards.dataset}"
     return {
+        "settings": settings_file("fig1")(wildcards),
         "embeddings": f"{base}/clean/embeddings.npz",
         "random_noise": f"{base}/noise/random/{random_level}.npz",
         "concentrated_noise": f"{base}/noise/concentrated/{concentrated_level}.npz",
@@ -130,7 +193,7 @@ def fig1_inputs(wildcards):
 # rules/figures.smk
 def fig2_inputs(wildcards):
     base = f"{RESULTS}/{wildcards.dataset}"
-    inputs = {"data": f"{RESULTS}/data/{wildcards.dataset}.npz"}
+    inputs = {"data": f"{RESULTS}/data/{wildcards.dataset}.npz", "settings": settings_file("fig2")(wildcards)}
     for noise in ("random", "flip", "concentrated"):
         level = figure_level(wildcards, "softmax_examples", noise)
         inputs[f"{noise}_softmax"] = f"{base}/train/{noise}/{level}.softmax.npz"
@@ -161,6 +224,7 @@ def fig3_inputs(wildcards):
     base = f"{RESULTS}/{wildcards.dataset}"
     level = figure_level(wildcards, "softmax_examples", "concentrated")
     return fig2_inputs(wildcards) | {
+        "settings": settings_file("fig3")(wildcards),
         "embeddings": f"{base}/clean/embeddings.npz",
         "test_embeddings": f"{base}/clean/test_embeddings.npz",
         "concentrated_noise": f"{base}/noise/concentrated/{level}.npz",
@@ -170,11 +234,9 @@ def fig3_inputs(wildcards):
 # rules/summary.smk
 def summary_inputs(wildcards):
     base = f"{RESULTS}/{wildcards.dataset}"
-    inputs = {
+    return {
         "train_summary": f"{base}/train_summary.csv",
         "analytic": [f"{base}/analytic/{noise}.csv" for noise in SPREAD_NOISES],
         "fits": [f"{base}/analytic/{noise}_fit.csv" for noise in SPREAD_NOISES],
+        "knn": [f"{base}/knn/{noise}.csv" for noise in NOISE_TYPES],
     }
-    if hasattr(rules, "knn_baseline"):  # rules/knn.smk is included
-        inputs["knn"] = [f"{base}/knn/{noise}.csv" for noise in NOISE_TYPES]
-    return inputs

@@ -1,9 +1,11 @@
 rule prepare_data:
     """Load the dataset's source and split it into train / clean validation / test."""
+    input:
+        settings=settings_file("prepare_data"),
     output:
         f"{RESULTS}/data/{{dataset}}.npz",
     params:
-        settings=settings("source", "test_fraction", "data_dir", "download", "mirrors"),
+        settings=settings("prepare_data"),
     threads: 1
     resources:
         mem_mb=2000,

@@ -6,7 +6,7 @@ rule fig1:
         pdf=f"{RESULTS}/fig1_{{dataset}}.pdf",
         png=report_figure(f"{RESULTS}/fig1_{{dataset}}.png", "fig1", "Fig. 1"),
     params:
-        settings=settings("figures.embedding"),
+        settings=settings("fig1"),
     threads: 1
     resources:
         mem_mb=3000,
@@ -29,7 +29,7 @@ rule fig2:
         pdf=f"{RESULTS}/fig2_{{dataset}}.pdf",
         png=report_figure(f"{RESULTS}/fig2_{{dataset}}.png", "fig2", "Fig. 2"),
     params:
-        settings=settings("figures.softmax_examples"),
+        settings=settings("fig2"),
         regions=False,
     threads: 1
     resources:

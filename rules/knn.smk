@@ -10,10 +10,11 @@ rule knn_baseline:
             f"{RESULTS}/{wildcards.dataset}/noise/{wildcards.noise}/{level}.npz"
             for level in level_names(wildcards.dataset, wildcards.noise)
         ],
+        settings=settings_file("knn_baseline"),
     output:
         f"{RESULTS}/{{dataset}}/knn/{{noise}}.csv",
     params:
-        settings=settings("knn"),
+        settings=settings("knn_baseline"),
         levels=lambda wildcards: level_names(wildcards.dataset, wildcards.noise),
     threads: 1
     resources:

@@ -2,10 +2,11 @@ rule confusion_matrix:
     """P(noisy | clean) of confusion-matrix noise: from the config or drawn from the seed."""
     input:
         data=f"{RESULTS}/data/{{dataset}}.npz",
+        settings=settings_file("confusion_matrix"),
     output:
         f"{RESULTS}/{{dataset}}/noise/confusion_matrix.csv",
     params:
-        settings=settings("noise.confusion_matrix", "noise.confusion_concentration"),
+        settings=settings("confusion_matrix"),
     threads: 1
     resources:
         mem_mb=1000,
@@ -25,7 +26,7 @@ rule make_noise:
     output:
         f"{RESULTS}/{{dataset}}/noise/{{noise}}/{{level}}.npz",
     params:
-        settings=settings("seeds", "noise.flip_shift"),
+        settings=settings("make_noise"),
     threads: 1
     resources:
         mem_mb=1000,

@@ -1,13 +1,12 @@
 rule train_grid:
     """Train every seed of one (dataset, noise type, level); one table row per seed."""
     input:
-        data=f"{RESULTS}/data/{{dataset}}.npz",
-        noise=f"{RESULTS}/{{dataset}}/noise/{{noise}}/{{level}}.npz",
+        unpack(train_inputs),
     output:
         table=f"{RESULTS}/{{dataset}}/train/{{noise}}/{{level}}.csv",
         softmax=f"{RESULTS}/{{dataset}}/train/{{noise}}/{{level}}.softmax.npz",
     params:
-        settings=settings("seeds", "grid_model", "train"),
+        settings=settings("train_grid"),
     threads: lambda wildcards: SETTINGS[wildcards.dataset]["train"]["threads"]
     resources:
         mem_mb=4000,

@@ -42,8 +42,8 @@ def test_rule_params_hold_only_what_they_name():
 
 
 def test_partial_levels_keep_the_other_defaults():
-    config = validate_config({"noise": {"levels": {"random": [0.1]}}})
-    assert config["noise"]["levels"]["random"] == [0.1]
+    config = validate_config({"noise": {"levels": {"random": [0.2, 0.6]}}})
+    assert config["noise"]["levels"]["random"] == [0.2, 0.6]
     assert config["noise"]["levels"]["flip"]  # still the default
 
 
@@ -72,6 +72,16 @@ def test_dataset_overrides_are_deep_merged():
         ({"noise": {"confusion_matrix": [[0.5, 0.6], [0.0, 1.0]]}}, "noise.confusion_matrix"),
         ({"noise": {"levels": {"random": [0.5, 0.5000000000001]}}}, "noise.levels.random"),
         ({"train": {"stack_layout": "tall"}}, "train.stack_layout"),
+        # values that used to fail only inside a job, after minutes of work
+        ({"noise": {"levels": {"random": []}}}, "noise.levels.random"),
+        ({"noise": {"levels": {"concentrated": []}}}, "noise.levels.concentrated"),
+        ({"analytic": {"gamma_step": 1e-7}}, "analytic.gamma_step"),
+        ({"datasets": {"mnist": {"source": "mnist5k", "test_fraction": 0.001}}}, "datasets.mnist.test_fraction"),
+        ({"knn": {"K": 4001}}, "knn.K"),
+        ({"appendix_a": {"K": [10, 5000]}}, "appendix_a.K"),
+        ({"noise": {"levels": {"concentrated": [5, 401]}}}, "noise.levels.concentrated"),
+        ({"figures": {"embedding": {"random_level": 0.3}}}, "figures.embedding.random_level"),
+        ({"figures": {"softmax_examples": {"concentrated_level": 7}}}, "figures.softmax_examples.concentrated_level"),
     ],
 )
 def test_invalid_values_name_the_key(bad, key):
@@ -89,7 +99,7 @@ def test_level_names_round_trip():
 
 
 def test_analytic_grid_contains_every_experimental_level():
-    view = dataset_settings(validate_config({"noise": {"levels": {"random": [0.333, 0.95]}}}), "mnist")
+    view = dataset_settings(validate_config({"noise": {"levels": {"random": [0.2, 0.333, 0.6, 0.95]}}}), "mnist")
     grid = analytic_gammas(view, "random")
     assert np.all(np.diff(grid) > 0) and grid[0] == 0.0 and grid[-1] == 1.0
     assert np.isin([0.333, 0.95], grid).all()
@@ -111,3 +121,45 @@ def test_train_settings_reach_the_train_config():
     config = train_config(view)
     assert (config.stack_layout, config.batched_seeds) == ("wide", True)
     assert train_config(dataset_settings(validate_config({}), "mnist")).stack_layout == "auto"
+
+
+def test_sizes_are_checked_against_the_data_before_any_job_runs():
+    """mnist5k at test_fraction 0.2: 400 training samples per class, 4,000 in all; each bound holds exactly."""
+    only_mnist = {"datasets": {"mnist": {"source": "mnist5k", "test_fraction": 0.2}}, "targets": ["mnist"]}
+    fits = {"knn": {"K": 4000}, "appendix_a": {"K": [4000]}, "noise": {"levels": {"concentrated": [5, 400]}}}
+    validate_config({**only_mnist, **fits})
+    with pytest.raises(ConfigError, match=r"'knn.K' \(dataset 'mnist'\): K = 4001 exceeds the 4000 training samples"):
+        validate_config({**only_mnist, "knn": {"K": 4001}})
+    with pytest.raises(ConfigError, match=r"k = \[401\] exceeds the 400 training samples of the smallest class"):
+        validate_config({**only_mnist, "noise": {"levels": {"concentrated": [5, 401]}}})
+    with pytest.raises(ConfigError, match=r"test_fraction': 0.002 leaves a class without test samples"):
+        validate_config({"datasets": {"mnist": {"source": "mnist5k", "test_fraction": 0.002}}, "targets": ["mnist"]})
+
+
+@pytest.mark.parametrize("source", ["digits", "mnist5k"])
+def test_the_class_counts_the_config_checks_are_those_of_the_data(source):
+    from labelnoise.data import SOURCE_CLASS_COUNTS, prepare_dataset, split_class_counts
+
+    data = prepare_dataset(source, 0.3, np.random.default_rng(0))
+    assert np.bincount(data.labels).tolist() == list(SOURCE_CLASS_COUNTS[source][0])
+    for part, counts in split_class_counts(source, 0.3).items():
+        assert np.bincount(data.part(part)[1]).tolist() == counts.tolist(), part
+
+
+def test_numbers_written_with_an_exponent_are_numbers():
+    """YAML 1.1 (PyYAML, Snakemake) reads 1e-3 as text; the README writes 'lr 1e-3'."""
+    config = validate_config(yaml.safe_load("train: {lr: 1e-3, weight_decay: 5E-4}\nanalytic: {gamma_step: 2.5e-2}\n"))
+    assert config["train"]["lr"] == 0.001 and config["train"]["weight_decay"] == 0.0005
+    assert config["analytic"]["gamma_step"] == 0.025
+    with pytest.raises(ConfigError, match="'train.lr'"):
+        validate_config({"train": {"lr": "fast"}})
+
+
+def test_a_malformed_yaml_file_is_named_with_its_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("seed: 0\ntrain: {lr: 0.1\nseeds: 2\n")
+    out = subprocess.run([sys.executable, "-m", "labelnoise.config", str(bad)], capture_output=True, text=True)
+    assert out.returncode == 1 and out.stderr.count("\n") == 1, out.stderr
+    assert out.stderr.startswith(f"config error: config file {bad} is not valid YAML: ") and "line 3, column 6" in out.stderr
+    out = subprocess.run([sys.executable, "-m", "labelnoise.config", str(tmp_path / "missing.yaml")], capture_output=True, text=True)
+    assert out.returncode == 1 and out.stderr.strip().endswith("missing.yaml: No such file or directory")

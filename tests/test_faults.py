@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -11,7 +12,9 @@ import time
 import numpy as np
 import pytest
 
-from slurm.workflow import SNAKEMAKE, snakemake, table_differences
+from labelnoise.data import load_prepared
+
+from slurm.workflow import CONFIGS, SNAKEMAKE, snakemake, table_differences
 
 pytestmark = pytest.mark.slow
 
@@ -59,6 +62,20 @@ def test_corrupted_prepared_data_is_detected_by_checksum(small_digits_run, tmp_p
     errors = [line for line in out.stderr.splitlines() if "DataError:" in line]
     assert errors and all("checksum" in line for line in errors), out.stderr[-3000:]
     assert "Traceback" not in (workdir / "results" / "logs" / "make_noise" / "digits" / "random" / "0.20.log").read_text()
+    # "delete it and rerun" plans its rebuild and, through it, everything downstream ...
+    saved = prepared.read_bytes()
+    prepared.unlink()
+    planned = snakemake(workdir, "--cores", "1", "--dry-run")
+    assert planned.returncode == 0 and re.search(r"^prepare_data\s+1$", planned.stdout, re.M), planned.stdout[-3000:]
+    assert re.search(r"^train_grid\s+4$", planned.stdout, re.M)
+    # ... and so does the command the error gives
+    prepared.write_bytes(saved)
+    advice = re.search(r"`snakemake (.*?)`", errors[0]).group(1).split()
+    assert advice == ["--cores", "all", "--force", "results/data/digits.npz"]
+    assert snakemake(workdir, *advice).returncode == 0
+    load_prepared(prepared)  # intact again (and, being identical, Snakemake's checksum spares what depends on it)
+    rerun = snakemake(workdir, "--cores", "1")
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
 
 
 def test_two_cpu_runs_with_the_same_seed_give_identical_tables(small_digits_run, tmp_path):
@@ -80,23 +97,43 @@ def test_results_path_that_is_a_file_gives_one_line_error(tmp_path):
     assert str(tmp_path / "results") in errors[0] and "not a directory" in errors[0]
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root and unshare for a private mount")
-def test_read_only_results_folder_gives_one_line_error(tmp_path):
-    """Root ignores permission bits, so `results` is a read-only tmpfs in a private mount namespace."""
+def in_private_mounts(mounts: str, args: list[str], workdir) -> subprocess.CompletedProcess:
+    """Run Snakemake after ``mounts`` (shell commands) in a private mount namespace; skip where mounting fails."""
     import shlex
 
-    (tmp_path / "results").mkdir()
-    command = " ".join(map(shlex.quote, SNAKEMAKE + ["--directory", str(tmp_path), "--cores", "1", "--dry-run"]))
-    out = subprocess.run(
-        ["unshare", "--mount", "bash", "-c",
-         f"mount -t tmpfs -o ro,size=1m tmpfs {shlex.quote(str(tmp_path / 'results'))} || exit 99; exec {command}"],
-        capture_output=True, text=True, timeout=300,
-    )
+    command = " ".join(map(shlex.quote, SNAKEMAKE + ["--directory", str(workdir), *args]))
+    out = subprocess.run(["unshare", "--mount", "bash", "-c", f"{{ {mounts}; }} || exit 99; exec {command}"],
+                         capture_output=True, text=True, timeout=600)
     if out.returncode == 99:
-        pytest.skip(f"no read-only mount in this sandbox: {out.stderr.strip()}")
+        pytest.skip(f"no private mount in this sandbox: {out.stderr.strip()}")
+    return out
+
+
+needs_mounts = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None,
+                                  reason="needs root and unshare for a private mount")
+
+
+@needs_mounts
+@pytest.mark.parametrize("folder", ["results", "results/digits/knn"])
+def test_read_only_results_folder_gives_one_line_error(tmp_path, folder):
+    """Root ignores permission bits, so the folder is a read-only tmpfs in a private mount namespace."""
+    (tmp_path / folder).mkdir(parents=True)
+    out = in_private_mounts(f"mount -t tmpfs -o ro,size=1m tmpfs {tmp_path / folder}", ["--cores", "1", "--dry-run"], tmp_path)
     errors = one_line_errors(out.stderr, "Results error")
     assert out.returncode != 0 and len(errors) == 1, out.stdout + out.stderr
-    assert str(tmp_path / "results") in errors[0] and "not writable" in errors[0]
+    assert f"{tmp_path / folder} is not writable" in errors[0]
+
+
+@needs_mounts
+def test_a_full_disk_is_one_line_naming_the_file_and_leaves_nothing(small_digits_run, tmp_path):
+    workdir = copy_run(small_digits_run, tmp_path)
+    knn = workdir / "results" / "digits" / "knn"
+    out = in_private_mounts(f"mount -t tmpfs -o size=8k tmpfs {knn} && dd if=/dev/zero of={knn}/fill bs=1k count=8",
+                            ["--cores", "1", "--force", "results/digits/knn/random.csv"], workdir)
+    assert out.returncode != 0
+    log = (workdir / "results" / "logs" / "knn_baseline" / "digits" / "random.log").read_text()
+    assert log.splitlines()[-1].endswith("ResultWriteError: cannot write results/digits/knn/random.csv: No space left on device"), log
+    assert "Traceback" not in log
 
 
 def test_misspelt_top_level_config_key_gives_one_line_error(tmp_path):
@@ -109,3 +146,88 @@ def test_misspelt_top_level_config_key_gives_one_line_error(tmp_path):
     errors = one_line_errors(out.stderr, "Config error")
     assert out.returncode != 0 and len(errors) == 1 and "seedz" in errors[0], out.stderr
     assert not (tmp_path / "results").exists()
+
+
+def copy_run(run_results, tmp_path):
+    """A copy of the shared small run's working directory (results and .snakemake metadata)."""
+    shutil.copytree(run_results.parent, tmp_path / "run", symlinks=True)
+    return tmp_path / "run"
+
+
+def overlay(tmp_path, text: str):
+    """A config file layered over the small digits configuration."""
+    path = tmp_path / "overlay.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_a_diverging_training_job_fails_in_one_line_and_leaves_nothing(tmp_path):
+    out = snakemake(tmp_path, "--cores", "1", "--configfile", *map(str, CONFIGS), overlay(tmp_path, "train: {lr: 100000}\n"),
+                    "--", "results/digits/clean/model.pt")
+    log = (tmp_path / "results" / "logs" / "train_clean" / "digits.log").read_text()
+    assert out.returncode != 0 and "TrainingDiverged: seed 1 of 1" in log.splitlines()[-1] and "lower train.lr" in log, log
+    assert "Traceback" not in log and not (tmp_path / "results" / "digits" / "clean").exists()
+
+
+def test_a_clean_model_of_another_fc_dim_is_refused_in_one_line(small_digits_run, tmp_path):
+    """A model.pt made under other settings, its Snakemake metadata gone (copied in, or .snakemake/ lost)."""
+    workdir = copy_run(small_digits_run, tmp_path)
+    other = overlay(tmp_path, "clean_model: {arch: paper_cnn, width: 0.5, fc_dim: 32}\n")
+    made = snakemake(tmp_path / "other", "--cores", "1", "--configfile", *map(str, CONFIGS), other, "--", "results/digits/clean/model.pt")
+    assert made.returncode == 0, made.stderr[-3000:]
+    shutil.copy(tmp_path / "other" / "results" / "digits" / "clean" / "model.pt", workdir / "results" / "digits" / "clean")
+    shutil.rmtree(workdir / ".snakemake")
+    out = snakemake(workdir, "--cores", "1", "results/digits/clean/embeddings.npz")
+    errors = one_line_errors((workdir / "results" / "logs" / "embed" / "digits.log").read_text(), "")
+    assert out.returncode != 0 and errors[-1].endswith(
+        "ResultFileError: results/digits/clean/model.pt was made with clean_model.fc_dim = 32, but the config says 256; "
+        "rebuild it with `snakemake --cores all --force results/digits/clean/model.pt` (with your usual --configfile), "
+        "then rerun the workflow"), errors
+    assert not (workdir / "results" / "digits" / "clean" / "embeddings.npz").exists()  # no 32-d embeddings
+    assert snakemake(workdir, "--cores", "1", "--force", "results/digits/clean/model.pt").returncode == 0  # the advice
+    assert snakemake(workdir, "--cores", "1", "results/digits/clean/embeddings.npz").returncode == 0
+
+
+def test_a_config_change_reruns_what_it_shapes_without_snakemake_metadata(small_digits_run, tmp_path):
+    shutil.copytree(small_digits_run, tmp_path / "results", symlinks=True)  # results only, no .snakemake/
+    same = snakemake(tmp_path, "--cores", "1", "--dry-run")
+    assert same.returncode == 0 and "Nothing to be done" in same.stdout + same.stderr, same.stdout[-3000:]
+    changed = snakemake(tmp_path, "--cores", "1", "--dry-run", "--configfile", *map(str, CONFIGS),
+                        overlay(tmp_path, "knn: {K: 7}\n"))
+    planned = dict(re.findall(r"^(\w+)\s+(\d+)$", changed.stdout, re.M))
+    assert changed.returncode == 0 and planned.get("knn_baseline") == "4" and "train_grid" not in planned, changed.stdout[-3000:]
+
+
+def test_a_truncated_intermediate_file_is_named_and_the_advice_rebuilds_it(small_digits_run, tmp_path):
+    workdir = copy_run(small_digits_run, tmp_path)
+    (workdir / "results" / "digits" / "clean" / "embeddings.npz").write_bytes(b"")
+    out = snakemake(workdir, "--cores", "1", "--keep-going")
+    assert out.returncode != 0
+    messages = {line.split("ResultFileError: ", 1)[1] for path in (workdir / "results" / "logs").rglob("*.log")
+                for line in path.read_text().splitlines() if "ResultFileError: " in line}
+    assert len(messages) == 1, messages
+    message = messages.pop()
+    assert message.startswith("results/digits/clean/embeddings.npz cannot be read"), message
+    advice = re.search(r"`snakemake (.*?)`", message).group(1).split()
+    assert advice == ["--cores", "all", "--force", "results/digits/clean/embeddings.npz"]
+    assert snakemake(workdir, *advice).returncode == 0
+    rerun = snakemake(workdir, "--cores", "1")
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert snakemake(workdir, "--cores", "1", "--dry-run").stdout.count("Nothing to be done") == 1
+
+
+def test_a_target_for_an_unconfigured_level_is_refused_listing_the_configured_ones(tmp_path):
+    out = snakemake(tmp_path, "--cores", "1", "--dry-run", "results/digits/train/random/0.2.csv")
+    errors = one_line_errors(out.stderr, "Target error")
+    assert out.returncode != 0 and errors == [
+        "Target error: random level 0.2 of dataset 'digits' is not configured (noise.levels.random); configured: 0.20"
+    ], out.stderr[-3000:]
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_malformed_config_file_is_named_with_its_line(tmp_path):
+    (tmp_path / "config.yaml").write_text("seed: 0\ntargets: [digits\nseeds: 1\n")
+    out = snakemake(tmp_path, "--cores", "1", "--dry-run")
+    errors = one_line_errors(out.stderr, "Config error")
+    assert out.returncode != 0 and len(errors) == 1, out.stderr[-3000:]
+    assert errors[0].startswith("Config error: config file config.yaml is not valid YAML: ") and "line 3, column" in errors[0]

@@ -117,20 +117,3 @@ def test_matrices_for_eq6():
 def test_bad_inputs_raise_clear_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call()
-
-
-def test_a_swapped_noise_file_is_refused():
-    from labelnoise.grid import check_noise_file
-    from labelnoise.io import ResultFileError
-
-    clean = np.arange(20) % 10
-    stored = dict(noisy_labels=np.stack([clean, clean]), corrupted=np.zeros((2, 20), bool), clean_labels=clean,
-                  nominal_gamma=np.float64(0.6))
-    check_noise_file(stored, "noise/random/0.60.npz", "random", 0.6, clean, 2)
-    with pytest.raises(ResultFileError, match=r"noise/random/0.20.npz is not the random noise file of level 0.2: its nominal gamma is 0.6"):
-        check_noise_file(stored, "noise/random/0.20.npz", "random", 0.2, clean, 2)
-    with pytest.raises(ResultFileError, match="clean labels are not this data set's"):
-        check_noise_file(stored, "x.npz", "random", 0.6, (clean + 1) % 10, 2)
-    with pytest.raises(ResultFileError, match="expected 3 seeds x 20"):
-        check_noise_file(stored, "x.npz", "random", 0.6, clean, 3)
-    check_noise_file({**stored, "nominal_gamma": np.float64(0.2)}, "c/5.npz", "concentrated", 5, clean, 2)

@@ -280,5 +280,5 @@ def test_divergence_is_an_error_not_a_result(digits):
     from labelnoise.training import TrainingDiverged
 
     config = TrainConfig(max_epochs=3, patience=3, batch_size=64, optimizer="sgd", lr=1e5, device="cpu")
-    with pytest.raises(TrainingDiverged, match=r"seed 1 of 1 \(seed 0\) diverged: training loss nan by step \d+ \(sgd, lr 100000.0\); lower train.lr"):
+    with pytest.raises(TrainingDiverged, match=r"seed 1 of 1 \(seed 0\) diverged: training loss nan by step \d+ \(epoch 1; sgd, lr 100000.0\); lower train.lr"):
         _train(digits, config)

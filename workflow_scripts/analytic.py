@@ -2,25 +2,26 @@
 
 import time
 
-import pandas as pd
 
 from labelnoise.analytic import knn_accuracy_curves, one_hot_clean_distribution, softmax_clean_distribution
 from labelnoise.config import analytic_gammas
 from labelnoise.data import load_prepared
-from labelnoise.io import load_npz, save_csv
+from labelnoise.io import load_csv, load_npz, save_csv
 from labelnoise.noise import flip_permutation, noise_confusion_matrix
+from labelnoise.provenance import check_inputs
 from labelnoise.runtime import job_logger
 
 settings = snakemake.params.settings
 noise = snakemake.wildcards.spread_noise
 options = settings["analytic"]
 log = job_logger("analytic", snakemake.log[0])
+check_inputs(snakemake)
 
 data = load_prepared(snakemake.input.data)
 labels = data.part("test")[1]
 confusion = None
 if noise == "confusion":
-    confusion = pd.read_csv(snakemake.input.confusion, index_col="clean_label").to_numpy()
+    confusion = load_csv(snakemake.input.confusion, index_col="clean_label").to_numpy()
 matrix = noise_confusion_matrix(noise, data.n_classes, flip_permutation(data.n_classes, settings["noise"]["flip_shift"]), confusion)
 if options["case"] == "general":
     clean_distribution = softmax_clean_distribution(load_npz(snakemake.input.softmax)["softmax"])  # C(l) per test sample

@@ -2,27 +2,25 @@
 
 import time
 
-import numpy as np
-
 from labelnoise.appendix_a import CHI2_DEFINITION, per_sample_table, softmax_vs_knn, summary_table
 from labelnoise.io import load_npz, save_csv, save_npz
+from labelnoise.provenance import check_inputs
 from labelnoise.runtime import job_logger, limit_native_threads
 
 settings = snakemake.params.settings
 log = job_logger("appendix_a", snakemake.log[0])
 limit_native_threads(snakemake.threads)
+record = check_inputs(snakemake)
 train = load_npz(snakemake.input.embeddings)
 test = load_npz(snakemake.input.test_embeddings)
 clean = load_npz(snakemake.input.softmax)
-if not np.array_equal(clean["labels"], test["labels"]):
-    raise ValueError("the clean softmax and the test embeddings list different test samples")
 
 start = time.perf_counter()
 result = softmax_vs_knn(train["features"], train["labels"], test["features"], clean["softmax"], settings["appendix_a"]["K"])
 log.info("%d test x %d training samples, %d K values in %.1f s", len(test["labels"]), len(train["labels"]),
          len(result.k_values), time.perf_counter() - start)
 
-save_npz(snakemake.output.pairs, k_values=result.k_values, distances=result.distances,
+save_npz(snakemake.output.pairs, record, k_values=result.k_values, distances=result.distances,
          histogram=result.histogram, softmax=result.softmax, preferred_k=result.preferred_k)
 save_csv(snakemake.output.samples, per_sample_table(result, test["labels"], test["test_idx"]))
 summary = summary_table(result, settings["name"])

@@ -2,6 +2,7 @@
 
 from labelnoise.io import load_npz, save_figure
 from labelnoise.plots import embed_2d, plot_embedding_panels
+from labelnoise.provenance import check_inputs
 from labelnoise.runtime import job_logger, limit_native_threads
 from labelnoise.seeding import derive_seed, rng_for
 from labelnoise.tables import load_train_tables
@@ -10,6 +11,7 @@ settings = snakemake.params.settings
 options = settings["figures"]["embedding"]
 log = job_logger("fig1", snakemake.log[0])
 limit_native_threads(snakemake.threads)
+check_inputs(snakemake)
 
 features = load_npz(snakemake.input.embeddings)["features"]
 shown = rng_for(settings["seed"], settings["name"], "fig1").choice(

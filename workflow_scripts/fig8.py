@@ -1,16 +1,15 @@
 """Rule fig8: histograms of the preferred K and of the chi-square distance (Appendix A, Fig. 8)."""
 
-import pandas as pd
 
 from labelnoise.appendix_a import CHI2_DEFINITION_TEX
-from labelnoise.io import save_figure
+from labelnoise.io import load_csv, save_figure
 from labelnoise.plots import plot_preferred_k_and_distances
 from labelnoise.runtime import job_logger
 
 settings = snakemake.params.settings
 log = job_logger("fig8", snakemake.log[0])
-samples = pd.read_csv(snakemake.input.samples)
-summary = pd.read_csv(snakemake.input.summary).iloc[0]
+samples = load_csv(snakemake.input.samples)
+summary = load_csv(snakemake.input.summary).iloc[0]
 figure = plot_preferred_k_and_distances(
     samples["preferred_K"], samples["chi2"], settings["appendix_a"]["K"],
     title=f"{settings['name']}: softmax of the clean net vs label histogram of its K nearest training samples",

@@ -1,18 +1,19 @@
 """Rule fig9: softmax vs K-NN histogram pairs near the median distance (Appendix A, Fig. 9)."""
 
 import numpy as np
-import pandas as pd
 
 from labelnoise.appendix_a import examples_near_median
 from labelnoise.data import load_prepared
-from labelnoise.io import load_npz, save_figure
+from labelnoise.io import load_csv, load_npz, save_figure
 from labelnoise.plots import plot_softmax_knn_pairs
+from labelnoise.provenance import check_inputs
 from labelnoise.runtime import job_logger
 
 settings = snakemake.params.settings
 log = job_logger("fig9", snakemake.log[0])
+check_inputs(snakemake)
 data = load_prepared(snakemake.input.data)
-samples = pd.read_csv(snakemake.input.samples)
+samples = load_csv(snakemake.input.samples)
 pairs = load_npz(snakemake.input.pairs)
 chosen = examples_near_median(samples["chi2"].to_numpy(), min(settings["appendix_a"]["n_examples"], len(samples)))
 examples = [

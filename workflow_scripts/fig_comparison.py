@@ -1,8 +1,7 @@
 """Rules fig5, fig6, fig7: experimental vs analytic curves for one noise type."""
 
-import pandas as pd
 
-from labelnoise.io import save_figure
+from labelnoise.io import load_csv, save_figure
 from labelnoise.plots import NOISE_NAMES, plot_analytic_comparison
 from labelnoise.runtime import job_logger
 from labelnoise.tables import load_train_tables
@@ -10,13 +9,13 @@ from labelnoise.tables import load_train_tables
 noise = snakemake.params.noise
 log = job_logger(f"fig_{noise}", snakemake.log[0])
 train = load_train_tables(snakemake.input.tables)
-analytic = pd.read_csv(snakemake.input.analytic)
-fit = pd.read_csv(snakemake.input.fit)
+analytic = load_csv(snakemake.input.analytic)
+fit = load_csv(snakemake.input.fit)
 confusion = None
 if "confusion" in snakemake.input.keys():
-    confusion = pd.read_csv(snakemake.input.confusion, index_col="clean_label").to_numpy()
+    confusion = load_csv(snakemake.input.confusion, index_col="clean_label").to_numpy()
 title = f"{snakemake.wildcards.dataset}: {NOISE_NAMES[noise]}"
-knn = pd.read_csv(snakemake.input.knn, dtype={"level": str})
+knn = load_csv(snakemake.input.knn, dtype={"level": str})
 figure = plot_analytic_comparison(
     train, analytic[["gamma", "K", "accuracy"]], fit[["K", "rmse", "best"]], title, confusion=confusion, knn=knn
 )

@@ -14,6 +14,7 @@ from labelnoise.data import load_prepared
 from labelnoise.io import load_npz, save_figure
 from labelnoise.knn import nearest_neighbours, noisy_neighbour_fraction, region_examples
 from labelnoise.plots import choose_softmax_examples, noisy_net_softmax_row, plot_softmax_examples
+from labelnoise.provenance import check_inputs
 from labelnoise.runtime import job_logger, limit_native_threads
 from labelnoise.seeding import rng_for
 from labelnoise.tables import load_train_tables
@@ -22,6 +23,7 @@ settings = snakemake.params.settings
 options = settings["figures"]["softmax_examples"]
 log = job_logger(snakemake.rule, snakemake.log[0])
 limit_native_threads(snakemake.threads)
+check_inputs(snakemake)
 data = load_prepared(snakemake.input.data)
 test_labels = data.part("test")[1]
 names = data.class_names

@@ -3,13 +3,13 @@
 import pandas as pd
 
 from labelnoise.analytic import fit_k
-from labelnoise.io import save_csv
+from labelnoise.io import load_csv, save_csv
 from labelnoise.runtime import job_logger
 from labelnoise.tables import aggregate_over_seeds, load_train_tables
 
 log = job_logger("fit_k", snakemake.log[0])
 noise = snakemake.wildcards.spread_noise
-analytic = pd.read_csv(snakemake.input.analytic)
+analytic = load_csv(snakemake.input.analytic)
 summary = aggregate_over_seeds(load_train_tables(snakemake.input.tables))
 empirical = pd.DataFrame({"gamma": summary["nominal_gamma"], "accuracy": summary["test_acc_mean"]})
 fit = fit_k(analytic[["gamma", "K", "accuracy"]], empirical)

@@ -4,19 +4,21 @@ import numpy as np
 
 from labelnoise.io import load_npz, save_npz
 from labelnoise.noise import per_class_kmeans
+from labelnoise.provenance import check_inputs
 from labelnoise.runtime import job_logger, limit_native_threads
 from labelnoise.seeding import derive_seed
 
 settings = snakemake.params.settings
 log = job_logger("kmeans", snakemake.log[0])
 limit_native_threads(snakemake.threads)
+record = check_inputs(snakemake)
 k = int(snakemake.wildcards.k)
-embedded = load_npz(snakemake.input[0])
+embedded = load_npz(snakemake.input.embeddings)
 clusters = per_class_kmeans(
     embedded["features"], embedded["labels"], k,
     seed=derive_seed(settings["seed"], settings["name"], "kmeans", k),
     n_init=settings["noise"]["kmeans_n_init"],
 )
-save_npz(snakemake.output[0], clusters=clusters, labels=embedded["labels"], k=np.int64(k))
+save_npz(snakemake.output[0], record, clusters=clusters, labels=embedded["labels"], k=np.int64(k))
 sizes = [np.bincount(clusters[embedded["labels"] == c], minlength=k).tolist() for c in np.unique(embedded["labels"])]
 log.info("k=%d cluster sizes per class: %s", k, sizes)

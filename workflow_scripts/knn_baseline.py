@@ -2,6 +2,7 @@
 
 from labelnoise.io import load_npz, save_csv
 from labelnoise.knn import knn_noise_table, nearest_neighbours
+from labelnoise.provenance import check_inputs
 from labelnoise.runtime import job_logger, limit_native_threads
 from labelnoise.seeding import rng_for
 
@@ -10,6 +11,7 @@ noise = snakemake.wildcards.noise
 options = settings["knn"]
 log = job_logger("knn_baseline", snakemake.log[0])
 limit_native_threads(snakemake.threads)
+check_inputs(snakemake)
 train = load_npz(snakemake.input.embeddings)
 test = load_npz(snakemake.input.test_embeddings)
 n_labels = int(max(train["labels"].max(), test["labels"].max())) + 1
@@ -18,8 +20,6 @@ neighbours = nearest_neighbours(train["features"], test["features"], options["K"
 levels = []
 for level, path in zip(snakemake.params.levels, snakemake.input.noise):
     stored = load_npz(path)
-    if not (stored["clean_labels"] == train["labels"]).all():
-        raise ValueError(f"{path}: its clean labels are not those of the embedded training set")
     levels.append(dict(level=level, nominal_gamma=float(stored["nominal_gamma"]),
                        noisy_labels=stored["noisy_labels"], clean_labels=stored["clean_labels"]))
 table = knn_noise_table(

@@ -1,25 +1,26 @@
 """Rule make_noise: noisy training labels for one noise type and level, one per seed."""
 
 import numpy as np
-import pandas as pd
 
 from labelnoise.config import parse_level
 from labelnoise.data import load_prepared
-from labelnoise.io import load_npz, save_npz
+from labelnoise.io import load_csv, load_npz, save_npz
 from labelnoise.noise import flip_permutation, make_noisy_labels, nominal_gamma
+from labelnoise.provenance import check_inputs
 from labelnoise.runtime import job_logger
 from labelnoise.seeding import rng_for
 
 settings = snakemake.params.settings
 noise, level_name = snakemake.wildcards.noise, snakemake.wildcards.level
 log = job_logger("make_noise", snakemake.log[0])
+record = check_inputs(snakemake)
 data = load_prepared(snakemake.input.data)
 clean = data.labels[data.train_idx]
 level = parse_level(noise, level_name)
 permutation = flip_permutation(data.n_classes, settings["noise"]["flip_shift"])
 confusion = clusters = None
 if noise == "confusion":
-    confusion = pd.read_csv(snakemake.input.confusion, index_col="clean_label").to_numpy()
+    confusion = load_csv(snakemake.input.confusion, index_col="clean_label").to_numpy()
 if noise == "concentrated":
     clusters = load_npz(snakemake.input.clusters)["clusters"]
 
@@ -33,6 +34,7 @@ realisations = [
 ]
 save_npz(
     snakemake.output[0],
+    record,
     noisy_labels=np.stack([r.labels for r in realisations]),
     corrupted=np.stack([r.corrupted for r in realisations]),
     clean_labels=clean,

@@ -2,23 +2,28 @@
 
 import sys
 
+from labelnoise.config import dataset_settings
 from labelnoise.data import DataError, prepare_dataset, save_prepared, source_options
+from labelnoise.provenance import check_inputs
 from labelnoise.runtime import job_logger
 from labelnoise.seeding import rng_for
 
 settings = snakemake.params.settings
 log = job_logger("prepare_data", snakemake.log[0])
+record = check_inputs(snakemake)
+# Where the files are read from is no rule setting (not a rerun trigger): the MD5s of what was read are recorded.
+location = source_options(dataset_settings(snakemake.config, settings["name"]))
 
 try:
     # mnist / cifar10: official files from data_dir or downloaded (MD5-checked); test_fraction does not apply.
     data = prepare_dataset(
         settings["source"], settings["test_fraction"], rng_for(settings["seed"], settings["name"], "split"),
-        **source_options(settings),
+        **location,
     )
 except DataError as err:  # one line that says what to do, not a traceback
     log.error("%s", err)
     sys.exit(1)
-save_prepared(snakemake.output[0], data)
+save_prepared(snakemake.output[0], data, record)
 log.info(
     "%s from %s: %d images %s, %d classes; train %d, clean validation %d, test %d",
     settings["name"], data.source, len(data.images), data.image_shape, data.n_classes,

@@ -5,13 +5,15 @@ import numpy as np
 from labelnoise.checkpoint import load_checkpoint
 from labelnoise.data import load_prepared
 from labelnoise.io import save_npz
+from labelnoise.provenance import check_inputs
 from labelnoise.runtime import configure_torch, job_logger
 from labelnoise.training import predict_softmax
 
 log = job_logger("softmax_clean", snakemake.log[0])
 configure_torch(snakemake.threads)
+record = check_inputs(snakemake)
 data = load_prepared(snakemake.input.data)
 images, labels = data.part("test")
 softmax = predict_softmax(load_checkpoint(snakemake.input.model), images)
-save_npz(snakemake.output[0], softmax=softmax, labels=labels)
+save_npz(snakemake.output[0], record, softmax=softmax, labels=labels)
 log.info("clean model test accuracy %.4f on %d samples", float(np.mean(softmax.argmax(1) == labels)), len(labels))

@@ -7,6 +7,7 @@ from labelnoise.config import model_kwargs, train_config
 from labelnoise.data import load_prepared
 from labelnoise.io import save_csv
 from labelnoise.models import build_model
+from labelnoise.provenance import check_inputs
 from labelnoise.runtime import configure_torch, job_logger
 from labelnoise.seeding import derive_seed
 from labelnoise.training import train_classifier
@@ -14,6 +15,7 @@ from labelnoise.training import train_classifier
 settings = snakemake.params.settings
 log = job_logger("train_clean", snakemake.log[0])
 configure_torch(snakemake.threads)
+record = check_inputs(snakemake)
 
 data = load_prepared(snakemake.input.data)
 clean_kwargs = model_kwargs(settings, "clean_model", data.image_shape, data.n_classes)
@@ -25,7 +27,7 @@ result = train_classifier(
     seed=seed, log=log.info,
 )
 log.info("clean model: validation %.4f, test %.4f at epoch %d", result.val_acc, result.test_acc, result.best_epoch)
-save_checkpoint(snakemake.output.model, clean_kwargs, result.state_dict)
+save_checkpoint(snakemake.output.model, clean_kwargs, result.state_dict, record)
 save_csv(
     snakemake.output.table,
     pd.DataFrame([{

@@ -1,9 +1,10 @@
 """Rule train_grid: train every seed of one (dataset, noise type, level)."""
 
-from labelnoise.config import model_kwargs, parse_level, train_config
+from labelnoise.config import model_kwargs, train_config
 from labelnoise.data import load_prepared
-from labelnoise.grid import check_noise_file, train_noise_level
+from labelnoise.grid import train_noise_level
 from labelnoise.io import load_npz, save_csv, save_npz
+from labelnoise.provenance import check_inputs
 from labelnoise.runtime import configure_torch, job_logger
 from labelnoise.seeding import derive_seed
 
@@ -11,10 +12,10 @@ settings = snakemake.params.settings
 noise, level = snakemake.wildcards.noise, snakemake.wildcards.level
 log = job_logger("train_grid", snakemake.log[0])
 configure_torch(snakemake.threads)
+record = check_inputs(snakemake)  # the noise file is this level's, made under this config
 
 data = load_prepared(snakemake.input.data)
 noisy = load_npz(snakemake.input.noise)
-check_noise_file(noisy, snakemake.input.noise, noise, parse_level(noise, level), data.part("train")[1], settings["seeds"])
 seeds = [derive_seed(settings["seed"], settings["name"], "train", noise, level, i) for i in range(settings["seeds"])]
 table, softmax = train_noise_level(
     data, noisy["noisy_labels"], noisy["corrupted"], seeds,
@@ -24,6 +25,6 @@ table, softmax = train_noise_level(
     log=log.info,
 )
 # The softmax first: the table is the rule's primary output and lands last.
-save_npz(snakemake.output.softmax, softmax=softmax, labels=data.part("test")[1], seeds=table["seed"].to_numpy())
+save_npz(snakemake.output.softmax, record, softmax=softmax, labels=data.part("test")[1], seeds=table["seed"].to_numpy())
 save_csv(snakemake.output.table, table)
 log.info("%s %s: test accuracy %.4f +- %.4f (std over %d seeds)", noise, level, table.test_acc.mean(), table.test_acc.std(ddof=1), len(table))
