@@ -8,6 +8,16 @@
 import os
 import sys
 
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+from labelnoise.runtime import put_on_jobs_python_path
+
+# The rules' scripts import the labelnoise package from this folder whether or not their environment installed it
+# (envs/ holds the pins only): jobs, local or on a cluster node, inherit the PYTHONPATH set here.
+put_on_jobs_python_path(workflow.basedir)
+
 from labelnoise.config import ConfigError, read_yaml_file, validate_config
 
 if os.path.exists("config.yaml"):  # Snakemake's own YAML error names neither the file nor the line
@@ -16,7 +26,9 @@ if os.path.exists("config.yaml"):  # Snakemake's own YAML error names neither th
     except ConfigError as err:
         sys.exit(f"Config error: {err}")
 
+
 configfile: "config.yaml"
+
 
 try:
     validate_config(config, workflow.source_path("schemas/config.schema.yaml"))
@@ -42,6 +54,6 @@ include: "rules/summary.smk"
 
 
 rule all:
+    default_target: True
     input:
         all_targets(),
-    default_target: True

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import logging
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -19,6 +21,8 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from labelnoise.io import atomic_path
+
+log = logging.getLogger(__name__)
 
 
 class DataError(RuntimeError):
@@ -76,6 +80,7 @@ OFFICIAL_FILES = {"mnist": MNIST_FILES, "cifar10": CIFAR10_FILES}
 MIRRORS = {"mnist": MNIST_MIRRORS, "cifar10": CIFAR10_MIRRORS}
 
 TIMEOUT_S = 30.0  # per connection attempt and per read, not for the whole file
+PROGRESS_EVERY_S = 10  # seconds between progress lines of a download
 CHUNK_BYTES = 1 << 20
 # What a mirror that cannot be reached raises (URLError covers HTTP errors too).
 # A local disk error is none of these and propagates as itself.
@@ -117,6 +122,8 @@ def _stream(url: str, target: Path, spec: OfficialFile) -> tuple[str, int]:
     """Copy ``url`` into ``target``; (MD5, bytes). Stops early once past the expected size."""
     digest, size = hashlib.md5(), 0
     request = urllib.request.Request(url, headers={"User-Agent": "labelnoise"})
+    log.info("downloading %s from %s%s", spec.name, url, f" ({spec.size / 1e6:.1f} MB)" if spec.size else "")
+    started = last_report = time.monotonic()
     with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response, open(target, "wb") as out:
         for chunk in iter(lambda: response.read(CHUNK_BYTES), b""):
             out.write(chunk)
@@ -124,6 +131,12 @@ def _stream(url: str, target: Path, spec: OfficialFile) -> tuple[str, int]:
             size += len(chunk)
             if spec.size is not None and size > spec.size:
                 break
+            if time.monotonic() - last_report >= PROGRESS_EVERY_S:
+                last_report = time.monotonic()
+                rate = size / (last_report - started)
+                left = f", about {(spec.size - size) / rate:.0f} s left" if spec.size else ""
+                log.info("%s: %.1f MB at %.1f MB/s%s", spec.name, size / 1e6, rate / 1e6, left)
+    log.info("%s: %.1f MB in %.1f s", spec.name, size / 1e6, time.monotonic() - started)
     return digest.hexdigest(), size
 
 

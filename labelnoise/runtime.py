@@ -7,20 +7,28 @@ import sys
 from pathlib import Path
 
 
-def job_logger(name: str, log_path: str | None = None) -> logging.Logger:
-    """A logger writing timestamped lines to ``log_path`` (if given) and stderr."""
-    logger = logging.getLogger(f"labelnoise.{name}")
-    logger.setLevel(logging.INFO)
-    logger.handlers.clear()
-    logger.propagate = False
-    formatter = logging.Formatter("%(asctime)s %(name)s %(message)s", "%Y-%m-%d %H:%M:%S")
+def job_logger(snakemake) -> logging.Logger:
+    """The logger of a Snakemake job: timestamped lines tagged with its rule and wildcards, to its log and stderr.
+
+    The handlers sit on the package logger ``labelnoise``, so library modules
+    (a download's progress) log into the job's log too. Lines of parallel jobs
+    on one console tell apart by their tag: ``labelnoise.train_grid mnist/random/0.80``.
+    Known errors end the job as one line (:func:`one_line_error_types`).
+    """
+    tag = "/".join(str(value) for _, value in snakemake.wildcards.items())
+    package = logging.getLogger("labelnoise")
+    package.setLevel(logging.INFO)
+    package.handlers.clear()
+    package.propagate = False
+    formatter = logging.Formatter(f"%(asctime)s %(name)s{' ' + tag if tag else ''} %(message)s", "%Y-%m-%d %H:%M:%S")
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if log_path:
-        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_path, mode="w"))
+    if snakemake.log:
+        Path(snakemake.log[0]).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(snakemake.log[0], mode="w"))
     for handler in handlers:
         handler.setFormatter(formatter)
-        logger.addHandler(handler)
+        package.addHandler(handler)
+    logger = logging.getLogger(f"labelnoise.{snakemake.rule}")
     sys.excepthook = _one_line_errors(logger)
     return logger
 
@@ -48,6 +56,14 @@ def _one_line_errors(logger: logging.Logger):
         previous(kind, error, traceback)
 
     return hook
+
+
+def put_on_jobs_python_path(folder: str | Path) -> None:
+    """Put ``folder`` first on the PYTHONPATH that Snakemake's job processes inherit (the Snakefile calls it)."""
+    import os
+
+    others = [entry for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry and entry != str(folder)]
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(folder), *others])
 
 
 def results_dir_problem(path: str | Path) -> str | None:

@@ -4,18 +4,18 @@ rule analytic:
         unpack(analytic_inputs),
     output:
         f"{RESULTS}/{{dataset}}/analytic/{{spread_noise}}.csv",
-    params:
-        settings=settings("analytic"),
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=60,
     log:
         log_path("analytic", "{dataset}/{spread_noise}"),
     benchmark:
         bench_path("analytic", "{dataset}/{spread_noise}")
     conda:
         "../envs/labelnoise.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    params:
+        settings=settings("analytic"),
     script:
         "../workflow_scripts/analytic.py"
 
@@ -27,13 +27,14 @@ rule fit_k:
         tables=lambda wildcards: train_tables(wildcards.dataset, wildcards.spread_noise),
     output:
         f"{RESULTS}/{{dataset}}/analytic/{{spread_noise}}_fit.csv",
+    log:
+        log_path("fit_k", "{dataset}/{spread_noise}"),
+    localrule: True
+    conda:
+        "../envs/labelnoise.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    log:
-        log_path("fit_k", "{dataset}/{spread_noise}"),
-    conda:
-        "../envs/labelnoise.yaml"
     script:
         "../workflow_scripts/fit_k.py"

@@ -9,18 +9,18 @@ rule embed_test:
         model=f"{RESULTS}/{{dataset}}/clean/model.pt",
     output:
         f"{RESULTS}/{{dataset}}/clean/test_embeddings.npz",
-    params:
-        part="test",
-    threads: 1
-    resources:
-        mem_mb=3000,
-        runtime=20,
     log:
         log_path("embed_test", "{dataset}"),
     benchmark:
         bench_path("embed_test", "{dataset}")
     conda:
         "../envs/labelnoise.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=20,
+    params:
+        part="test",
     script:
         "../workflow_scripts/embed.py"
 
@@ -36,18 +36,18 @@ rule appendix_a:
         samples=f"{RESULTS}/{{dataset}}/appendix_a/samples.csv",
         summary=f"{RESULTS}/{{dataset}}/appendix_a/summary.csv",
         pairs=f"{RESULTS}/{{dataset}}/appendix_a/histograms.npz",
-    params:
-        settings=settings("appendix_a"),
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=30,
     log:
         log_path("appendix_a", "{dataset}"),
     benchmark:
         bench_path("appendix_a", "{dataset}")
     conda:
         "../envs/labelnoise.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        settings=settings("appendix_a"),
     script:
         "../workflow_scripts/appendix_a.py"
 
@@ -61,16 +61,17 @@ rule fig8:
     output:
         pdf=f"{RESULTS}/fig8_{{dataset}}.pdf",
         png=report_figure(f"{RESULTS}/fig8_{{dataset}}.png", "fig8", "Fig. 8"),
-    params:
-        settings=settings("fig8"),
+    log:
+        log_path("fig8", "{dataset}"),
+    localrule: True
+    conda:
+        "../envs/labelnoise.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    log:
-        log_path("fig8", "{dataset}"),
-    conda:
-        "../envs/labelnoise.yaml"
+    params:
+        settings=settings("fig8"),
     script:
         "../workflow_scripts/fig8.py"
 
@@ -85,16 +86,17 @@ rule fig9:
     output:
         pdf=f"{RESULTS}/fig9_{{dataset}}.pdf",
         png=report_figure(f"{RESULTS}/fig9_{{dataset}}.png", "fig9", "Fig. 9"),
-    params:
-        settings=settings("fig9"),
+    log:
+        log_path("fig9", "{dataset}"),
+    localrule: True
+    conda:
+        "../envs/labelnoise.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    log:
-        log_path("fig9", "{dataset}"),
-    conda:
-        "../envs/labelnoise.yaml"
+    params:
+        settings=settings("fig9"),
     script:
         "../workflow_scripts/fig9.py"
 
@@ -106,16 +108,17 @@ rule fig3:
     output:
         pdf=f"{RESULTS}/fig3_{{dataset}}.pdf",
         png=report_figure(f"{RESULTS}/fig3_{{dataset}}.png", "fig3", "Fig. 3"),
-    params:
-        settings=settings("fig3"),
-        regions=True,
+    log:
+        log_path("fig3", "{dataset}"),
+    localrule: True
+    conda:
+        "../envs/labelnoise.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    log:
-        log_path("fig3", "{dataset}"),
-    conda:
-        "../envs/labelnoise.yaml"
+    params:
+        settings=settings("fig3"),
+        regions=True,
     script:
         "../workflow_scripts/fig_softmax.py"

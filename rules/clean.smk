@@ -6,19 +6,19 @@ rule train_clean:
     output:
         model=f"{RESULTS}/{{dataset}}/clean/model.pt",
         table=f"{RESULTS}/{{dataset}}/clean/train.csv",
-    params:
-        settings=settings("train_clean"),
-    threads: lambda wildcards: SETTINGS[wildcards.dataset]["train"]["threads"]
-    resources:
-        mem_mb=4000,
-        runtime=120,
-        gpu=training_gpus,
     log:
         log_path("train_clean", "{dataset}"),
     benchmark:
         bench_path("train_clean", "{dataset}")
     conda:
         "../envs/labelnoise.yaml"
+    threads: lambda wildcards: SETTINGS[wildcards.dataset]["train"]["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=120,
+        gpu=training_gpus,
+    params:
+        settings=settings("train_clean"),
     script:
         "../workflow_scripts/train_clean.py"
 
@@ -30,18 +30,18 @@ rule embed:
         model=f"{RESULTS}/{{dataset}}/clean/model.pt",
     output:
         f"{RESULTS}/{{dataset}}/clean/embeddings.npz",
-    params:
-        part="train",
-    threads: 1
-    resources:
-        mem_mb=3000,
-        runtime=20,
     log:
         log_path("embed", "{dataset}"),
     benchmark:
         bench_path("embed", "{dataset}")
     conda:
         "../envs/labelnoise.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=20,
+    params:
+        part="train",
     script:
         "../workflow_scripts/embed.py"
 
@@ -53,14 +53,14 @@ rule softmax_clean:
         model=f"{RESULTS}/{{dataset}}/clean/model.pt",
     output:
         f"{RESULTS}/{{dataset}}/clean/softmax.npz",
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
     log:
         log_path("softmax_clean", "{dataset}"),
     conda:
         "../envs/labelnoise.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
     script:
         "../workflow_scripts/softmax_clean.py"
 
@@ -71,17 +71,17 @@ rule kmeans:
         unpack(kmeans_inputs),
     output:
         f"{RESULTS}/{{dataset}}/clean/kmeans/{{k}}.npz",
-    params:
-        settings=settings("kmeans"),
-    threads: 1
-    resources:
-        mem_mb=3000,
-        runtime=30,
     log:
         log_path("kmeans", "{dataset}/{k}"),
     benchmark:
         bench_path("kmeans", "{dataset}/{k}")
     conda:
         "../envs/labelnoise.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=30,
+    params:
+        settings=settings("kmeans"),
     script:
         "../workflow_scripts/kmeans.py"

@@ -66,8 +66,10 @@ def configured_level(wildcards):
     level = getattr(wildcards, "level", None) or wildcards.k
     configured = level_names(wildcards.dataset, noise)
     if level not in configured:
-        sys.exit(f"Target error: {noise} level {level} of dataset '{wildcards.dataset}' is not configured "
-                 f"(noise.levels.{noise}); configured: {', '.join(configured)}")
+        sys.exit(
+            f"Target error: {noise} level {level} of dataset '{wildcards.dataset}' is not configured "
+            f"(noise.levels.{noise}); configured: {', '.join(configured)}"
+        )
 
 
 def training_gpus(wildcards):

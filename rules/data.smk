@@ -4,17 +4,17 @@ rule prepare_data:
         settings=settings_file("prepare_data"),
     output:
         f"{RESULTS}/data/{{dataset}}.npz",
-    params:
-        settings=settings("prepare_data"),
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=15,
     log:
         log_path("prepare_data", "{dataset}"),
     benchmark:
         bench_path("prepare_data", "{dataset}")
     conda:
         "../envs/labelnoise.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=15,
+    params:
+        settings=settings("prepare_data"),
     script:
         "../workflow_scripts/prepare_data.py"

@@ -5,18 +5,18 @@ rule fig1:
     output:
         pdf=f"{RESULTS}/fig1_{{dataset}}.pdf",
         png=report_figure(f"{RESULTS}/fig1_{{dataset}}.png", "fig1", "Fig. 1"),
-    params:
-        settings=settings("fig1"),
-    threads: 1
-    resources:
-        mem_mb=3000,
-        runtime=30,
     log:
         log_path("fig1", "{dataset}"),
     benchmark:
         bench_path("fig1", "{dataset}")
     conda:
         "../envs/labelnoise.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=30,
+    params:
+        settings=settings("fig1"),
     script:
         "../workflow_scripts/fig1.py"
 
@@ -28,17 +28,18 @@ rule fig2:
     output:
         pdf=f"{RESULTS}/fig2_{{dataset}}.pdf",
         png=report_figure(f"{RESULTS}/fig2_{{dataset}}.png", "fig2", "Fig. 2"),
-    params:
-        settings=settings("fig2"),
-        regions=False,
+    log:
+        log_path("fig2", "{dataset}"),
+    localrule: True
+    conda:
+        "../envs/labelnoise.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    log:
-        log_path("fig2", "{dataset}"),
-    conda:
-        "../envs/labelnoise.yaml"
+    params:
+        settings=settings("fig2"),
+        regions=False,
     script:
         "../workflow_scripts/fig_softmax.py"
 
@@ -49,18 +50,21 @@ rule fig4:
         tables=lambda wildcards: [
             table for noise in ("concentrated", "random", "flip") for table in train_tables(wildcards.dataset, noise)
         ],
-        knn=lambda wildcards: [f"{RESULTS}/{wildcards.dataset}/knn/{noise}.csv" for noise in ("concentrated", "random", "flip")],
+        knn=lambda wildcards: [
+            f"{RESULTS}/{wildcards.dataset}/knn/{noise}.csv" for noise in ("concentrated", "random", "flip")
+        ],
     output:
         pdf=f"{RESULTS}/fig4_{{dataset}}.pdf",
         png=report_figure(f"{RESULTS}/fig4_{{dataset}}.png", "fig4", "Fig. 4"),
+    log:
+        log_path("fig4", "{dataset}"),
+    localrule: True
+    conda:
+        "../envs/labelnoise.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    log:
-        log_path("fig4", "{dataset}"),
-    conda:
-        "../envs/labelnoise.yaml"
     script:
         "../workflow_scripts/fig4.py"
 
@@ -72,16 +76,17 @@ rule fig5:
     output:
         pdf=f"{RESULTS}/fig5_{{dataset}}.pdf",
         png=report_figure(f"{RESULTS}/fig5_{{dataset}}.png", "fig5", "Fig. 5"),
-    params:
-        noise="random",
+    log:
+        log_path("fig5", "{dataset}"),
+    localrule: True
+    conda:
+        "../envs/labelnoise.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    log:
-        log_path("fig5", "{dataset}"),
-    conda:
-        "../envs/labelnoise.yaml"
+    params:
+        noise="random",
     script:
         "../workflow_scripts/fig_comparison.py"
 
@@ -93,16 +98,17 @@ rule fig6:
     output:
         pdf=f"{RESULTS}/fig6_{{dataset}}.pdf",
         png=report_figure(f"{RESULTS}/fig6_{{dataset}}.png", "fig6", "Fig. 6"),
-    params:
-        noise="flip",
+    log:
+        log_path("fig6", "{dataset}"),
+    localrule: True
+    conda:
+        "../envs/labelnoise.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    log:
-        log_path("fig6", "{dataset}"),
-    conda:
-        "../envs/labelnoise.yaml"
+    params:
+        noise="flip",
     script:
         "../workflow_scripts/fig_comparison.py"
 
@@ -114,15 +120,16 @@ rule fig7:
     output:
         pdf=f"{RESULTS}/fig7_{{dataset}}.pdf",
         png=report_figure(f"{RESULTS}/fig7_{{dataset}}.png", "fig7", "Fig. 7"),
-    params:
-        noise="confusion",
+    log:
+        log_path("fig7", "{dataset}"),
+    localrule: True
+    conda:
+        "../envs/labelnoise.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    log:
-        log_path("fig7", "{dataset}"),
-    conda:
-        "../envs/labelnoise.yaml"
+    params:
+        noise="confusion",
     script:
         "../workflow_scripts/fig_comparison.py"

@@ -13,18 +13,18 @@ rule knn_baseline:
         settings=settings_file("knn_baseline"),
     output:
         f"{RESULTS}/{{dataset}}/knn/{{noise}}.csv",
-    params:
-        settings=settings("knn_baseline"),
-        levels=lambda wildcards: level_names(wildcards.dataset, wildcards.noise),
-    threads: 1
-    resources:
-        mem_mb=3000,
-        runtime=20,
     log:
         log_path("knn_baseline", "{dataset}/{noise}"),
     benchmark:
         bench_path("knn_baseline", "{dataset}/{noise}")
     conda:
         "../envs/labelnoise.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=20,
+    params:
+        settings=settings("knn_baseline"),
+        levels=lambda wildcards: level_names(wildcards.dataset, wildcards.noise),
     script:
         "../workflow_scripts/knn_baseline.py"

@@ -5,16 +5,17 @@ rule confusion_matrix:
         settings=settings_file("confusion_matrix"),
     output:
         f"{RESULTS}/{{dataset}}/noise/confusion_matrix.csv",
-    params:
-        settings=settings("confusion_matrix"),
+    log:
+        log_path("confusion_matrix", "{dataset}"),
+    localrule: True
+    conda:
+        "../envs/labelnoise.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    log:
-        log_path("confusion_matrix", "{dataset}"),
-    conda:
-        "../envs/labelnoise.yaml"
+    params:
+        settings=settings("confusion_matrix"),
     script:
         "../workflow_scripts/confusion_matrix.py"
 
@@ -25,15 +26,16 @@ rule make_noise:
         unpack(noise_inputs),
     output:
         f"{RESULTS}/{{dataset}}/noise/{{noise}}/{{level}}.npz",
-    params:
-        settings=settings("make_noise"),
+    log:
+        log_path("make_noise", "{dataset}/{noise}/{level}"),
+    localrule: True
+    conda:
+        "../envs/labelnoise.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    log:
-        log_path("make_noise", "{dataset}/{noise}/{level}"),
-    conda:
-        "../envs/labelnoise.yaml"
+    params:
+        settings=settings("make_noise"),
     script:
         "../workflow_scripts/make_noise.py"

@@ -13,16 +13,17 @@ rule summary:
             category="Summary tables",
             labels={"dataset": "{dataset}", "table": "summary"},
         ),
-    params:
-        spread_noises=SPREAD_NOISES,
-        knn_noises=NOISE_TYPES,
+    log:
+        log_path("summary", "{dataset}"),
+    localrule: True
+    conda:
+        "../envs/labelnoise.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    log:
-        log_path("summary", "{dataset}"),
-    conda:
-        "../envs/labelnoise.yaml"
+    params:
+        spread_noises=SPREAD_NOISES,
+        knn_noises=NOISE_TYPES,
     script:
         "../workflow_scripts/summary.py"

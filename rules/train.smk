@@ -5,19 +5,19 @@ rule train_grid:
     output:
         table=f"{RESULTS}/{{dataset}}/train/{{noise}}/{{level}}.csv",
         softmax=f"{RESULTS}/{{dataset}}/train/{{noise}}/{{level}}.softmax.npz",
-    params:
-        settings=settings("train_grid"),
-    threads: lambda wildcards: SETTINGS[wildcards.dataset]["train"]["threads"]
-    resources:
-        mem_mb=4000,
-        runtime=240,
-        gpu=training_gpus,
     log:
         log_path("train_grid", "{dataset}/{noise}/{level}"),
     benchmark:
         bench_path("train_grid", "{dataset}/{noise}/{level}")
     conda:
         "../envs/labelnoise.yaml"
+    threads: lambda wildcards: SETTINGS[wildcards.dataset]["train"]["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=240,
+        gpu=training_gpus,
+    params:
+        settings=settings("train_grid"),
     script:
         "../workflow_scripts/train_grid.py"
 
@@ -29,13 +29,14 @@ rule collect_grid:
     output:
         table=f"{RESULTS}/{{dataset}}/train.csv",
         summary=f"{RESULTS}/{{dataset}}/train_summary.csv",
+    log:
+        log_path("collect_grid", "{dataset}"),
+    localrule: True
+    conda:
+        "../envs/labelnoise.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    log:
-        log_path("collect_grid", "{dataset}"),
-    conda:
-        "../envs/labelnoise.yaml"
     script:
         "../workflow_scripts/collect_grid.py"

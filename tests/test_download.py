@@ -108,6 +108,21 @@ def test_mnist_download_checks_and_parses(tiny_mnist, serve, tmp_path):
     assert all((data_dir / p.name).read_bytes() == p.read_bytes() for p in served.iterdir())
 
 
+def test_a_download_logs_its_progress(tiny_mnist, serve, tmp_path, monkeypatch, caplog):
+    import logging
+
+    from labelnoise import download
+
+    served, _ = tiny_mnist
+    monkeypatch.setattr(download, "PROGRESS_EVERY_S", 0)  # a line per chunk: the files here are tiny
+    with caplog.at_level(logging.INFO, logger="labelnoise.download"):
+        load_source("mnist", data_dir=tmp_path / "data", mirrors=[serve(served)])
+    lines = [record.getMessage() for record in caplog.records if record.name == "labelnoise.download"]
+    assert any(line.startswith("downloading train-images-idx3-ubyte.gz from http://127.0.0.1:") for line in lines)
+    assert any(" MB at " in line and " s left" in line for line in lines), lines
+    assert sum(" MB in " in line for line in lines) == 4  # one summary per file
+
+
 def test_second_mirror_is_tried_when_the_first_is_down(tiny_mnist, serve, tmp_path, closed_port_url):
     served, _ = tiny_mnist
     images, _, _ = load_source("mnist", data_dir=tmp_path / "data", mirrors=[closed_port_url, serve(served)])

@@ -94,4 +94,19 @@ def test_conda_environments_pin_the_same_versions_as_pyproject():
     for env in sorted((REPO / "envs").glob("*.yaml")):
         spec = yaml.safe_load(env.read_text())
         pip = next(item["pip"] for item in spec["dependencies"] if isinstance(item, dict) and "pip" in item)
-        assert pins(item for item in pip if not item.startswith("-e")) == declared, env.name
+        assert pins(pip) == declared, env.name  # exact pins only: no "-e ..", no path
+
+
+def test_workflow_files_are_formatted_with_the_pinned_snakefmt():
+    """snakefmt (pinned in the test extra, line length in pyproject.toml) would change nothing."""
+    from importlib.metadata import version
+
+    pins = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["test"]
+    assert f"snakefmt=={version('snakefmt')}" in pins
+    out = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "Snakefile", "rules"], cwd=REPO,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_the_snakefile_declares_its_minimum_snakemake():
+    assert re.search(r'^min_version\("9\.\d+"\)$', (REPO / "Snakefile").read_text(), re.M)

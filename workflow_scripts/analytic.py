@@ -14,7 +14,7 @@ from labelnoise.runtime import job_logger
 settings = snakemake.params.settings
 noise = snakemake.wildcards.spread_noise
 options = settings["analytic"]
-log = job_logger("analytic", snakemake.log[0])
+log = job_logger(snakemake)
 check_inputs(snakemake)
 
 data = load_prepared(snakemake.input.data)

@@ -8,7 +8,7 @@ from labelnoise.provenance import check_inputs
 from labelnoise.runtime import job_logger, limit_native_threads
 
 settings = snakemake.params.settings
-log = job_logger("appendix_a", snakemake.log[0])
+log = job_logger(snakemake)
 limit_native_threads(snakemake.threads)
 record = check_inputs(snakemake)
 train = load_npz(snakemake.input.embeddings)

@@ -4,7 +4,7 @@ from labelnoise.io import save_csv
 from labelnoise.runtime import job_logger
 from labelnoise.tables import aggregate_over_seeds, load_train_tables
 
-log = job_logger("collect_grid", snakemake.log[0])
+log = job_logger(snakemake)
 table = load_train_tables(snakemake.input)
 summary = aggregate_over_seeds(table)
 save_csv(snakemake.output.table, table)

@@ -10,7 +10,7 @@ from labelnoise.runtime import job_logger
 from labelnoise.seeding import rng_for
 
 settings = snakemake.params.settings
-log = job_logger("confusion_matrix", snakemake.log[0])
+log = job_logger(snakemake)
 n_classes = load_prepared(snakemake.input.data).n_classes
 given = settings["noise"]["confusion_matrix"]
 if given is None:

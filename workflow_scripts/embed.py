@@ -9,7 +9,7 @@ from labelnoise.runtime import configure_torch, job_logger
 from labelnoise.training import extract_features
 
 part = snakemake.params.part
-log = job_logger(snakemake.rule, snakemake.log[0])
+log = job_logger(snakemake)
 configure_torch(snakemake.threads)
 record = check_inputs(snakemake)
 data = load_prepared(snakemake.input.data)

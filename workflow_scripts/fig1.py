@@ -9,7 +9,7 @@ from labelnoise.tables import load_train_tables
 
 settings = snakemake.params.settings
 options = settings["figures"]["embedding"]
-log = job_logger("fig1", snakemake.log[0])
+log = job_logger(snakemake)
 limit_native_threads(snakemake.threads)
 check_inputs(snakemake)
 

@@ -7,7 +7,7 @@ from labelnoise.plots import plot_noise_types
 from labelnoise.runtime import job_logger
 from labelnoise.tables import load_train_tables
 
-log = job_logger("fig4", snakemake.log[0])
+log = job_logger(snakemake)
 train = load_train_tables(snakemake.input.tables)
 knn = pd.concat([load_csv(path, dtype={"level": str}) for path in snakemake.input.knn], ignore_index=True)
 save_figure(plot_noise_types(train, knn=knn), snakemake.output[0])

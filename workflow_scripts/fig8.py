@@ -7,7 +7,7 @@ from labelnoise.plots import plot_preferred_k_and_distances
 from labelnoise.runtime import job_logger
 
 settings = snakemake.params.settings
-log = job_logger("fig8", snakemake.log[0])
+log = job_logger(snakemake)
 samples = load_csv(snakemake.input.samples)
 summary = load_csv(snakemake.input.summary).iloc[0]
 figure = plot_preferred_k_and_distances(

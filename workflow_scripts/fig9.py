@@ -10,7 +10,7 @@ from labelnoise.provenance import check_inputs
 from labelnoise.runtime import job_logger
 
 settings = snakemake.params.settings
-log = job_logger("fig9", snakemake.log[0])
+log = job_logger(snakemake)
 check_inputs(snakemake)
 data = load_prepared(snakemake.input.data)
 samples = load_csv(snakemake.input.samples)

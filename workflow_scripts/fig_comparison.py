@@ -7,7 +7,7 @@ from labelnoise.runtime import job_logger
 from labelnoise.tables import load_train_tables
 
 noise = snakemake.params.noise
-log = job_logger(f"fig_{noise}", snakemake.log[0])
+log = job_logger(snakemake)
 train = load_train_tables(snakemake.input.tables)
 analytic = load_csv(snakemake.input.analytic)
 fit = load_csv(snakemake.input.fit)

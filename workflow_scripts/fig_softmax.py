@@ -21,7 +21,7 @@ from labelnoise.tables import load_train_tables
 
 settings = snakemake.params.settings
 options = settings["figures"]["softmax_examples"]
-log = job_logger(snakemake.rule, snakemake.log[0])
+log = job_logger(snakemake)
 limit_native_threads(snakemake.threads)
 check_inputs(snakemake)
 data = load_prepared(snakemake.input.data)

@@ -7,7 +7,7 @@ from labelnoise.io import load_csv, save_csv
 from labelnoise.runtime import job_logger
 from labelnoise.tables import aggregate_over_seeds, load_train_tables
 
-log = job_logger("fit_k", snakemake.log[0])
+log = job_logger(snakemake)
 noise = snakemake.wildcards.spread_noise
 analytic = load_csv(snakemake.input.analytic)
 summary = aggregate_over_seeds(load_train_tables(snakemake.input.tables))

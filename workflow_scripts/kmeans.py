@@ -9,7 +9,7 @@ from labelnoise.runtime import job_logger, limit_native_threads
 from labelnoise.seeding import derive_seed
 
 settings = snakemake.params.settings
-log = job_logger("kmeans", snakemake.log[0])
+log = job_logger(snakemake)
 limit_native_threads(snakemake.threads)
 record = check_inputs(snakemake)
 k = int(snakemake.wildcards.k)

@@ -9,7 +9,7 @@ from labelnoise.seeding import rng_for
 settings = snakemake.params.settings
 noise = snakemake.wildcards.noise
 options = settings["knn"]
-log = job_logger("knn_baseline", snakemake.log[0])
+log = job_logger(snakemake)
 limit_native_threads(snakemake.threads)
 check_inputs(snakemake)
 train = load_npz(snakemake.input.embeddings)

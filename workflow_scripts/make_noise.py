@@ -12,7 +12,7 @@ from labelnoise.seeding import rng_for
 
 settings = snakemake.params.settings
 noise, level_name = snakemake.wildcards.noise, snakemake.wildcards.level
-log = job_logger("make_noise", snakemake.log[0])
+log = job_logger(snakemake)
 record = check_inputs(snakemake)
 data = load_prepared(snakemake.input.data)
 clean = data.labels[data.train_idx]

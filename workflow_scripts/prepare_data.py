@@ -9,7 +9,7 @@ from labelnoise.runtime import job_logger
 from labelnoise.seeding import rng_for
 
 settings = snakemake.params.settings
-log = job_logger("prepare_data", snakemake.log[0])
+log = job_logger(snakemake)
 record = check_inputs(snakemake)
 # Where the files are read from is no rule setting (not a rerun trigger): the MD5s of what was read are recorded.
 location = source_options(dataset_settings(snakemake.config, settings["name"]))

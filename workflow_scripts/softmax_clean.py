@@ -9,7 +9,7 @@ from labelnoise.provenance import check_inputs
 from labelnoise.runtime import configure_torch, job_logger
 from labelnoise.training import predict_softmax
 
-log = job_logger("softmax_clean", snakemake.log[0])
+log = job_logger(snakemake)
 configure_torch(snakemake.threads)
 record = check_inputs(snakemake)
 data = load_prepared(snakemake.input.data)

@@ -5,7 +5,7 @@ from labelnoise.io import load_csv, save_csv
 from labelnoise.runtime import job_logger
 from labelnoise.summary import build_summary
 
-log = job_logger("summary", snakemake.log[0])
+log = job_logger(snakemake)
 noises = snakemake.params.spread_noises
 analytic = {noise: load_csv(path) for noise, path in zip(noises, snakemake.input.analytic)}
 fits = {noise: load_csv(path) for noise, path in zip(noises, snakemake.input.fits)}

@@ -13,7 +13,7 @@ from labelnoise.seeding import derive_seed
 from labelnoise.training import train_classifier
 
 settings = snakemake.params.settings
-log = job_logger("train_clean", snakemake.log[0])
+log = job_logger(snakemake)
 configure_torch(snakemake.threads)
 record = check_inputs(snakemake)
 

@@ -10,7 +10,7 @@ from labelnoise.seeding import derive_seed
 
 settings = snakemake.params.settings
 noise, level = snakemake.wildcards.noise, snakemake.wildcards.level
-log = job_logger("train_grid", snakemake.log[0])
+log = job_logger(snakemake)
 configure_torch(snakemake.threads)
 record = check_inputs(snakemake)  # the noise file is this level's, made under this config
 
