@@ -10,6 +10,7 @@ result, bit for bit on CPU and up to rounding on CUDA.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -30,13 +31,18 @@ def train_noise_level(
     config: TrainConfig,
     coordinates: dict,
     log: Callable[[str], None] = print,
+    resume_dir: str | Path | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Train one network per row of ``noisy_labels`` (shape seeds x N_train).
 
     ``coordinates`` holds dataset, noise, level and nominal_gamma for the table.
     Returns the table (one row per seed, columns TABLE_COLUMNS) and the test
-    softmax of every seed's best-validation state (seeds x M x L).
+    softmax of every seed's best-validation state (seeds x M x L). With
+    ``resume_dir`` each training keeps its resume checkpoint there
+    (:func:`~labelnoise.training.train_seeds`); the caller removes the folder
+    once the results are saved.
     """
+    resume = (lambda name: Path(resume_dir) / name) if resume_dir is not None else (lambda name: None)
     train_images, clean_labels = data.part("train")
     if noisy_labels.shape != (len(seeds), len(clean_labels)) or corrupted.shape != noisy_labels.shape:
         raise ValueError(f"noisy labels {noisy_labels.shape} do not match {len(seeds)} seeds x {len(clean_labels)} samples")
@@ -47,13 +53,13 @@ def train_noise_level(
     if use_batched_seeds(config):
         log(f"training {len(seeds)} seeds as one stacked model on {len(clean_labels)} labels each; validation {evaluation}")
         results = train_seeds(factory, seeds, train_images, noisy_labels, val_images, val_labels, test_images, test_labels,
-                              config=config, log=log)
+                              config=config, log=log, resume_path=resume("seeds.pt"))
     else:
         results = []
         for seed_index, (seed, labels) in enumerate(zip(seeds, noisy_labels)):
             log(f"seed {seed_index + 1}/{len(seeds)} (seed {seed}): training on {len(labels)} labels; validation {evaluation}")
             results += train_seeds(factory, [seed], train_images, labels[None], val_images, val_labels, test_images,
-                                   test_labels, config=config, log=log)
+                                   test_labels, config=config, log=log, resume_path=resume(f"seed{seed_index}.pt"))
     rows, softmaxes = [], []
     for seed_index, (seed, labels, mask, result) in enumerate(zip(seeds, noisy_labels, corrupted, results)):
         log(f"seed {seed_index + 1}/{len(seeds)}: best validation {result.val_acc:.4f} at step {result.best_step} "

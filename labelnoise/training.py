@@ -28,6 +28,8 @@ feature extraction on a trained or reloaded model use the same statistics.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import itertools
 import math
 import os
 import time
@@ -403,15 +405,14 @@ def _make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimi
     )
 
 
-def _minibatches(n: int, batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
-    """A seeded permutation of 0..n-1 cut into ceil(n / batch_size) near-equal slices.
+def _minibatches(order: torch.Tensor, batch_size: int) -> tuple[torch.Tensor, ...]:
+    """An epoch's seeded permutation of 0..n-1 cut into ceil(n / batch_size) near-equal slices.
 
     Equal slices (sizes differ by at most one, none above ``batch_size``)
     avoid a tiny last batch, which would make BatchNorm statistics noisy (or
     fail outright for a batch of one).
     """
-    order = torch.randperm(n, generator=generator)
-    return torch.tensor_split(order, math.ceil(n / batch_size))
+    return torch.tensor_split(order, math.ceil(len(order) / batch_size))
 
 
 def _check_seed(seed: object) -> None:
@@ -459,19 +460,20 @@ def train_classifier(
     config: TrainConfig,
     seed: int,
     log: Callable[[str], None] = print,
+    resume_path: str | os.PathLike | None = None,
 ) -> TrainResult:
     """Train ``model`` on (noisy) training labels with early stopping on clean validation.
 
     One seed is a stack of one: this is :func:`train_seeds` with ``[seed]``
-    (seed-major, a lone model's kernels), and ``model`` is left holding the
-    best-validation state on the training device.
+    (seed-major, a lone model's kernels; ``resume_path`` as there), and
+    ``model`` is left holding the best-validation state on the training device.
     """
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
     labels = np.asarray(labels_train)
     result = train_seeds(
         lambda: model, [seed], images_train, labels[None], images_val, labels_val, images_test, labels_test,
-        dataclasses.replace(config, stack_layout="seed_major"), log=log,
+        dataclasses.replace(config, stack_layout="seed_major"), log=log, resume_path=resume_path,
     )[0]
     model.load_state_dict(result.state_dict)
     model.to(resolve_device(config.device))
@@ -530,6 +532,63 @@ def stack_training_step(
     return losses.detach(), logits.detach()
 
 
+def _training_fingerprint(stack: SeedStack, config: TrainConfig, seeds, labels: np.ndarray, images: np.ndarray) -> str:
+    """What makes two trainings the same: settings, seeds, labels, images and the initial weights."""
+    digest = hashlib.sha256(repr((dataclasses.asdict(config), list(seeds))).encode())
+    for array in (labels, images, *(tensor.detach().cpu().numpy() for tensor in stack.state_dict().values())):
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def _rng_states() -> dict:
+    return {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+
+
+def _set_rng_states(states: dict) -> None:
+    torch.set_rng_state(states["torch"])
+    if states["cuda"]:
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+class _Progress:
+    """The resume checkpoint of one training (``train_seeds``' ``resume_path``); does nothing without a path."""
+
+    def __init__(self, path: str | os.PathLike | None, fingerprint: str):
+        self.path, self.fingerprint = path, fingerprint
+
+    def load(self, log: Callable[[str], None]) -> dict | None:
+        """The saved state of this training, or None (no file, or one of another training: it is ignored)."""
+        if self.path is None or not os.path.exists(self.path):
+            return None
+        try:
+            saved = torch.load(self.path, map_location="cpu", weights_only=True)
+        except Exception:  # a checkpoint cut short by the kill that made it necessary: start afresh
+            log(f"resume checkpoint {self.path} is unreadable; training from the start")
+            return None
+        if saved.get("fingerprint") != self.fingerprint:
+            log(f"resume checkpoint {self.path} is of another training (settings, labels or seeds); training from the start")
+            return None
+        log(f"resuming from {self.path}: epoch {saved['epoch']}, step {saved['step']}"
+            f"{' (training had finished)' if saved['finished'] else ''}")
+        return saved
+
+    def save(self, epoch, step, orders, generators, stack, optimizer, histories, stopping, started, finished=False) -> None:
+        if self.path is None:
+            return
+        from labelnoise.io import atomic_path
+
+        state = {
+            "fingerprint": self.fingerprint, "finished": finished, "epoch": epoch, "step": step, "orders": orders,
+            "generators": [generator.get_state() for generator in generators], "rng": _rng_states(),
+            "stack": stack.state_dict(), "optimizer": optimizer.state_dict(), "histories": histories,
+            "stopping": dict(stopping.__dict__), "elapsed_s": time.perf_counter() - started,
+        }
+        with atomic_path(self.path) as tmp:
+            torch.save(state, tmp)
+
+
 class _EarlyStopping:
     """Best-validation state and patience of each seed (Section 5: early stopping on clean validation).
 
@@ -571,6 +630,7 @@ def train_seeds(
     labels_test: np.ndarray,
     config: TrainConfig,
     log: Callable[[str], None] = print,
+    resume_path: str | os.PathLike | None = None,
 ) -> list[TrainResult]:
     """Train S networks, one per seed, as one :class:`~labelnoise.models.SeedStack`: the training loop.
 
@@ -596,6 +656,14 @@ def train_seeds(
     stopped seeds cost nothing. Wide: equal up to float rounding (grouped
     kernels sum in another order); stopped seeds ride along. ``wall_s`` is
     each seed's share of the total. Returns one :class:`TrainResult` per seed.
+
+    With ``resume_path`` the whole training state (weights, optimiser,
+    minibatch orders and generators, RNG streams, histories, best states and
+    patience counters) is written there atomically at every evaluation and
+    once more when training ends, and a run that finds a checkpoint of the
+    same training (same data, labels, seeds, settings and initial weights)
+    goes on from it: on the CPU the result equals an uninterrupted run bit for
+    bit. The caller removes the file once its results are saved.
     """
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
@@ -651,10 +719,24 @@ def train_seeds(
     correct = torch.zeros(n_seeds, dtype=torch.int64, device=device)
     n_seen = 0
     step = epoch = 0
-    for epoch in range(1, config.max_epochs + 1):
+    progress = _Progress(resume_path, _training_fingerprint(stack, config, seeds, labels_train_per_seed, images_train))
+    saved = progress.load(log)
+    if saved:
+        epoch, step, orders, finished = saved["epoch"], saved["step"], saved["orders"], saved["finished"]
+        stack.load_state_dict(saved["stack"]), optimizer.load_state_dict(saved["optimizer"])
+        for generator, state in zip(generators, saved["generators"]):
+            generator.set_state(state)
+        _set_rng_states(saved["rng"])
+        histories, stopping.__dict__ = saved["histories"], saved["stopping"]
+        started -= saved["elapsed_s"]
+    for epoch in range(max(epoch, 1), config.max_epochs + 1) if not (saved and finished) else ():
         stack.train()
-        schedules = [_minibatches(n_train, config.batch_size, generator) for generator in generators]
-        for per_seed_indices in zip(*schedules):
+        if not saved:  # a resumed epoch goes on with its own orders, past the batches already done
+            orders = [torch.randperm(n_train, generator=generator) for generator in generators]
+        done_in_epoch = step - (epoch - 1) * steps_per_epoch if saved else 0
+        saved = None
+        schedules = [_minibatches(order, config.batch_size) for order in orders]
+        for per_seed_indices in itertools.islice(zip(*schedules), done_in_epoch, None):
             # The seed-major layout computes the running seeds only; the wide one computes all.
             running = stopping.running()
             computed = running if stack.layout == "seed_major" else list(range(n_seeds))
@@ -685,11 +767,13 @@ def train_seeds(
             loss_sum.zero_(), correct.zero_()
             n_seen = 0
             stack.train()
+            progress.save(epoch, step, orders, generators, stack, optimizer, histories, stopping, started)
             if not stopping.running():
                 break
         _log_progress(log, epoch, step, config, histories, stopping, started)
         if not stopping.running():
             break
+    progress.save(epoch, step, None, generators, stack, optimizer, histories, stopping, started, finished=True)
 
     for s in range(n_seeds):
         stack.load_seed_state_dict(s, stopping.best_state[s])

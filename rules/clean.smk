@@ -19,6 +19,7 @@ rule train_clean:
         gpu=training_gpus,
     params:
         settings=settings("train_clean"),
+        resume=f"{RESULTS}/{{dataset}}/resume/train_clean",  # resume checkpoints of a killed job, removed when it completes
     script:
         "../workflow_scripts/train_clean.py"
 

@@ -18,6 +18,7 @@ rule train_grid:
         gpu=training_gpus,
     params:
         settings=settings("train_grid"),
+        resume=f"{RESULTS}/{{dataset}}/resume/train_grid/{{noise}}/{{level}}",  # resume checkpoints of a killed job, removed when it completes
     script:
         "../workflow_scripts/train_grid.py"
 

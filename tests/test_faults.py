@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 TABLE = "results/digits/train/random/0.20.csv"
 
 
-def test_killed_training_job_leaves_nothing_complete_and_a_rerun_finishes_it(tmp_path):
+def test_killed_training_job_leaves_nothing_complete_and_a_rerun_resumes_it(small_digits_run, tmp_path):
     log = tmp_path / "results" / "logs" / "train_grid" / "digits" / "random" / "0.20.log"
     proc = subprocess.Popen(
         SNAKEMAKE + ["--directory", str(tmp_path), "--cores", "1", TABLE],
@@ -43,9 +43,15 @@ def test_killed_training_job_leaves_nothing_complete_and_a_rerun_finishes_it(tmp
     assert dry.returncode == 0 and "train_grid" in dry.stdout, dry.stdout + dry.stderr
     # ... and, once the lock the killed Snakemake left is released, the rerun finishes it
     assert snakemake(tmp_path, "--unlock").returncode == 0
+    resume = tmp_path / "results" / "digits" / "resume" / "train_grid" / "random" / "0.20"
+    assert list(resume.iterdir())  # the checkpoint written at the killed job's last evaluation
     rerun = snakemake(tmp_path, "--cores", "1", "--rerun-incomplete", TABLE)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert table.exists() and not list(table.parent.glob(".*.part*"))
+    assert "resuming from results/digits/resume/train_grid/random/0.20/seed0.pt: epoch " in log.read_text()
+    assert not resume.exists()  # removed once the results were saved
+    # the resumed job's numbers are those of the run that was never killed
+    assert table_differences(small_digits_run, tmp_path / "results", subset=True) == []
 
 
 def test_corrupted_prepared_data_is_detected_by_checksum(small_digits_run, tmp_path):

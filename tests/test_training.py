@@ -175,7 +175,7 @@ def test_sgd_optimiser_runs(digits):
 
 def test_minibatches_partition_the_data():
     gen = torch.Generator().manual_seed(0)
-    batches = _minibatches(130, 64, gen)
+    batches = _minibatches(torch.randperm(130, generator=gen), 64)
     sizes = [len(b) for b in batches]
     assert len(batches) == 3 and max(sizes) <= 64 and max(sizes) - min(sizes) <= 1
     assert sorted(torch.cat(batches).tolist()) == list(range(130))

@@ -1,5 +1,7 @@
 """Rule train_clean: train the clean-label model (features, C(l) of Eq. 6)."""
 
+import shutil
+
 import pandas as pd
 
 from labelnoise.checkpoint import save_checkpoint
@@ -24,7 +26,7 @@ model = build_model(**clean_kwargs)
 result = train_classifier(
     model, *data.part("train"), *data.part("val"), *data.part("test"),
     config=train_config(settings),
-    seed=seed, log=log.info,
+    seed=seed, log=log.info, resume_path=f"{snakemake.params.resume}/clean.pt",
 )
 log.info("clean model: validation %.4f, test %.4f at epoch %d", result.val_acc, result.test_acc, result.best_epoch)
 save_checkpoint(snakemake.output.model, clean_kwargs, result.state_dict, record)
@@ -36,3 +38,4 @@ save_csv(
         "best_step": result.best_step, "steps_run": result.steps_run, "wall_s": result.wall_s,
     }]),
 )
+shutil.rmtree(snakemake.params.resume, ignore_errors=True)  # the resume checkpoint: results are saved

@@ -1,4 +1,6 @@
-"""Rule train_grid: train every seed of one (dataset, noise type, level)."""
+"""Rule train_grid: train every seed of one (dataset, noise type, level); a rerun after a kill resumes."""
+
+import shutil
 
 from labelnoise.config import model_kwargs, train_config
 from labelnoise.data import load_prepared
@@ -23,8 +25,10 @@ table, softmax = train_noise_level(
     config=train_config(settings),
     coordinates=dict(dataset=settings["name"], noise=noise, level=level, nominal_gamma=float(noisy["nominal_gamma"])),
     log=log.info,
+    resume_dir=snakemake.params.resume,
 )
 # The softmax first: the table is the rule's primary output and lands last.
 save_npz(snakemake.output.softmax, record, softmax=softmax, labels=data.part("test")[1], seeds=table["seed"].to_numpy())
 save_csv(snakemake.output.table, table)
+shutil.rmtree(snakemake.params.resume, ignore_errors=True)  # the resume checkpoints: results are saved
 log.info("%s %s: test accuracy %.4f +- %.4f (std over %d seeds)", noise, level, table.test_acc.mean(), table.test_acc.std(ddof=1), len(table))
