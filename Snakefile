@@ -42,6 +42,11 @@ if problem := results_dir_problem("results"):
 
 
 include: "rules/common.smk"
+
+
+report: os.path.abspath(RUN_DESCRIPTION)  # the report's landing page, written by rule run_description
+
+
 include: "rules/data.smk"
 include: "rules/clean.smk"
 include: "rules/noise.smk"

@@ -134,6 +134,7 @@ def measured_labels(figure: str, inputs) -> dict[str, str]:
         appendix = load_csv(inputs["summary"]).iloc[0]
         labels["median chi-square (paper 0.143)"] = f"{appendix['median_chi2']:.4f}"
         labels["median preferred K"] = f"{appendix['median_preferred_K']:g}"
+        labels["share at the smallest K"] = f"{appendix['fraction_at_K_min']:.2f}"
     if "fit" in keys:
         fit = load_csv(inputs["fit"])
         best = fit[fit["best"].astype(bool)].iloc[0]

@@ -11,6 +11,7 @@ from labelnoise.config import (
 )
 
 RESULTS = "results"
+RUN_DESCRIPTION = f"{RESULTS}/run_description.rst"  # the report's landing page (Snakefile: report)
 NOISE_TYPES = ["random", "flip", "confusion", "concentrated"]
 SPREAD_NOISES = ["random", "flip", "confusion"]  # the noise types of Eq. 6
 FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9"]
@@ -105,7 +106,7 @@ def all_targets():
         targets += [table for noise in NOISE_TYPES for table in train_tables(dataset, noise)]
         targets.append(f"{RESULTS}/{dataset}/train_summary.csv")
         targets.append(f"{RESULTS}/summary_{dataset}.csv")
-    return targets
+    return targets + [RUN_DESCRIPTION]
 
 
 def report_figure(png, name, title):

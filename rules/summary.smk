@@ -7,8 +7,14 @@ rule summary:
     input:
         unpack(summary_inputs),
     output:
-        report(
+        table=report(
             f"{RESULTS}/summary_{{dataset}}.csv",
+            caption="../report/summary.rst",
+            category="Summary tables",
+            labels={"dataset": "{dataset}", "table": "summary (CSV)"},
+        ),
+        html=report(
+            f"{RESULTS}/summary_{{dataset}}.html",
             caption="../report/summary.rst",
             category="Summary tables",
             labels={"dataset": "{dataset}", "table": "summary"},
@@ -27,3 +33,25 @@ rule summary:
         knn_noises=NOISE_TYPES,
     script:
         "../workflow_scripts/summary.py"
+
+
+rule run_description:
+    """The report's landing page: the data and its split, nets, seeds, levels, settings and resolved configuration."""
+    input:
+        data=[f"{RESULTS}/data/{dataset}.npz" for dataset in config["targets"]],
+        clean=[f"{RESULTS}/{dataset}/clean/train.csv" for dataset in config["targets"]],
+    output:
+        RUN_DESCRIPTION,
+    log:
+        log_path("run_description", "run_description"),
+    localrule: True
+    conda:
+        "../envs/labelnoise.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        settings={dataset: SETTINGS[dataset] for dataset in config["targets"]},
+    script:
+        "../workflow_scripts/run_description.py"

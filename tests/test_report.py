@@ -91,3 +91,40 @@ def test_every_figure_renders_in_headless_chromium(report, tmp_path):
     sizes = json.loads(match.group(1).replace("&quot;", '"'))
     assert {f"results/{fig}_digits.png" for fig in FIGURES} <= set(sizes)
     assert all(width > 100 and height > 100 for width, height in sizes.values()), sizes
+
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={profile}", "--virtual-time-budget=20000", *args],
+        capture_output=True, text=True, timeout=180,
+    )
+
+
+def test_the_report_opens_on_what_the_run_is(report):
+    """The landing page (rule run_description): data and split sizes, nets, seeds, levels, the resolved config."""
+    html = report.read_text()
+    for text in ("This run of the labelnoise workflow", "arXiv:1803.11410", "1,258 for training",
+                 "269 clean validation", "270 test", "paper_cnn at width 0.25, fc 128", "1 network per noise level",
+                 "random 0.20; flip 0.40; confusion 0.20; concentrated 5", "Not like for like",
+                 "Resolved configuration", "targets: [digits]"):
+        assert text in html, text
+    summary = report_results(html)["results/summary_digits.html"]
+    assert summary["data_uri"].startswith("data:text/html")  # shown as a table, not only offered as a download
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium) for the screenshot")
+def test_a_screenshot_of_the_reports_first_page_shows_the_run(report, tmp_path):
+    """The first page in headless Chromium: kept as tests/artifacts/report_first_page.png, its text checked."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    screenshot = ARTIFACTS / "report_first_page.png"
+    shot = chromium("--window-size=1280,1400", f"--screenshot={screenshot}", report.as_uri(), profile=tmp_path / "a")
+    assert screenshot.exists() and screenshot.stat().st_size > 20_000, shot.stderr[-2000:]
+    dom = chromium("--window-size=1280,1400", "--dump-dom", report.as_uri(), profile=tmp_path / "b").stdout
+    shown = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", dom))
+    for text in ("This run of the labelnoise workflow", "1,258 for training", "Resolved configuration"):
+        assert text in shown, text

@@ -1,7 +1,8 @@
 """Rule summary: one row per noise type and level, our numbers beside the paper's."""
 
 
-from labelnoise.io import load_csv, save_csv
+from labelnoise.io import atomic_path, load_csv, save_csv
+from labelnoise.report import summary_html
 from labelnoise.runtime import job_logger
 from labelnoise.summary import build_summary
 
@@ -9,12 +10,10 @@ log = job_logger(snakemake)
 noises = snakemake.params.spread_noises
 analytic = {noise: load_csv(path) for noise, path in zip(noises, snakemake.input.analytic)}
 fits = {noise: load_csv(path) for noise, path in zip(noises, snakemake.input.fits)}
-knn = None
-if "knn" in snakemake.input.keys():
-    knn = {noise: load_csv(path, dtype={"level": str}) for noise, path in zip(snakemake.params.knn_noises, snakemake.input.knn)}
-else:
-    log.info("no K-NN baseline in this workflow: knn_K and knn_acc are NaN")
+knn = {noise: load_csv(path, dtype={"level": str}) for noise, path in zip(snakemake.params.knn_noises, snakemake.input.knn)}
 train_summary = load_csv(snakemake.input.train_summary, dtype={"level": str})
 summary = build_summary(train_summary, analytic, fits, knn)
-save_csv(snakemake.output[0], summary)
-log.info("%d rows written to %s", len(summary), snakemake.output[0])
+with atomic_path(snakemake.output.html) as tmp:
+    tmp.write_text(summary_html(summary, snakemake.wildcards.dataset))
+save_csv(snakemake.output.table, summary)
+log.info("%d rows written to %s and %s", len(summary), snakemake.output.table, snakemake.output.html)
