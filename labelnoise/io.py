@@ -137,10 +137,12 @@ def rounded_for_reading(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def save_csv(path: str | os.PathLike, frame: pd.DataFrame) -> None:
-    """Write a tidy CSV atomically, without the index, its floats :func:`rounded_for_reading`."""
+def save_csv(path: str | os.PathLike, frame: pd.DataFrame, exact: bool = False) -> None:
+    """Write a tidy CSV atomically, without the index: a measured table's floats :func:`rounded_for_reading`,
+    computed ones at full precision with ``exact`` (a confusion matrix must stay row-stochastic, Eq. 2's curves
+    are exact to 1e-15)."""
     with atomic_path(path) as tmp:
-        rounded_for_reading(frame).to_csv(tmp, index=False)
+        (frame if exact else rounded_for_reading(frame)).to_csv(tmp, index=False)
 
 
 def save_figure(fig, pdf_path: str | os.PathLike, dpi: int = 150) -> None:

@@ -53,3 +53,12 @@ def test_damaged_result_files_are_named_in_one_line(tmp_path):
     torch.save({"model_kwargs": {"arch": "paper_cnn"}, "state_dict": {}}, tmp_path / "other.pt")
     with pytest.raises(ResultFileError, match="other.pt is not a checkpoint"):
         load_checkpoint(tmp_path / "other.pt")
+
+
+def test_measured_tables_are_rounded_and_computed_ones_kept_exact(tmp_path):
+    frame = pd.DataFrame({"test_acc": [0.5760000000000001], "realised_gamma": [0.18044515103338632], "wall_s": [2.84125],
+                          "row": [1 / 3]})
+    save_csv(tmp_path / "measured.csv", frame)
+    assert (tmp_path / "measured.csv").read_text().splitlines()[1] == "0.576,0.180445,2.8,0.333333"
+    save_csv(tmp_path / "exact.csv", frame, exact=True)
+    assert pd.read_csv(tmp_path / "exact.csv").equals(frame)  # e.g. a confusion matrix stays row-stochastic

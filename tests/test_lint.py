@@ -110,3 +110,14 @@ def test_workflow_files_are_formatted_with_the_pinned_snakefmt():
 
 def test_the_snakefile_declares_its_minimum_snakemake():
     assert re.search(r'^min_version\("9\.\d+"\)$', (REPO / "Snakefile").read_text(), re.M)
+
+
+def test_licence_and_citation_files():
+    """An OSI licence (MIT) and a CITATION.cff that cites the paper and this workflow."""
+    assert (REPO / "LICENSE").read_text().startswith("MIT License")
+    citation = yaml.safe_load((REPO / "CITATION.cff").read_text())
+    assert citation["cff-version"] == "1.2.0" and citation["type"] == "software" and citation["license"] == "MIT"
+    assert citation["version"] == tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    paper = citation["preferred-citation"]
+    assert paper["title"] == "On the Resistance of Neural Nets to Label Noise"
+    assert [author["family-names"] for author in paper["authors"]] == ["Drory", "Avidan", "Giryes"]

@@ -39,4 +39,4 @@ curves.insert(0, "noise", noise)
 curves.insert(0, "dataset", settings["name"])
 curves["case"] = options["case"]
 curves["tie"] = options["tie"]
-save_csv(snakemake.output[0], curves)
+save_csv(snakemake.output[0], curves, exact=True)

@@ -25,4 +25,4 @@ else:
         raise SystemExit(f"config key 'noise.confusion_matrix' is {matrix.shape[0]}x{matrix.shape[1]} but the dataset has {n_classes} classes")
 frame = pd.DataFrame(matrix, columns=[str(c) for c in range(n_classes)])
 frame.insert(0, "clean_label", range(n_classes))
-save_csv(snakemake.output[0], frame)
+save_csv(snakemake.output[0], frame, exact=True)
