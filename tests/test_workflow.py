@@ -104,7 +104,7 @@ def test_appendix_a_outputs(run):
     assert set(samples["preferred_K"]) <= {10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 150, 200, 250, 300}
     summary = pd.read_csv(run / "digits" / "appendix_a" / "summary.csv")
     assert summary["paper_median_chi2"].iloc[0] == 0.143123
-    assert summary["median_chi2"].iloc[0] == pytest.approx(samples["chi2"].median())
+    assert summary["median_chi2"].iloc[0] == pytest.approx(samples["chi2"].median(), rel=1e-5)  # both rounded to 6 digits
     features = np.load(run / "digits" / "clean" / "test_embeddings.npz")["features"]
     assert features.shape == (test_size, 256)  # the fc@256 features of the test samples
 
