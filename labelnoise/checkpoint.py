@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from labelnoise.io import RECORD_KEY, ResultFileError, atomic_path, rebuild_hint, record_text
+from labelnoise.io import RECORD_KEY, ResultFileError, atomic_path, error_reason, rebuild_hint, record_text
 from labelnoise.models import build_model
 
 
@@ -28,8 +28,7 @@ def read_checkpoint(path: str | Path) -> dict:
     except FileNotFoundError:
         raise
     except Exception as exc:  # unpickling and zip errors of a damaged or foreign file
-        first_line = str(exc).splitlines()[0] if str(exc) else ""
-        reason = type(exc).__name__ if not first_line or "weights_only" in str(exc) else first_line
+        reason = type(exc).__name__ if "weights_only" in str(exc) else error_reason(exc)
         raise ResultFileError(f"{path} is not a checkpoint of this workflow ({reason}); {rebuild_hint(path)}") from None
     if not isinstance(stored, dict) or not {"model_kwargs", "state_dict"} <= stored.keys():
         raise ResultFileError(f"{path} is not a checkpoint of this workflow (no model_kwargs and state_dict); "
@@ -44,6 +43,5 @@ def load_checkpoint(path: str | Path) -> torch.nn.Module:
         model = build_model(**stored["model_kwargs"])
         model.load_state_dict(stored["state_dict"])
     except Exception as exc:  # arguments or weights of another model
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ResultFileError(f"{path} is not a checkpoint of this workflow ({reason}); {rebuild_hint(path)}") from None
+        raise ResultFileError(f"{path} is not a checkpoint of this workflow ({error_reason(exc)}); {rebuild_hint(path)}") from None
     return model.eval()

@@ -35,6 +35,11 @@ class NonFiniteResult(ValueError):
 RECORD_KEY = "provenance"
 
 
+def error_reason(exc: BaseException) -> str:
+    """The first line of an exception's message (its type's name if it has none), for a one-line error."""
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 def rebuild_hint(path: str | os.PathLike) -> str:
     """How to rebuild one result file: force its job, then let Snakemake redo what depends on it."""
     return (f"rebuild it with `snakemake --cores all --force {path}` (with your usual --configfile), "
@@ -93,11 +98,12 @@ def save_npz(path: str | os.PathLike, record: dict | None = None, **arrays: obje
             np.savez_compressed(fh, **arrays)
 
 
-def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Read a whole .npz into a dict (no pickles allowed); ResultFileError naming the file if it is damaged."""
+def load_npz(path: str | os.PathLike, keys=None) -> dict[str, np.ndarray]:
+    """Read an .npz into a dict (no pickles allowed): every array, or those of ``keys`` it holds (the others are
+    not decompressed); ResultFileError naming the file if it is damaged."""
     try:
         with np.load(path, allow_pickle=False) as data:
-            return {key: data[key] for key in data.files}
+            return {key: data[key] for key in data.files if keys is None or key in keys}
     except FileNotFoundError:
         raise
     except Exception as exc:  # zipfile, EOF, value and OS errors of an empty, truncated or foreign file
@@ -111,8 +117,7 @@ def load_csv(path: str | os.PathLike, **read_options) -> pd.DataFrame:
     except FileNotFoundError:
         raise
     except Exception as exc:  # empty file, parser and encoding errors
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ResultFileError(f"{path} cannot be read as a table ({reason}); {rebuild_hint(path)}") from None
+        raise ResultFileError(f"{path} cannot be read as a table ({error_reason(exc)}); {rebuild_hint(path)}") from None
 
 
 #: Decimals of accuracy columns in result tables: a test half of up to 10,000 samples measures to 1e-4.

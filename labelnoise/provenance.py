@@ -17,10 +17,8 @@ import json
 import os
 from pathlib import Path
 
-import numpy as np
-
 from labelnoise.config import ConfigError, dataset_settings, rule_settings
-from labelnoise.io import RECORD_KEY, ResultFileError, rebuild_hint
+from labelnoise.io import RECORD_KEY, ResultFileError, load_npz, rebuild_hint
 
 
 def read_record(path: str | os.PathLike) -> dict | None:
@@ -33,14 +31,8 @@ def read_record(path: str | os.PathLike) -> dict | None:
 
         text = read_checkpoint(path).get(RECORD_KEY)
     else:
-        try:
-            with np.load(path, allow_pickle=False) as stored:
-                text = str(stored[RECORD_KEY]) if RECORD_KEY in stored.files else None
-        except FileNotFoundError:
-            raise
-        except Exception as exc:  # empty, truncated or foreign file
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ResultFileError(f"{path} cannot be read ({reason}); {rebuild_hint(path)}") from None
+        stored = load_npz(path, keys=[RECORD_KEY])
+        text = str(stored[RECORD_KEY]) if RECORD_KEY in stored else None
     if text is None:
         raise ResultFileError(f"{path} has no provenance record (written by an older version of this workflow, "
                               f"or not by it); {rebuild_hint(path)}")

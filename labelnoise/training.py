@@ -28,7 +28,6 @@ feature extraction on a trained or reloaded model use the same statistics.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import itertools
 import math
 import os
@@ -534,12 +533,10 @@ def stack_training_step(
 
 def _training_fingerprint(stack: SeedStack, config: TrainConfig, seeds, labels: np.ndarray, images: np.ndarray) -> str:
     """What makes two trainings the same: settings, seeds, labels, images and the initial weights."""
-    digest = hashlib.sha256(repr((dataclasses.asdict(config), list(seeds))).encode())
-    for array in (labels, images, *(tensor.detach().cpu().numpy() for tensor in stack.state_dict().values())):
-        array = np.ascontiguousarray(array)
-        digest.update(f"{array.dtype.str}{array.shape}".encode())
-        digest.update(array.tobytes())
-    return digest.hexdigest()
+    from labelnoise.data import array_checksum
+
+    weights = (tensor.detach().cpu().numpy() for tensor in stack.state_dict().values())
+    return f"{dataclasses.asdict(config)!r} {list(seeds)!r} {array_checksum(labels, images, *weights)}"
 
 
 def _rng_states() -> dict:
@@ -555,8 +552,9 @@ def _set_rng_states(states: dict) -> None:
 class _Progress:
     """The resume checkpoint of one training (``train_seeds``' ``resume_path``); does nothing without a path."""
 
-    def __init__(self, path: str | os.PathLike | None, fingerprint: str):
-        self.path, self.fingerprint = path, fingerprint
+    def __init__(self, path: str | os.PathLike | None, fingerprint: Callable[[], str]):
+        self.path = path
+        self.fingerprint = fingerprint() if path is not None else None  # hashing the data only when it is needed
 
     def load(self, log: Callable[[str], None]) -> dict | None:
         """The saved state of this training, or None (no file, or one of another training: it is ignored)."""
@@ -719,7 +717,7 @@ def train_seeds(
     correct = torch.zeros(n_seeds, dtype=torch.int64, device=device)
     n_seen = 0
     step = epoch = 0
-    progress = _Progress(resume_path, _training_fingerprint(stack, config, seeds, labels_train_per_seed, images_train))
+    progress = _Progress(resume_path, lambda: _training_fingerprint(stack, config, seeds, labels_train_per_seed, images_train))
     saved = progress.load(log)
     if saved:
         epoch, step, orders, finished = saved["epoch"], saved["step"], saved["orders"], saved["finished"]
