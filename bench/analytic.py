@@ -24,6 +24,7 @@ import time
 import numpy as np
 
 from labelnoise import analytic
+from labelnoise.analytic import reference
 from labelnoise.seeding import rng_for
 
 BENCH_SEED = 20240601
@@ -91,7 +92,7 @@ def main() -> None:
     for label, call in [
         ("engine (single q)", lambda: analytic.plurality_probability(q_small, 5, 0)),
         ("engine (parallel table)", lambda: analytic.plurality_probability_batch(q_small[None], 5, [0])),
-        ("appendix B baseline", lambda: analytic.plurality_probability_appendix_b(q_small, 5, 0)),
+        ("appendix B baseline", lambda: reference.plurality_probability_appendix_b(q_small, 5, 0)),
     ]:
         start = time.perf_counter()
         call()
@@ -106,7 +107,7 @@ def main() -> None:
         if args.quick and K == max(BASELINE_KS):
             continue
         base_repeats = args.repeats if K < max(BASELINE_KS) else max(1, args.repeats - 1)
-        base_times, base_value, _ = timed(lambda: analytic.plurality_probability_appendix_b(q, K, correct), base_repeats)
+        base_times, base_value, _ = timed(lambda: reference.plurality_probability_appendix_b(q, K, correct), base_repeats)
         analytic.plurality_probability(q, K, correct)  # builds the cached transform grid for this K
         engine_times, engine_value, _ = timed(lambda: analytic.plurality_probability(q, K, correct), 200)
         speedup = min(base_times) / statistics.median(engine_times)

@@ -1,0 +1,167 @@
+"""The paper's equations: Eq. 2 (expected K-NN accuracy), Eqs. 6-9 (label probabilities), and the fitted K.
+
+``fit_k`` chooses the K whose analytic curve (Eq. 2) lies closest, in RMSE,
+to a measured accuracy curve: the paper's effective K, picked by eye there.
+Eq. 3 itself (Q, the probability that the correct label wins the plurality)
+is computed by ``labelnoise.analytic.engine``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from labelnoise.analytic.distributions import binomial_mass
+from labelnoise.analytic.engine import DEFAULT_EPSILON, plurality_probability_table
+from labelnoise.analytic.inputs import check_correct, check_k, check_probability_rows
+from labelnoise.noise import check_confusion_matrix, check_gamma
+
+#: How far from 1 a stored (float32) softmax row may sum: float32 rounding of ~10 terms, with margin.
+STORED_SOFTMAX_SUM_TOLERANCE = 1e-5
+#: Slack when checking that empirical gammas lie inside the analytic grid.
+GAMMA_GRID_TOLERANCE = 1e-12
+
+
+def fit_k(analytic: pd.DataFrame, empirical: pd.DataFrame) -> pd.DataFrame:
+    """RMSE between the empirical mean accuracy curve and each K's analytic curve.
+
+    The empirical accuracy is averaged per gamma (several seeds per level); the
+    analytic curve is linearly interpolated in gamma.  Returns columns K, rmse,
+    best (True on the row with the smallest RMSE).
+    """
+    for frame, name, columns in ((analytic, "analytic", ("gamma", "K", "accuracy")),
+                                 (empirical, "empirical", ("gamma", "accuracy"))):
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise ValueError(f"{name} is missing columns {missing}")
+    if len(analytic) == 0 or len(empirical) == 0:
+        raise ValueError("analytic and empirical must not be empty")
+    mean_curve = empirical.groupby("gamma", sort=True)["accuracy"].mean()
+    target_gamma = mean_curve.index.to_numpy(dtype=np.float64)
+    target_accuracy = mean_curve.to_numpy(dtype=np.float64)
+
+    rows = []
+    for K, curve in analytic.groupby("K", sort=True):
+        curve = curve.groupby("gamma", sort=True)["accuracy"].mean()
+        grid = curve.index.to_numpy(dtype=np.float64)
+        outside = (target_gamma < grid[0] - GAMMA_GRID_TOLERANCE) | (target_gamma > grid[-1] + GAMMA_GRID_TOLERANCE)
+        if np.any(outside):
+            raise ValueError(
+                f"empirical gammas {target_gamma[outside].tolist()} lie outside the analytic grid "
+                f"[{grid[0]}, {grid[-1]}] for K={K}"
+            )
+        predicted = np.interp(target_gamma, grid, curve.to_numpy(dtype=np.float64))
+        rows.append((int(K), float(np.sqrt(np.mean((predicted - target_accuracy) ** 2)))))
+    result = pd.DataFrame(rows, columns=["K", "rmse"])
+    result["best"] = False
+    result.loc[result["rmse"].idxmin(), "best"] = True
+    return result
+
+
+def label_probabilities(C, confusion, gamma: float) -> np.ndarray:
+    """Eq. 6: q_j = (1 - gamma) C(j) + gamma sum_k P(j | k) C(k), row by row of C (M, L)."""
+    C = np.asarray(C, dtype=np.float64)
+    if C.ndim != 2:
+        raise ValueError(f"C must be a 2-D (M, L) array of clean label distributions, got shape {C.shape}")
+    C = check_probability_rows(C, "C")
+    confusion = check_confusion_matrix(confusion)
+    if confusion.shape[0] != C.shape[1]:
+        raise ValueError(f"confusion is {confusion.shape} but C has {C.shape[1]} labels")
+    gamma = check_gamma(gamma)
+    return (1.0 - gamma) * C + gamma * (C @ confusion)
+
+
+def softmax_clean_distribution(softmax) -> np.ndarray:
+    """General case C(l) (Eqs. 3, 6): the clean model's softmax per test sample, as float64.
+
+    Softmax outputs are stored as float32, whose rows sum to 1 only to about
+    1e-7 per class; rows are checked to ``STORED_SOFTMAX_SUM_TOLERANCE`` and
+    renormalised in float64, so the engine's strict check holds.
+    """
+    values = np.asarray(softmax, dtype=np.float64)
+    if values.ndim != 2 or values.shape[0] < 1 or values.shape[1] < 2:
+        raise ValueError(f"softmax must be (test samples x classes) with >= 2 classes, got shape {values.shape}")
+    if not np.all(np.isfinite(values)) or np.any(values < 0):
+        raise ValueError("softmax has non-finite or negative entries")
+    worst = np.max(np.abs(values.sum(axis=1) - 1.0))
+    if worst > STORED_SOFTMAX_SUM_TOLERANCE:
+        raise ValueError(f"softmax rows must sum to 1 (within {STORED_SOFTMAX_SUM_TOLERANCE:g}); worst row is off by {worst:.3g}")
+    return values / values.sum(axis=1, keepdims=True)
+
+
+def one_hot_clean_distribution(labels, n_classes: int) -> np.ndarray:
+    """Eq. 7: C(l) = 1 for the test sample's own label, 0 otherwise (perfect learnability)."""
+    if n_classes < 1:
+        raise ValueError(f"n_classes must be >= 1, got {n_classes}")
+    labels = check_correct(labels, n_classes)
+    if labels.ndim != 1:
+        raise ValueError("labels must be 1-D")
+    C = np.zeros((labels.size, n_classes))
+    C[np.arange(labels.size), labels] = 1.0
+    return C
+
+
+def flip_accuracy_closed_form(gamma: float, K: int) -> float:
+    """Eq. 9: sum_{n >= ceil((K+1)/2)} C(K, n) (1 - gamma)^n gamma^(K - n) (flip noise, strict ties)."""
+    gamma = check_gamma(gamma)
+    K = check_k(K)
+    first = math.ceil((K + 1) / 2)
+    return float(binomial_mass(K, 1.0 - gamma, first, K + 1))
+
+
+def random_noise_probabilities(gamma: float, n_classes: int, correct: int = 0) -> np.ndarray:
+    """Eq. 8: q for uniform random noise with the one-hot C of Eq. 7."""
+    gamma = check_gamma(gamma)
+    q = np.full(n_classes, gamma / n_classes)
+    q[correct] += 1.0 - gamma
+    return q
+
+
+def knn_accuracy_curves(C, labels, confusion, gammas: Sequence[float], Ks: Sequence[int], tie: str = "strict",
+                        epsilon: float = DEFAULT_EPSILON) -> pd.DataFrame:
+    """Eq. 2: mean over test samples of Q (Eq. 3) with q from Eq. 6, for every (gamma, K).
+
+    Identical (q, label) rows are computed once (the one-hot case of Eq. 7 has
+    only L distinct rows); the distinct rows of every gamma go through one
+    parallel call that evaluates all K per row.  Returns columns gamma, K, accuracy.
+    """
+    C = np.asarray(C, dtype=np.float64)
+    if C.ndim != 2:
+        raise ValueError(f"C must be a 2-D (M, L) array, got shape {C.shape}")
+    labels = check_correct(labels, C.shape[1])
+    if labels.shape != (C.shape[0],):
+        raise ValueError(f"labels must have shape ({C.shape[0]},), got {labels.shape}")
+    if C.shape[0] == 0:
+        raise ValueError("C has no test samples")
+    gammas = [check_gamma(g) for g in gammas]
+    Ks = [check_k(K) for K in Ks]
+    if not gammas or not Ks:
+        raise ValueError("gammas and Ks must not be empty")
+
+    blocks, weights, inverses = [], [], []
+    for gamma in gammas:
+        q = label_probabilities(C, confusion, gamma)
+        keyed = np.column_stack([q, labels.astype(np.float64)])
+        unique, inverse = np.unique(keyed, axis=0, return_inverse=True)
+        blocks.append(unique)
+        inverses.append(inverse.ravel())
+        weights.append(np.bincount(inverse.ravel(), minlength=len(unique)) / C.shape[0])
+    stacked = np.concatenate(blocks)
+    # Interleave rows so that the parallel chunks get a mix of easy and hard rows.
+    order = np.random.default_rng(0).permutation(len(stacked))
+    table = np.empty((len(stacked), len(Ks)))
+    table[order] = plurality_probability_table(
+        stacked[order, :-1], Ks, stacked[order, -1].astype(np.int64), tie=tie, epsilon=epsilon
+    )
+
+    rows, start = [], 0
+    for gamma, unique, weight in zip(gammas, blocks, weights):
+        block = table[start:start + len(unique)]
+        start += len(unique)
+        accuracy = np.clip(weight @ block, 0.0, 1.0)
+        rows.extend((gamma, K, float(a)) for K, a in zip(Ks, accuracy))
+    return pd.DataFrame(rows, columns=["gamma", "K", "accuracy"])
+
