@@ -24,7 +24,8 @@ from labelnoise.data import prepare_dataset
 from labelnoise.models import build_model
 from labelnoise.noise import flip_permutation, make_noisy_labels
 from labelnoise.seeding import derive_seed, rng_for
-from labelnoise.training import TrainConfig, train_seeds
+from labelnoise.train_config import TrainConfig
+from labelnoise.training import train_seeds
 
 COLUMNS = ("source", "noise", "level", "seed_index", "width", "optimizer", "lr", "batch_size", "eval_every",
            "patience", "max_epochs", "precision", "val_acc", "test_acc", "best_step", "steps_run", "wall_s")

@@ -10,7 +10,7 @@ present, on CUDA (with the deterministic cuDNN settings training uses):
    trains on the device (CPU: one network per job; CUDA: ``--cuda-seeds``
    networks as one wide stack) (``train.precision``; ``auto`` picks bf16 on
    CUDA and on CPUs with native bf16, which the header line says);
-2. seeds: the per-model loop and both :class:`~labelnoise.models.SeedStack`
+2. seeds: the per-model loop and both :class:`~labelnoise.seed_stack.SeedStack`
    layouts, seed-major and wide, at the ``auto`` precision. Batched training
    (``train.batched_seeds``) uses the layout the header line names.
 
@@ -30,9 +30,11 @@ import time
 import torch
 import torch.nn.functional as F
 
-from labelnoise.models import STACK_LAYOUTS, SeedStack, build_model, preferred_stack_layout
+from labelnoise.models import build_model
+from labelnoise.seed_stack import STACK_LAYOUTS, SeedStack, preferred_stack_layout
 from labelnoise.seeding import seed_everything
-from labelnoise.training import autocast, cpu_has_native_bf16, request_deterministic_cuda, resolve_precision, stack_training_step
+from labelnoise.train_config import autocast, cpu_has_native_bf16, request_deterministic_cuda, resolve_precision
+from labelnoise.training import stack_training_step
 
 #: (label, arch, channels, image size, width, fc_dim, devices it runs on).
 CASES = (

@@ -10,7 +10,9 @@ over the global sections and validated again.
 from __future__ import annotations
 
 import copy
+import functools
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -71,6 +73,28 @@ def _schema_validate(config: dict, schema_path: Path) -> None:
             raise ConfigError(f"config is invalid: {err}") from None
         best = jsonschema.exceptions.best_match([cause])
         raise ConfigError(f"config key '{_key_path(best.absolute_path)}': {best.message}") from None
+
+
+@functools.lru_cache(maxsize=1)
+def _train_schema() -> dict:
+    return read_yaml_file(SCHEMA_PATH)["$defs"]["train"]
+
+
+def check_train_settings(settings: dict, what: str = "train") -> None:
+    """Check training settings against the schema's ``train`` section, the one place their rules are written.
+
+    Used by :class:`labelnoise.train_config.TrainConfig`, so a library user who
+    never writes a config file gets the same checks; ConfigError names the key.
+    """
+    import jsonschema
+
+    errors = list(jsonschema.Draft202012Validator(_train_schema()).iter_errors(settings))
+    if errors:
+        best = jsonschema.exceptions.best_match(errors)
+        raise ConfigError(f"{what}.{_key_path(best.absolute_path)}: {best.message}")
+    for key, value in settings.items():  # JSON schema lets NaN and infinity through every bound
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{what}.{key} must be a finite number, got {value!r}")
 
 
 def _read_exponent_numbers(node: object) -> object:
@@ -257,13 +281,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     yaml.safe_dump(config, sys.stdout, sort_keys=False, default_flow_style=None)
     return 0
-
-
-def train_config(view: dict):
-    """The :class:`~labelnoise.training.TrainConfig` of a dataset view."""
-    from labelnoise.training import TrainConfig
-
-    return TrainConfig(**{key: value for key, value in view["train"].items() if key != "threads"})
 
 
 def model_kwargs(view: dict, section: str, image_shape: tuple[int, int, int], n_classes: int) -> dict:

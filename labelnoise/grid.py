@@ -19,7 +19,8 @@ import pandas as pd
 from labelnoise.data import PreparedData
 from labelnoise.models import build_model
 from labelnoise.tables import TABLE_COLUMNS
-from labelnoise.training import TrainConfig, train_seeds, use_batched_seeds
+from labelnoise.train_config import TrainConfig, use_batched_seeds
+from labelnoise.training import train_seeds
 
 
 def train_noise_level(

@@ -38,7 +38,7 @@ def one_line_error_types() -> tuple[type[BaseException], ...]:
     from labelnoise.config import ConfigError
     from labelnoise.data import DataError
     from labelnoise.io import NonFiniteResult, ResultFileError, ResultWriteError
-    from labelnoise.training import TrainingDiverged
+    from labelnoise.train_config import TrainingDiverged
 
     return (DataError, ConfigError, ResultFileError, ResultWriteError, NonFiniteResult, TrainingDiverged,
             FileNotFoundError, PermissionError, NotADirectoryError)

@@ -17,19 +17,15 @@ import pytest
 import torch
 from sklearn.datasets import load_digits
 
-from labelnoise import training
+from labelnoise import train_config, training
 from labelnoise.data import PreparedData
 from labelnoise.grid import train_noise_level
 from labelnoise.tables import TABLE_COLUMNS
-from labelnoise.models import STACK_LAYOUTS, build_model
-from labelnoise.training import (
-    TrainConfig,
-    predict_softmax,
-    resolve_precision,
-    train_classifier,
-    train_seeds,
-    use_batched_seeds,
-)
+from labelnoise.models import build_model
+from labelnoise.seed_stack import STACK_LAYOUTS
+from labelnoise.inference import predict_softmax
+from labelnoise.train_config import TrainConfig, resolve_precision, use_batched_seeds
+from labelnoise.training import train_classifier, train_seeds
 
 torch.set_num_threads(1)
 
@@ -280,9 +276,9 @@ def test_train_noise_level_batched_keeps_the_table(digits):
 def test_device_dependent_defaults(monkeypatch):
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     assert resolve_precision("auto", cuda) is torch.bfloat16
-    monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr(train_config, "cpu_has_native_bf16", lambda: False)
     assert resolve_precision("auto", cpu) is None  # emulated bf16 is slower than fp32
-    monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(train_config, "cpu_has_native_bf16", lambda: True)
     assert resolve_precision("auto", cpu) is torch.bfloat16
     assert resolve_precision("fp32", cuda) is None and resolve_precision("bf16", cpu) is torch.bfloat16
     assert use_batched_seeds(TrainConfig(device="cpu")) is False

@@ -115,12 +115,12 @@ def test_cli_prints_the_resolved_config_and_fails_cleanly(tmp_path):
 
 
 def test_train_settings_reach_the_train_config():
-    from labelnoise.config import train_config
+    from labelnoise.train_config import TrainConfig
 
     view = dataset_settings(validate_config({"train": {"stack_layout": "wide", "batched_seeds": True}}), "mnist")
-    config = train_config(view)
+    config = TrainConfig.from_settings(view)
     assert (config.stack_layout, config.batched_seeds) == ("wide", True)
-    assert train_config(dataset_settings(validate_config({}), "mnist")).stack_layout == "auto"
+    assert TrainConfig.from_settings(dataset_settings(validate_config({}), "mnist")).stack_layout == "auto"
 
 
 def test_sizes_are_checked_against_the_data_before_any_job_runs():

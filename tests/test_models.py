@@ -8,7 +8,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from labelnoise import models
-from labelnoise.models import STACK_LAYOUTS, AllCNNC, InputStandardiser, PaperCNN, SeedStack, available_architectures, build_model
+from labelnoise.models import AllCNNC, InputStandardiser, PaperCNN, available_architectures, build_model
+from labelnoise.seed_stack import STACK_LAYOUTS, SeedStack, preferred_stack_layout
 
 torch.set_num_threads(1)
 
@@ -312,8 +313,8 @@ def test_seed_major_stack_computes_a_subset_of_seeds():
 
 
 def test_preferred_stack_layout():
-    assert models.preferred_stack_layout(torch.device("cuda")) == "wide"
-    assert models.preferred_stack_layout(torch.device("cpu")) == "seed_major"
+    assert preferred_stack_layout(torch.device("cuda")) == "wide"
+    assert preferred_stack_layout(torch.device("cpu")) == "seed_major"
 
 
 @pytest.mark.parametrize("layout", STACK_LAYOUTS)

@@ -16,7 +16,8 @@ import torch
 from sklearn.datasets import load_digits
 
 from labelnoise.models import build_model
-from labelnoise.training import TrainConfig, train_seeds
+from labelnoise.train_config import TrainConfig
+from labelnoise.training import train_seeds
 
 SEEDS = [5, 11]
 #: Evaluation every 7 of the 10 steps of an epoch: checkpoints fall inside epochs, not only at their ends.

@@ -6,7 +6,7 @@ from labelnoise.data import load_prepared
 from labelnoise.io import save_npz
 from labelnoise.provenance import check_inputs
 from labelnoise.runtime import configure_torch, job_logger
-from labelnoise.training import extract_features
+from labelnoise.inference import extract_features
 
 part = snakemake.params.part
 log = job_logger(snakemake)

@@ -7,7 +7,7 @@ from labelnoise.data import load_prepared
 from labelnoise.io import save_npz
 from labelnoise.provenance import check_inputs
 from labelnoise.runtime import configure_torch, job_logger
-from labelnoise.training import predict_softmax
+from labelnoise.inference import predict_softmax
 
 log = job_logger(snakemake)
 configure_torch(snakemake.threads)

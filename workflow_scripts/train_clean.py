@@ -5,13 +5,14 @@ import shutil
 import pandas as pd
 
 from labelnoise.checkpoint import save_checkpoint
-from labelnoise.config import model_kwargs, train_config
+from labelnoise.config import model_kwargs
 from labelnoise.data import load_prepared
 from labelnoise.io import save_csv
 from labelnoise.models import build_model
 from labelnoise.provenance import check_inputs
 from labelnoise.runtime import configure_torch, job_logger
 from labelnoise.seeding import derive_seed
+from labelnoise.train_config import TrainConfig
 from labelnoise.training import train_classifier
 
 settings = snakemake.params.settings
@@ -25,7 +26,7 @@ seed = derive_seed(settings["seed"], settings["name"], "clean")
 model = build_model(**clean_kwargs)
 result = train_classifier(
     model, *data.part("train"), *data.part("val"), *data.part("test"),
-    config=train_config(settings),
+    config=TrainConfig.from_settings(settings),
     seed=seed, log=log.info, resume_path=f"{snakemake.params.resume}/clean.pt",
 )
 log.info("clean model: validation %.4f, test %.4f at epoch %d", result.val_acc, result.test_acc, result.best_epoch)

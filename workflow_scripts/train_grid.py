@@ -2,13 +2,14 @@
 
 import shutil
 
-from labelnoise.config import model_kwargs, train_config
+from labelnoise.config import model_kwargs
 from labelnoise.data import load_prepared
 from labelnoise.grid import train_noise_level
 from labelnoise.io import load_npz, save_csv, save_npz
 from labelnoise.provenance import check_inputs
 from labelnoise.runtime import configure_torch, job_logger
 from labelnoise.seeding import derive_seed
+from labelnoise.train_config import TrainConfig
 
 settings = snakemake.params.settings
 noise, level = snakemake.wildcards.noise, snakemake.wildcards.level
@@ -22,7 +23,7 @@ seeds = [derive_seed(settings["seed"], settings["name"], "train", noise, level, 
 table, softmax = train_noise_level(
     data, noisy["noisy_labels"], noisy["corrupted"], seeds,
     model_kwargs=model_kwargs(settings, "grid_model", data.image_shape, data.n_classes),
-    config=train_config(settings),
+    config=TrainConfig.from_settings(settings),
     coordinates=dict(dataset=settings["name"], noise=noise, level=level, nominal_gamma=float(noisy["nominal_gamma"])),
     log=log.info,
     resume_dir=snakemake.params.resume,

@@ -1,0 +1,162 @@
+"""Settings and outcome of a training (:class:`TrainConfig`, :class:`TrainResult`) and the device they resolve to."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from labelnoise.config import check_train_settings
+
+#: cuBLAS workspace setting that makes its matrix products deterministic (CUDA docs).
+CUBLAS_DETERMINISTIC_WORKSPACE: str = ":4096:8"
+#: Default number of images per forward pass when only evaluating.
+DEFAULT_EVAL_BATCH_SIZE: int = 1024
+
+
+class TrainingDiverged(RuntimeError):
+    """A network's training loss became NaN or infinite: no result of it may be saved."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters of one training run (defaults: fast CPU training).
+
+    ``eval_every``: evaluate the clean validation half every this many
+    optimiser steps (None: at the end of every epoch). ``patience``: stop
+    after this many consecutive evaluations without a strictly better
+    validation accuracy. ``momentum`` is used by ``"sgd"`` only.
+    ``device``: ``"auto"`` (CUDA if available, else CPU) or any torch device
+    string such as ``"cpu"`` or ``"cuda:1"``. ``channels_last``: train with
+    the NHWC memory layout, faster for these small convolutions on CPU
+    (oneDNN) and what tensor cores want on GPU; it changes no result beyond
+    float rounding. ``precision``: ``"auto"`` (bfloat16 autocast on
+    CUDA and on CPUs with native bfloat16, float32 elsewhere), ``"fp32"`` or ``"bf16"`` (autocast on any
+    device); evaluation is float32 either way. ``batched_seeds``: train the
+    seeds of one noise level as one stacked model (``True``), one at a time
+    (``False``), or ``"auto"``: stacked on CUDA only. On CPU the stack is
+    seed-major and gives the loop's numbers bit for bit, so there it is a
+    choice of form only.
+    ``stack_layout``: how a stack computes (``"wide"``, ``"seed_major"``,
+    see :mod:`labelnoise.seed_stack`); ``"auto"``: wide on CUDA, seed-major on
+    CPU (``bench/train.py`` measures both); wide numbers differ from the
+    loop's by float rounding.
+
+    The values are checked against the ``train`` section of the workflow's
+    config schema (``schemas/config.schema.yaml``), the one place their
+    rules are written.
+    """
+
+    max_epochs: int = 30
+    patience: int = 5
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    optimizer: str = "adam"
+    momentum: float = 0.9
+    device: str = "auto"
+    eval_batch_size: int = DEFAULT_EVAL_BATCH_SIZE
+    channels_last: bool = True
+    precision: str = "auto"
+    batched_seeds: str | bool = "auto"
+    stack_layout: str = "auto"
+    eval_every: int | None = None
+
+    @classmethod
+    def from_settings(cls, view: dict) -> "TrainConfig":
+        """The training settings of a dataset view (``labelnoise.config.dataset_settings``)."""
+        return cls(**{key: value for key, value in view["train"].items() if key != "threads"})
+
+    def __post_init__(self) -> None:
+        check_train_settings({key: value for key, value in dataclasses.asdict(self).items() if key != "eval_batch_size"},
+                             "TrainConfig")
+        if isinstance(self.eval_batch_size, bool) or not isinstance(self.eval_batch_size, int) or self.eval_batch_size < 1:
+            raise ValueError(f"TrainConfig.eval_batch_size must be an integer >= 1, got {self.eval_batch_size!r}")
+
+
+@dataclass
+class TrainResult:
+    """Outcome of :func:`train_classifier`; accuracies are fractions in [0, 1].
+
+    ``history`` holds one dict per evaluation of the clean validation half:
+    ``epoch`` (1-based, the epoch it fell in), ``step`` (optimiser steps so
+    far), ``train_loss`` and ``train_acc`` (mean over the minibatches since
+    the previous evaluation, against the labels trained on, i.e. the noisy
+    ones), ``val_acc``. ``best_epoch`` / ``best_step``: where the
+    best-validation state was taken; ``epochs_run`` / ``steps_run``: where
+    training stopped.
+    """
+
+    val_acc: float
+    test_acc: float
+    best_epoch: int
+    epochs_run: int
+    best_step: int
+    steps_run: int
+    wall_s: float
+    history: list[dict[str, float]]
+    test_softmax: np.ndarray
+    state_dict: dict[str, torch.Tensor] = field(repr=False)
+
+
+def resolve_device(name: str) -> torch.device:
+    """``"auto"`` -> CUDA if available else CPU; otherwise the named device, checked to exist."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError) as exc:  # a device string from a caller of predict_softmax / extract_features
+        raise ValueError(f"{name!r} is not a torch device: {exc}") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {name!r} requested but CUDA is not available; use 'cpu' or 'auto'")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(f"device {name!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist")
+    return device
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX), where oneDNN's bf16 kernels pay."""
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # torch.cpu's capability checks
+    return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
+
+
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
+    """Autocast dtype for training: bfloat16, or None for plain float32.
+
+    ``auto``: bfloat16 on CUDA and on a CPU with native bfloat16 (bench/train.py
+    measures the speed-up; docs/reference/ the accuracy parity on real MNIST),
+    float32 elsewhere.
+    """
+    if precision == "bf16":
+        return torch.bfloat16
+    if precision == "auto" and (device.type == "cuda" or (device.type == "cpu" and cpu_has_native_bf16())):
+        return torch.bfloat16
+    return None
+
+
+def use_batched_seeds(config: TrainConfig) -> bool:
+    """Whether ``config`` asks for the stacked-seeds path on its device ('auto': on CUDA only)."""
+    if config.batched_seeds == "auto":
+        return resolve_device(config.device).type == "cuda"
+    return bool(config.batched_seeds)
+
+
+def autocast(device: torch.device, dtype: torch.dtype | None):
+    """Autocast to ``dtype`` on ``device`` (from :func:`resolve_precision`); no-op for None (float32)."""
+    return torch.autocast(device_type=device.type, dtype=dtype) if dtype is not None else nullcontext()
+
+
+def request_deterministic_cuda() -> None:
+    """Best effort at bit-reproducible CUDA runs (cuBLAS workspace, no cuDNN autotuning).
+
+    ``CUBLAS_WORKSPACE_CONFIG`` only takes effect if set before cuBLAS first
+    starts in this process; it is left alone if the user already set it.
+    """
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_DETERMINISTIC_WORKSPACE)
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = True
