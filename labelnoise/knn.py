@@ -29,6 +29,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from labelnoise.tables import mean_and_std_over_seeds, require_columns
+
 TIE_POLICIES = ("strict", "random")
 #: Prediction returned by the ``strict`` policy when the top count is shared.
 NO_DECISION = -1
@@ -177,18 +179,11 @@ def knn_noise_table(
 
 def knn_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Mean and std of the K-NN accuracy over seeds, one row per (noise, level)."""
-    from labelnoise.tables import require_columns
-
     require_columns(table, ["noise", "level", "nominal_gamma", "realised_gamma", "K", "accuracy"], "K-NN table")
     if table["K"].nunique() != 1:
         raise ValueError(f"K-NN table mixes K values {sorted(table['K'].unique())}")
-    grouped = table.groupby(["noise", "level"], sort=False)
-    summary = grouped.agg(
-        nominal_gamma=("nominal_gamma", "first"), realised_gamma_mean=("realised_gamma", "mean"),
-        accuracy_mean=("accuracy", "mean"), accuracy_std=("accuracy", lambda a: float(np.std(a, ddof=1)) if len(a) > 1 else 0.0),
-        K=("K", "first"), n_seeds=("accuracy", "size"),
-    ).reset_index()
-    return summary
+    summary = mean_and_std_over_seeds(table, ["noise", "level"], ["realised_gamma", "accuracy"], first=["nominal_gamma", "K"])
+    return summary[["noise", "level", "nominal_gamma", "realised_gamma_mean", "accuracy_mean", "accuracy_std", "K", "n_seeds"]]
 
 
 # ---------------------------------------------------------------------------

@@ -76,12 +76,34 @@ def noise_rank(noise: str) -> int:
     return NOISE_ORDER.index(noise) if noise in NOISE_ORDER else len(NOISE_ORDER)
 
 
+def sample_std(values) -> float:
+    """Standard deviation over seeds with ddof=1 (the sample std); NaN over a single seed, which has no spread to show."""
+    return float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
+
+
+def mean_and_std_over_seeds(table: pd.DataFrame, keys, measured, first=()) -> pd.DataFrame:
+    """The project's one seed aggregation: a row per ``keys`` group, in order of appearance.
+
+    Each ``measured`` column gives ``<column>_mean`` and ``<column>_std``
+    (:func:`sample_std`), each ``first`` column its first value (one per
+    group by construction), and ``n_seeds`` counts the rows of the group.
+    """
+    columns = {column: (column, "first") for column in first}
+    for column in measured:
+        columns[f"{column}_mean"] = (column, "mean")
+        columns[f"{column}_std"] = (column, sample_std)
+    grouped = table.groupby(list(keys), sort=False, dropna=False)
+    summary = grouped.agg(**columns, n_seeds=(list(measured)[0], "size")).reset_index()
+    summary["n_seeds"] = summary["n_seeds"].astype(int)
+    return summary
+
+
 def aggregate_over_seeds(train: pd.DataFrame) -> pd.DataFrame:
     """Mean and spread over seeds, one row per (dataset, noise, level).
 
     This is the quantity plotted as "mean and standard deviation of the
-    accuracy" in Figs. 4-7 of the paper.  ``test_acc_std`` uses ddof=1 (the
-    sample standard deviation) and is 0 when a level has a single seed.
+    accuracy" in Figs. 4-7 of the paper (:func:`mean_and_std_over_seeds`;
+    ``test_acc_std`` is the sample std, NaN when a level has a single seed).
 
     Rows are sorted by dataset, then noise type in NOISE_ORDER, then increasing
     noise: ``nominal_gamma`` for the gamma-parameterised noises and
@@ -118,16 +140,9 @@ def aggregate_over_seeds(train: pd.DataFrame) -> pd.DataFrame:
             f"{list(inconsistent.index)}; each (dataset, noise, level) must have one gamma"
         )
 
-    summary = grouped.agg(
-        nominal_gamma=("nominal_gamma", "first"),
-        corrupted_fraction_mean=("corrupted_fraction", "mean"),
-        realised_gamma_mean=("realised_gamma", "mean"),
-        test_acc_mean=("test_acc", "mean"),
-        test_acc_std=("test_acc", lambda values: float(np.std(values, ddof=1)) if len(values) > 1 else 0.0),
-        val_acc_mean=("val_acc", "mean"),
-        n_seeds=("seed_index", "size"),
-    ).reset_index()
-    summary["n_seeds"] = summary["n_seeds"].astype(int)
+    summary = mean_and_std_over_seeds(
+        train, _GROUP_KEYS, ["corrupted_fraction", "realised_gamma", "test_acc", "val_acc"], first=["nominal_gamma"]
+    )
     summary["test_acc_std"] = summary["test_acc_std"].astype(float)
 
     # Increasing noise: nominal gamma, except for concentrated noise whose level
