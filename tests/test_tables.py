@@ -69,7 +69,6 @@ def test_single_seed_has_no_std(hand_made_train):
     assert len(single) == 4
     assert single["test_acc_std"].isna().all()
     assert summary.loc[summary["n_seeds"] > 1, "test_acc_std"].notna().all()
-    assert not summary["test_acc_std"].isna().any()
 
 
 def test_sort_order_is_noise_type_then_increasing_noise(hand_made_train):
