@@ -10,7 +10,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from labelnoise import appendix_a as aa  # noqa: E402
-from labelnoise import plots  # noqa: E402
+from labelnoise.plots.common import KNN_HISTOGRAM_COLOUR, SOFTMAX_COLOUR  # noqa: E402
+from labelnoise.plots.fig8_fig9 import plot_fig8_preferred_k, plot_fig9_softmax_knn_pairs  # noqa: E402
 from labelnoise.knn import nearest_neighbours  # noqa: E402
 
 
@@ -126,7 +127,7 @@ def test_fig8_bars_and_median():
     k_values = [10, 20, 30, 40]
     preferred = rng.choice(k_values, size=300, p=[0.4, 0.3, 0.2, 0.1])
     distance = rng.beta(2, 10, size=300)
-    fig = plots.plot_preferred_k_and_distances(preferred, distance, k_values, "toy", paper_median=0.143123,
+    fig = plot_fig8_preferred_k(preferred, distance, k_values, "toy", paper_median=0.143123,
                                                definition=aa.CHI2_DEFINITION_TEX, tied_fraction=0.25)
     ax_k, ax_d = fig.axes
     heights = [patch.get_height() for patch in ax_k.patches if patch.get_gid() == "preferred_k"]
@@ -137,23 +138,23 @@ def test_fig8_bars_and_median():
     texts = " ".join(t.get_text() for t in ax_d.texts)
     assert f"{np.median(distance):.4f}" in texts and "0.143123" in texts
     with pytest.raises(ValueError, match="not in the K list"):
-        plots.plot_preferred_k_and_distances([10, 15], [0.1, 0.2], k_values, "toy")
+        plot_fig8_preferred_k([10, 15], [0.1, 0.2], k_values, "toy")
 
 
 def test_fig9_pairs_green_softmax_left_blue_histogram_right():
     rng = np.random.default_rng(6)
     examples = [dict(softmax=rng.dirichlet(np.ones(10)), histogram=rng.dirichlet(np.ones(10)), label=i, K=10 * (i + 1),
                      chi2=0.14, name=f"test sample {i}") for i in range(4)]
-    fig = plots.plot_softmax_knn_pairs(examples, [str(i) for i in range(10)], title="toy")
+    fig = plot_fig9_softmax_knn_pairs(examples, [str(i) for i in range(10)], title="toy")
     axes = [ax for ax in fig.axes]
     assert len(axes) == 8
     for pair, example in enumerate(examples):
         left, right = axes[2 * pair], axes[2 * pair + 1]
         assert np.allclose([bar.get_height() for bar in left.patches], example["softmax"])
         assert np.allclose([bar.get_height() for bar in right.patches], example["histogram"])
-        assert matplotlib.colors.to_hex(left.patches[0].get_facecolor()) == plots.SOFTMAX_COLOUR.lower()
-        assert matplotlib.colors.to_hex(right.patches[0].get_facecolor()) == plots.KNN_HISTOGRAM_COLOUR.lower()
+        assert matplotlib.colors.to_hex(left.patches[0].get_facecolor()) == SOFTMAX_COLOUR.lower()
+        assert matplotlib.colors.to_hex(right.patches[0].get_facecolor()) == KNN_HISTOGRAM_COLOUR.lower()
         assert [i for i, bar in enumerate(left.patches) if bar.get_gid() == "ground_truth"] == [example["label"]]
         assert f"K = {example['K']}" in right.get_title()
     with pytest.raises(ValueError, match="lacks key"):
-        plots.plot_softmax_knn_pairs([dict(softmax=[1.0])])
+        plot_fig9_softmax_knn_pairs([dict(softmax=[1.0])])

@@ -13,7 +13,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from labelnoise import knn, plots  # noqa: E402
+from labelnoise import knn  # noqa: E402
+from labelnoise.plots.fig4 import plot_fig4_noise_types  # noqa: E402
+from labelnoise.plots.fig5_7 import plot_fig5_7_analytic_comparison  # noqa: E402
 from labelnoise.analytic import plurality_probability, random_noise_probabilities  # noqa: E402
 from labelnoise.noise import flip_noise, flip_permutation, random_noise  # noqa: E402
 
@@ -207,7 +209,7 @@ def _knn_line(ax):
 
 def test_fig4_draws_the_knn_seed_means_in_every_panel():
     train, knn_table = _train_and_knn()
-    fig = plots.plot_noise_types(train, knn=knn_table)
+    fig = plot_fig4_noise_types(train, knn=knn_table)
     for ax, noise in zip(fig.axes, ("concentrated", "random", "flip")):
         rows = knn_table[knn_table["noise"] == noise].groupby("level").mean(numeric_only=True).sort_values("realised_gamma")
         x, y = _knn_line(ax).get_data()
@@ -215,10 +217,10 @@ def test_fig4_draws_the_knn_seed_means_in_every_panel():
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend[:3] == ["locally concentrated noise", "random noise", "flip noise"]
     assert any("K-NN classifier" in text and "K = 11" in text for text in legend)
-    without = plots.plot_noise_types(train)  # the argument is optional
+    without = plot_fig4_noise_types(train)  # the argument is optional
     assert not [line for ax in without.axes for line in ax.get_lines() if line.get_gid() == "knn_baseline"]
     with pytest.raises(ValueError, match="K-NN table has no rows"):
-        plots.plot_noise_types(train, knn=knn_table[knn_table["noise"] != "flip"])
+        plot_fig4_noise_types(train, knn=knn_table[knn_table["noise"] != "flip"])
 
 
 def test_comparison_panel_draws_the_knn_curve_against_gamma():
@@ -226,7 +228,7 @@ def test_comparison_panel_draws_the_knn_curve_against_gamma():
     gamma = np.linspace(0, 1, 11)
     analytic = pd.DataFrame([dict(gamma=g, K=k, accuracy=1 - g ** k) for k in (1, 11) for g in gamma])
     fit = pd.DataFrame(dict(K=[1, 11], rmse=[0.2, 0.1], best=[False, True]))
-    fig = plots.plot_analytic_comparison(train[train["noise"] == "random"], analytic, fit, "toy", knn=knn_table)
+    fig = plot_fig5_7_analytic_comparison(train[train["noise"] == "random"], analytic, fit, "toy", knn=knn_table)
     ax_experiment, ax_analytic, ax_comparison = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"][:3]
     x, y = _knn_line(ax_comparison).get_data()
     rows = knn_table[knn_table["noise"] == "random"].groupby("nominal_gamma")["accuracy"].mean()
@@ -234,5 +236,5 @@ def test_comparison_panel_draws_the_knn_curve_against_gamma():
     assert not [line for line in ax_experiment.get_lines() if line.get_gid() == "knn_baseline"]
     assert any("K-NN classifier" in t.get_text() for t in fig.legends[0].get_texts())
     with pytest.raises(ValueError, match="mixes K"):
-        plots.plot_analytic_comparison(train[train["noise"] == "random"], analytic, fit, "toy",
+        plot_fig5_7_analytic_comparison(train[train["noise"] == "random"], analytic, fit, "toy",
                                        knn=knn_table.assign(K=np.arange(len(knn_table))))

@@ -21,7 +21,12 @@ import pytest  # noqa: E402
 from matplotlib.container import ErrorbarContainer  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from labelnoise import io, plots  # noqa: E402
+from labelnoise import io  # noqa: E402
+from labelnoise.plots.common import NOISE_NAMES, label_palette, noise_colour, seed_count_text  # noqa: E402
+from labelnoise.plots.fig1 import embed_2d, plot_fig1_embedding  # noqa: E402
+from labelnoise.plots.fig2_fig3 import plot_fig2_softmax_examples  # noqa: E402
+from labelnoise.plots.fig4 import plot_fig4_noise_types  # noqa: E402
+from labelnoise.plots.fig5_7 import plot_fig5_7_analytic_comparison  # noqa: E402
 from labelnoise.tables import aggregate_over_seeds  # noqa: E402
 
 N_LABELS = 10
@@ -175,8 +180,8 @@ def _errorbar_containers(ax) -> list[ErrorbarContainer]:
 def test_embed_2d_is_deterministic_and_two_dimensional():
     features, _ = synthetic_clusters(n_per_class=8)
     for method in ("tsne", "pca"):
-        first = plots.embed_2d(features, seed=3, method=method)
-        again = plots.embed_2d(features, seed=3, method=method)
+        first = embed_2d(features, seed=3, method=method)
+        again = embed_2d(features, seed=3, method=method)
         assert first.shape == (len(features), 2)
         assert np.all(np.isfinite(first))
         np.testing.assert_array_equal(first, again)
@@ -184,7 +189,7 @@ def test_embed_2d_is_deterministic_and_two_dimensional():
 
 def test_embed_2d_tsne_keeps_clusters_apart():
     features, labels = synthetic_clusters(n_per_class=15)
-    xy = plots.embed_2d(features, seed=0)
+    xy = embed_2d(features, seed=0)
     centres = np.array([xy[labels == label].mean(axis=0) for label in range(N_LABELS)])
     within = np.mean([np.linalg.norm(xy[labels == label] - centres[label], axis=1).mean() for label in range(N_LABELS)])
     between = np.min([np.linalg.norm(a - b) for i, a in enumerate(centres) for b in centres[i + 1:]])
@@ -193,16 +198,16 @@ def test_embed_2d_tsne_keeps_clusters_apart():
 
 def test_embed_2d_rejects_bad_input():
     with pytest.raises(ValueError, match="method"):
-        plots.embed_2d(np.zeros((10, 3)) + np.arange(3), seed=0, method="umap")
+        embed_2d(np.zeros((10, 3)) + np.arange(3), seed=0, method="umap")
     with pytest.raises(ValueError, match="2-D"):
-        plots.embed_2d(np.zeros(10), seed=0)
+        embed_2d(np.zeros(10), seed=0)
 
 
 def test_embedding_panels_colour_points_by_noisy_label():
     features, labels = synthetic_clusters(n_per_class=10)
-    xy = plots.embed_2d(features, seed=0, method="pca")
+    xy = embed_2d(features, seed=0, method="pca")
     noisy = random_noisy_labels(labels, 0.2)
-    fig = plots.plot_embedding_panels([
+    fig = plot_fig1_embedding([
         dict(xy=xy, labels=noisy, title="20% random noise"),
         dict(xy=xy, labels=concentrated_noisy_labels(labels, xy, 0.2), title="20% concentrated noise"),
     ])
@@ -214,7 +219,7 @@ def test_embedding_panels_colour_points_by_noisy_label():
     # each point's colour is its noisy label's palette colour, whatever the drawing order
     collection = ax.collections[0]
     drawn = {tuple(np.round(p, 6)): tuple(np.round(c[:3], 6)) for p, c in zip(collection.get_offsets(), collection.get_facecolors())}
-    palette = plots.label_palette(N_LABELS)
+    palette = label_palette(N_LABELS)
     for point, label in zip(xy, noisy):
         assert drawn[tuple(np.round(point, 6))] == tuple(np.round(palette[label], 6))
     legend_labels = [t.get_text() for t in fig.legends[0].get_texts()]
@@ -223,7 +228,7 @@ def test_embedding_panels_colour_points_by_noisy_label():
 
 def test_softmax_grid_marks_only_the_ground_truth_bar():
     rows = synthetic_softmax_rows(n_examples=3)
-    fig = plots.plot_softmax_examples(rows)
+    fig = plot_fig2_softmax_examples(rows)
     assert len(fig.axes) == 3 * 3
     for ax_index, ax in enumerate(fig.axes):
         row, col = divmod(ax_index, 3)
@@ -244,15 +249,15 @@ def test_softmax_grid_with_class_names_and_ragged_rows():
     rows = synthetic_softmax_rows(n_examples=4)
     rows[1] = dict(rows[1], softmax=rows[1]["softmax"][:2], true_labels=rows[1]["true_labels"][:2])
     names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-    fig = plots.plot_softmax_examples(rows, class_names=names)
+    fig = plot_fig2_softmax_examples(rows, class_names=names)
     assert len(fig.axes) == 4 + 2 + 4
     assert [t.get_text() for t in fig.axes[-1].get_xticklabels()] == names
     with pytest.raises(ValueError, match="class_names"):
-        plots.plot_softmax_examples(rows, class_names=names[:5])
+        plot_fig2_softmax_examples(rows, class_names=names[:5])
 
 
 def test_noise_types_points_equal_aggregated_means(train):
-    fig = plots.plot_noise_types(train)
+    fig = plot_fig4_noise_types(train)
     assert len(fig.axes) == 3
     summary = aggregate_over_seeds(train)
     for ax, noise in zip(fig.axes, ("concentrated", "random", "flip")):
@@ -263,7 +268,7 @@ def test_noise_types_points_equal_aggregated_means(train):
         line = containers[0].lines[0]
         np.testing.assert_allclose(line.get_xdata(), expected["realised_gamma_mean"])
         np.testing.assert_allclose(line.get_ydata(), expected["test_acc_mean"])
-        assert matplotlib.colors.same_color(line.get_color(), plots.noise_colour(noise))
+        assert matplotlib.colors.same_color(line.get_color(), noise_colour(noise))
         # error bars span mean +- std
         segments = containers[0].lines[2][0].get_segments()
         spans = np.array([seg[1, 1] - seg[0, 1] for seg in segments])
@@ -280,11 +285,11 @@ def test_noise_types_points_equal_aggregated_means(train):
 
 def test_noise_types_errors(train):
     with pytest.raises(ValueError, match="test_acc"):
-        plots.plot_noise_types(train.drop(columns=["test_acc"]))
+        plot_fig4_noise_types(train.drop(columns=["test_acc"]))
     with pytest.raises(ValueError, match="no rows"):
-        plots.plot_noise_types(train[train["noise"] != "flip"])
+        plot_fig4_noise_types(train[train["noise"] != "flip"])
     with pytest.raises(ValueError, match="dataset"):
-        plots.plot_noise_types(pd.concat([train, train.assign(dataset="digits")]))
+        plot_fig4_noise_types(pd.concat([train, train.assign(dataset="digits")]))
 
 
 @pytest.mark.parametrize("noise, with_confusion", [("random", False), ("flip", False), ("confusion", True)])
@@ -293,7 +298,7 @@ def test_analytic_comparison_panels(train, noise, with_confusion):
     analytic = synthetic_analytic(noise)
     fit = synthetic_fit(analytic, best_k=25)
     confusion = synthetic_confusion() if with_confusion else None
-    fig = plots.plot_analytic_comparison(empirical, analytic, fit, f"mnist5k, {noise} noise", confusion=confusion)
+    fig = plot_fig5_7_analytic_comparison(empirical, analytic, fit, f"mnist5k, {noise} noise", confusion=confusion)
     panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
     assert len(panels) == (4 if with_confusion else 3)
     if with_confusion:
@@ -322,7 +327,7 @@ def test_analytic_comparison_panels(train, noise, with_confusion):
 def test_analytic_comparison_fitted_k_at_end_of_list_has_one_neighbour(train):
     analytic = synthetic_analytic("random")
     fit = synthetic_fit(analytic, best_k=1)
-    fig = plots.plot_analytic_comparison(train[train["noise"] == "random"], analytic, fit, "random")
+    fig = plot_fig5_7_analytic_comparison(train[train["noise"] == "random"], analytic, fit, "random")
     ax_comparison = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"][2]
     assert [l.get_label() for l in ax_comparison.get_lines() if l.get_label().startswith("analytic, K")] == ["analytic, K = 3"]
 
@@ -332,26 +337,26 @@ def test_analytic_comparison_errors(train):
     analytic = synthetic_analytic("random")
     fit = synthetic_fit(analytic)
     with pytest.raises(ValueError, match="accuracy"):
-        plots.plot_analytic_comparison(empirical, analytic.drop(columns=["accuracy"]), fit, "x")
+        plot_fig5_7_analytic_comparison(empirical, analytic.drop(columns=["accuracy"]), fit, "x")
     with pytest.raises(ValueError, match="exactly one"):
-        plots.plot_analytic_comparison(empirical, analytic, fit.assign(best=True), "x")
+        plot_fig5_7_analytic_comparison(empirical, analytic, fit.assign(best=True), "x")
     with pytest.raises(ValueError, match="one noise"):
-        plots.plot_analytic_comparison(train, analytic, fit, "x")
+        plot_fig5_7_analytic_comparison(train, analytic, fit, "x")
     with pytest.raises(ValueError, match="row-stochastic"):
-        plots.plot_analytic_comparison(empirical, analytic, fit, "x", confusion=np.ones((10, 10)))
+        plot_fig5_7_analytic_comparison(empirical, analytic, fit, "x", confusion=np.ones((10, 10)))
     with pytest.raises(ValueError, match="empty"):
-        plots.plot_analytic_comparison(empirical.iloc[:0], analytic, fit, "x")
+        plot_fig5_7_analytic_comparison(empirical.iloc[:0], analytic, fit, "x")
 
 
 def test_plotting_does_not_change_global_style():
     before = dict(plt.rcParams)
-    plots.plot_softmax_examples(synthetic_softmax_rows(n_examples=1))
+    plot_fig2_softmax_examples(synthetic_softmax_rows(n_examples=1))
     assert dict(plt.rcParams) == before
 
 
 def test_save_figure_writes_pdf_and_png(tmp_path, train):
     target = tmp_path / "fig4_mnist5k.pdf"
-    io.save_figure(plots.plot_noise_types(train), target)
+    io.save_figure(plot_fig4_noise_types(train), target)
     assert target.stat().st_size > 1000
     png = target.with_suffix(".png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -368,20 +373,20 @@ def render_previews(folder: str = "/tmp/plots_preview") -> None:
     out = Path(folder)
     train = synthetic_train(n_seeds=10)
     features, labels = synthetic_clusters(n_per_class=200)
-    xy = plots.embed_2d(features, seed=0)
-    io.save_figure(plots.plot_embedding_panels([
+    xy = embed_2d(features, seed=0)
+    io.save_figure(plot_fig1_embedding([
         dict(xy=xy, labels=random_noisy_labels(labels, 0.2), title="20% random noise: CNN test accuracy 97.8%"),
         dict(xy=xy, labels=concentrated_noisy_labels(labels, xy, 0.2), title="20% concentrated noise: CNN test accuracy 80.1%"),
     ]), out / "fig1.pdf")
-    io.save_figure(plots.plot_softmax_examples(synthetic_softmax_rows(n_examples=5)), out / "fig2.pdf")
+    io.save_figure(plot_fig2_softmax_examples(synthetic_softmax_rows(n_examples=5)), out / "fig2.pdf")
     names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-    io.save_figure(plots.plot_softmax_examples(synthetic_softmax_rows(n_examples=5), class_names=names), out / "fig3.pdf")
-    io.save_figure(plots.plot_noise_types(train), out / "fig4.pdf")
+    io.save_figure(plot_fig2_softmax_examples(synthetic_softmax_rows(n_examples=5), class_names=names), out / "fig3.pdf")
+    io.save_figure(plot_fig4_noise_types(train), out / "fig4.pdf")
     for number, noise in [(5, "random"), (6, "flip"), (7, "confusion")]:
         analytic = synthetic_analytic(noise)
         few_k = analytic[analytic["K"].isin([1, 5, 25, 101])] if noise == "flip" else analytic
-        io.save_figure(plots.plot_analytic_comparison(
-            train[train["noise"] == noise], few_k, synthetic_fit(few_k, best_k=25), f"mnist5k, {plots.NOISE_NAMES[noise]}",
+        io.save_figure(plot_fig5_7_analytic_comparison(
+            train[train["noise"] == noise], few_k, synthetic_fit(few_k, best_k=25), f"mnist5k, {NOISE_NAMES[noise]}",
             confusion=synthetic_confusion() if noise == "confusion" else None,
         ), out / f"fig{number}.pdf")
 
@@ -393,7 +398,7 @@ if __name__ == "__main__":
 def test_softmax_examples_are_distinct_classes_and_rows_name_their_run():
     import pandas as pd
 
-    from labelnoise.plots import choose_softmax_examples, noisy_net_softmax_row
+    from labelnoise.plots.fig2_fig3 import choose_softmax_examples, noisy_net_softmax_row
 
     labels = np.repeat(np.arange(10), 7)
     examples = choose_softmax_examples(labels, 10, 5, np.random.default_rng(0))
@@ -409,4 +414,4 @@ def test_softmax_examples_are_distinct_classes_and_rows_name_their_run():
 
 @pytest.mark.parametrize("counts, text", [([1, 1], "1 seed"), ([3, 3], "3 seeds"), ([2, 3], "2-3 seeds")])
 def test_seed_count_in_legends_reads_as_english(counts, text):
-    assert plots._seed_count_text(pd.DataFrame({"n_seeds": counts})) == text
+    assert seed_count_text(pd.DataFrame({"n_seeds": counts})) == text

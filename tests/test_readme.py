@@ -1,5 +1,6 @@
-"""The README's result tables are written from committed reference files, never by hand."""
+"""The README: its result tables are written from committed reference files, never by hand; its layout table points at real code."""
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -67,3 +68,33 @@ def test_a_level_the_reference_lacks_is_named(tmp_path):
     _reference(tmp_path / "ref", best_k=11)
     with pytest.raises(ValueError, match=r"no random level\(s\) \['0.90'\]"):
         render_table(tmp_path, "ref random=0.80,0.90")
+
+
+LAYOUT_ENTRY = re.compile(r"`([\w./]+\.(?:py|smk|yaml)|Snakefile)(?::(\w+))?`")
+
+
+def _layout_rows() -> list[tuple[str, str]]:
+    text = README.read_text()
+    section = text[text.index("## Layout\n"):text.index("## Licence and citation")]
+    return [(line.split("|")[1].strip(), line.split("|")[2]) for line in section.splitlines()
+            if line.startswith("| ") and not line.startswith("| ---") and not line.startswith("| looking for")]
+
+
+def test_layout_section_names_code_that_exists():
+    """Every `file:name` of the README's layout table is a file holding that def, class or rule."""
+    entries = [match.groups() for _, where in _layout_rows() for match in LAYOUT_ENTRY.finditer(where)]
+    assert len(entries) >= 30
+    for path, name in entries:
+        file = ROOT / path
+        assert file.is_file(), path
+        if name:
+            pattern = rf"^\s*(def|class|rule) {name}\b" if path.endswith((".py", ".smk")) or path == "Snakefile" else name
+            assert re.search(pattern, file.read_text(), re.M), f"{path} has no {name}"
+
+
+def test_layout_section_finds_what_a_newcomer_looks_for():
+    """Each of these leads to exactly one row of the layout table."""
+    rows = _layout_rows()
+    for wanted in ("early stopping", "concentrated noise", "fitted K", "Fig. 8"):
+        hits = [what for what, _ in rows if wanted in what]
+        assert len(hits) == 1, (wanted, hits)

@@ -1,7 +1,7 @@
 """Rule fig1: deep features in 2-D, coloured by noisy label, random vs concentrated."""
 
 from labelnoise.io import load_npz, save_figure
-from labelnoise.plots import embed_2d, plot_embedding_panels
+from labelnoise.plots.fig1 import embed_2d, plot_fig1_embedding
 from labelnoise.provenance import check_inputs
 from labelnoise.runtime import job_logger, limit_native_threads
 from labelnoise.seeding import derive_seed, rng_for
@@ -27,4 +27,4 @@ for noise in ("random", "concentrated"):
     title = f"{100 * realised:.0f}% {noise} noise: CNN test accuracy {100 * table['test_acc'].mean():.1f}%"
     panels.append({"xy": xy, "labels": noisy["noisy_labels"][0][shown], "title": title})
     log.info(title)
-save_figure(plot_embedding_panels(panels), snakemake.output[0])
+save_figure(plot_fig1_embedding(panels), snakemake.output[0])

@@ -5,7 +5,7 @@ import numpy as np
 from labelnoise.appendix_a import examples_near_median
 from labelnoise.data import load_prepared
 from labelnoise.io import load_csv, load_npz, save_figure
-from labelnoise.plots import plot_softmax_knn_pairs
+from labelnoise.plots.fig8_fig9 import plot_fig9_softmax_knn_pairs
 from labelnoise.provenance import check_inputs
 from labelnoise.runtime import job_logger
 
@@ -25,7 +25,7 @@ examples = [
     for i in chosen
 ]
 median = float(np.median(samples["chi2"]))
-figure = plot_softmax_knn_pairs(
+figure = plot_fig9_softmax_knn_pairs(
     examples, data.class_names,
     title=f"{settings['name']}: test samples near the median " + r"$\chi^2$" + f" = {median:.4g} (paper, CIFAR-10: 0.143)",
 )

@@ -8,12 +8,9 @@ the same class whose neighbours were mostly flipped, so it lies in a flipped
 cluster.
 """
 
-import numpy as np
-
 from labelnoise.data import load_prepared
 from labelnoise.io import load_npz, save_figure
-from labelnoise.knn import nearest_neighbours, noisy_neighbour_fraction, region_examples
-from labelnoise.plots import choose_softmax_examples, noisy_net_softmax_row, plot_softmax_examples
+from labelnoise.plots.fig2_fig3 import choose_softmax_examples, fig3_region_row, noisy_net_softmax_row, plot_fig2_softmax_examples
 from labelnoise.provenance import check_inputs
 from labelnoise.runtime import job_logger, limit_native_threads
 from labelnoise.seeding import rng_for
@@ -38,27 +35,16 @@ for noise in ("random", "flip", "concentrated"):
     rows.append(noisy_net_softmax_row(noise, stored["softmax"][0], stored["labels"], first_run, examples))
     log.info(rows[-1]["title"])
 
-if snakemake.params.regions:
-    # (g, h): where a test sample lies relative to the flipped clusters of seed 0 (the net whose softmax is shown).
-    train = load_npz(snakemake.input.embeddings)
-    test = load_npz(snakemake.input.test_embeddings)
+if snakemake.params.regions:  # (g, h): where a test sample lies relative to the flipped clusters of seed 0's labels
     noise_file = load_npz(snakemake.input.concentrated_noise)
-    K = settings["knn"]["K"]
-    neighbours = nearest_neighbours(train["features"], test["features"], K)
-    fraction = noisy_neighbour_fraction(neighbours, noise_file["noisy_labels"][0], noise_file["clean_labels"])
-    clean_index, noisy_index = region_examples(fraction, test["labels"], rng)
-    flipped_to = np.bincount(noise_file["noisy_labels"][0][neighbours[noisy_index]], minlength=data.n_classes).argmax()
-    concentrated = load_npz(snakemake.input.concentrated_softmax)["softmax"][0]
-    pair = np.array([clean_index, noisy_index])
-    rows.append({
-        "title": f"concentrated noise, the same net: clean vs noisy region (flipped share of the {K} nearest training samples)",
-        "softmax": concentrated[pair], "true_labels": test["labels"][pair],
-        "subtitles": [f"clean region: {fraction[clean_index]:.0%} flipped",
-                      f"noisy region: {fraction[noisy_index]:.0%} flipped to {names[flipped_to]}"],
-    })
-    log.info("clean-region test sample %d (%.2f flipped), noisy-region %d (%.2f flipped, predicted %s, true %s)",
-             clean_index, fraction[clean_index], noisy_index, fraction[noisy_index],
-             names[concentrated[noisy_index].argmax()], names[test["labels"][noisy_index]])
+    test = load_npz(snakemake.input.test_embeddings)
+    row, message = fig3_region_row(
+        load_npz(snakemake.input.embeddings)["features"], test["features"], test["labels"],
+        noise_file["noisy_labels"][0], noise_file["clean_labels"],
+        load_npz(snakemake.input.concentrated_softmax)["softmax"][0], settings["knn"]["K"], rng, names,
+    )
+    rows.append(row)
+    log.info(message)
     for row, letter in zip(rows, "abcd"):
         row["title"] = f"({letter}) {row['title']}"
-save_figure(plot_softmax_examples(rows, class_names=names), snakemake.output[0])
+save_figure(plot_fig2_softmax_examples(rows, class_names=names), snakemake.output[0])

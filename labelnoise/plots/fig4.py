@@ -1,0 +1,73 @@
+"""Fig. 4: test accuracy against the noise level, one panel per noise type (with the K-NN baseline)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from labelnoise.tables import aggregate_over_seeds, require_columns
+from labelnoise.plots.common import (
+    NOISE_LEVEL_LIMITS, NOISE_NAMES, REALISED_LABEL, draw_knn, draw_mean_std, format_accuracy_axis, knn_seed_means,
+    noise_colour, paper_rc, seed_count_text, single_value,
+)
+
+
+def plot_fig4_noise_types(
+    train: pd.DataFrame, noises: Sequence[str] = ("concentrated", "random", "flip"), knn: pd.DataFrame | None = None
+) -> Figure:
+    """Fig. 4: test accuracy against the realised noise level, one panel per noise type.
+
+    Points are the mean over seeds with +-1 standard deviation; x is the mean
+    fraction of training labels that actually differ from the clean ones.  The
+    concentrated panel adds the paper's prediction, accuracy = 1 - gamma
+    (Section 5): with concentrated noise a net has no resistance at all.
+    With ``knn`` (the table of ``labelnoise.knn.knn_noise_table``, one K) each
+    panel also shows the measured accuracy of a K-NN classifier on the clean
+    features with the same noisy labels, mean over seeds (Section 4.1).
+    """
+    require_columns(train, ["dataset", "noise", "realised_gamma", "test_acc"], "training table")
+    if not noises:
+        raise ValueError("plot_fig4_noise_types needs at least one noise type")
+    dataset = single_value(train, "dataset", "the training table for Fig. 4")
+    summary = aggregate_over_seeds(train)
+    absent = [noise for noise in noises if noise not in set(summary["noise"])]
+    if absent:
+        raise ValueError(f"training table has no rows for noise type(s) {absent}; present: {sorted(set(summary['noise']))}")
+    knn_rows = knn_seed_means(knn, noises) if knn is not None else None
+
+    with plt.rc_context(paper_rc()):
+        fig, axes = plt.subplots(
+            1, len(noises), figsize=(4.0 * len(noises), 3.9), sharey=True, squeeze=False, layout="constrained"
+        )
+        axes = axes[0]
+        handles = []
+        knn_handle = None
+        for index, (ax, noise) in enumerate(zip(axes, noises)):
+            rows = summary[summary["noise"] == noise]
+            handles.append(draw_mean_std(ax, rows, "realised_gamma_mean", noise_colour(noise), NOISE_NAMES.get(noise, noise)))
+            if knn_rows is not None:
+                knn_handle = draw_knn(ax, knn_rows[knn_rows["noise"] == noise], "realised_gamma_mean")
+            if noise == "concentrated":
+                gamma = np.linspace(0.0, 1.0, 101)
+                (prediction,) = ax.plot(
+                    gamma, 1.0 - gamma, linestyle="--", color="black", linewidth=1.3,
+                    label="prediction for concentrated noise: accuracy = 1 − noise level", zorder=2,
+                )
+            ax.set_title(f"({chr(ord('a') + index)}) {dataset}: {NOISE_NAMES.get(noise, noise)}")
+            ax.set_xlim(*NOISE_LEVEL_LIMITS)
+            ax.set_xlabel(REALISED_LABEL)
+            format_accuracy_axis(ax, show_label=index == 0)
+        if "concentrated" in noises:
+            handles.append(prediction)
+        if knn_handle is not None:
+            handles.append(knn_handle)
+        # One legend for all panels, below them, where it cannot hide data.
+        fig.legend(
+            handles=handles, loc="outside lower center", ncol=len(handles) if len(handles) <= 4 else 3, frameon=False,
+            title=f"test accuracy, mean ± std over {seed_count_text(summary[summary['noise'].isin(noises)])}",
+        )
+    return fig

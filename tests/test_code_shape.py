@@ -1,0 +1,61 @@
+"""The library stays readable: small files, short functions, nothing written twice (issue: one way to do each thing)."""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+LIBRARY = Path(__file__).resolve().parents[1] / "labelnoise"
+MAX_FILE_LINES = 500
+MAX_FUNCTION_LINES = 80
+#: A run of this many identical (non-blank) lines in two places is a copy.
+MIN_REPEATED_LINES = 6
+
+
+def _library_files() -> list[Path]:
+    return sorted(LIBRARY.rglob("*.py"))
+
+
+def test_no_library_file_is_longer_than_the_bound():
+    long = {str(path.relative_to(LIBRARY)): n for path in _library_files() if (n := len(path.read_text().splitlines())) > MAX_FILE_LINES}
+    assert not long, f"library files over {MAX_FILE_LINES} lines: {long}"
+
+
+def test_no_library_function_is_longer_than_the_bound():
+    long = []
+    for path in _library_files():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    long.append(f"{path.relative_to(LIBRARY)}:{node.name} ({length} lines)")
+    assert not long, f"functions over {MAX_FUNCTION_LINES} lines: {long}"
+
+
+def repeated_blocks(files: dict[str, str], size: int = MIN_REPEATED_LINES) -> list[list[tuple[str, int]]]:
+    """Places (file, first line) where the same ``size`` lines of code (stripped) stand more than once.
+
+    Blank lines and imports do not count: modules that draw with the same
+    libraries import the same names.
+    """
+    places = defaultdict(list)
+    for name, text in files.items():
+        lines = [(number, line.strip()) for number, line in enumerate(text.splitlines(), 1)
+                 if line.strip() and not line.startswith(("import ", "from "))]
+        for start in range(len(lines) - size + 1):
+            window = tuple(line for _, line in lines[start:start + size])
+            places[window].append((name, lines[start][0]))
+    return [where for where in places.values() if len(where) > 1]
+
+
+def test_repeated_blocks_are_found():
+    block = "\n".join(f"x{i} = f({i})" for i in range(6))
+    assert repeated_blocks({"a.py": block, "b.py": "y = 1\n" + block}) == [[("a.py", 1), ("b.py", 2)]]
+    assert repeated_blocks({"a.py": block, "b.py": block.replace("x3", "z3")}) == []
+
+
+def test_no_block_of_six_lines_is_repeated_in_the_library():
+    files = {str(path.relative_to(LIBRARY)): path.read_text() for path in _library_files()}
+    repeated = repeated_blocks(files)
+    assert not repeated, f"the same {MIN_REPEATED_LINES} lines stand in several places: {repeated[:5]}"
