@@ -289,6 +289,44 @@ def stratified_split(labels: np.ndarray, fraction: float, rng: np.random.Generat
     return rest, held
 
 
+def check_subset_fractions(fractions) -> list[float]:
+    """The training-set fractions of :func:`nested_subsets` as floats; ValueError unless in (0, 1], increasing."""
+    values = [float(f) for f in fractions]
+    if not values:
+        raise ValueError("training-set fractions must be a non-empty list")
+    if not all(0.0 < f <= 1.0 for f in values):
+        raise ValueError(f"training-set fractions must lie in (0, 1], got {values}")
+    if any(b <= a for a, b in zip(values, values[1:])):
+        raise ValueError(f"training-set fractions must be sorted and unique, got {values}")
+    return values
+
+
+def nested_subsets(train_labels: np.ndarray, fractions, rng: np.random.Generator) -> dict[float, np.ndarray]:
+    """Fraction -> sorted training indices, stratified and nested (effective K vs training-set size).
+
+    Every class is shuffled once by ``rng`` (classes in ascending order); the
+    subset of fraction f keeps the first ``max(1, held_count(n_c, f))`` of each
+    class's permutation.  So every smaller subset lies inside every larger one,
+    the class proportions are kept, and fraction 1 is the whole training set.
+
+    Noisy labels are not re-drawn for a subset: it takes the full set's noisy
+    labels at its indices (``noisy[subset]``), so all sizes share the same
+    corrupted samples and the realised noise level inside a subset
+    (``labelnoise.noise.realised_gamma(noisy[subset], clean[subset])``) differs
+    slightly from the nominal gamma.
+    """
+    values = check_subset_fractions(fractions)
+    train_labels = np.asarray(train_labels)
+    if train_labels.ndim != 1 or train_labels.size == 0:
+        raise ValueError(f"training labels must be a non-empty 1-D array, got shape {train_labels.shape}")
+    class_orders = [rng.permutation(np.flatnonzero(train_labels == cls)) for cls in np.unique(train_labels)]
+    subsets = {}
+    for fraction in values:
+        kept = [order[: max(1, held_count(len(order), fraction))] for order in class_orders]
+        subsets[fraction] = np.sort(np.concatenate(kept))
+    return subsets
+
+
 def split_train_val_test(
     labels: np.ndarray, test_fraction: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -14,7 +14,9 @@ beside the CNN's and the analytic curve (Figs. 4-7):
 * :func:`plurality_vote` - the K-NN decision with the tie policies of
   ``labelnoise.analytic`` (``strict``: a shared top count is a wrong answer,
   exactly the event Eq. 3 excludes; ``random``: the tie is broken uniformly,
-  what a practical K-NN classifier does);
+  what a practical K-NN classifier does); :func:`vote_from_counts` is the same
+  decision from label votes already counted (``labelnoise.agreement`` votes
+  for many K from cumulative counts);
 * :func:`knn_noise_table` - accuracy of K-NN fit on the *noisy* training
   labels of every seed of a noise level, scored on the clean test labels;
 * :func:`noisy_neighbour_fraction` and :func:`region_examples` - which test
@@ -97,17 +99,23 @@ def label_counts(neighbour_labels, n_labels: int) -> np.ndarray:
     return np.stack([(neighbour_labels == label).sum(axis=1) for label in range(n_labels)], axis=1)
 
 
-def plurality_vote(neighbour_labels, n_labels: int, tie: str = "random", rng: np.random.Generator | None = None) -> np.ndarray:
-    """The plurality label of each row of neighbour labels (n, K).
-
-    ``tie="strict"``: a top count shared by several labels gives
-    :data:`NO_DECISION` (-1), counted wrong, as in Eq. 3 where the correct
-    label must have strictly more votes than any other.  ``tie="random"``: one
-    of the tied labels uniformly at random from ``rng`` (required).
-    """
+def _check_tie(tie: str) -> None:
     if tie not in TIE_POLICIES:
         raise ValueError(f"tie must be one of {TIE_POLICIES}, got {tie!r}")
-    counts = label_counts(neighbour_labels, n_labels)
+
+
+def vote_from_counts(counts, tie: str = "random", rng: np.random.Generator | None = None) -> np.ndarray:
+    """The plurality label of each row of label votes (n, n_labels), with the tie policy of :func:`plurality_vote`.
+
+    The one place where ties are resolved.  ``tie="random"`` draws once,
+    ``rng.random(n_tied)``, and only when some row ties, so a sequence of calls
+    consumes the generator exactly as the same sequence of
+    :func:`plurality_vote` calls does.
+    """
+    _check_tie(tie)
+    counts = np.asarray(counts)
+    if counts.ndim != 2 or counts.shape[1] == 0:
+        raise ValueError(f"label votes must be an (n, n_labels) array, got shape {counts.shape}")
     is_top = counts == counts.max(axis=1, keepdims=True)
     n_top = is_top.sum(axis=1)
     prediction = np.argmax(counts, axis=1)
@@ -121,6 +129,19 @@ def plurality_vote(neighbour_labels, n_labels: int, tie: str = "random", rng: np
         rank = np.cumsum(is_top[tied], axis=1) - 1  # position of each top label among the tied ones
         prediction[tied] = np.argmax(is_top[tied] & (rank == pick[:, None]), axis=1)
     return prediction
+
+
+def plurality_vote(neighbour_labels, n_labels: int, tie: str = "random", rng: np.random.Generator | None = None) -> np.ndarray:
+    """The plurality label of each row of neighbour labels (n, K).
+
+    ``tie="strict"``: a top count shared by several labels gives
+    :data:`NO_DECISION` (-1), counted wrong, as in Eq. 3 where the correct
+    label must have strictly more votes than any other.  ``tie="random"``: one
+    of the tied labels uniformly at random from ``rng`` (required).  The vote
+    itself is :func:`vote_from_counts` of :func:`label_counts`.
+    """
+    _check_tie(tie)
+    return vote_from_counts(label_counts(neighbour_labels, n_labels), tie, rng)
 
 
 def knn_accuracy(neighbours, train_labels, test_labels, n_labels: int, tie: str = "random",

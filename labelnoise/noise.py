@@ -35,13 +35,26 @@ class NoisyLabels:
     corrupted: np.ndarray
 
     def realised_fraction(self, clean: np.ndarray) -> float:
-        """Fraction of labels that differ from the clean ones."""
-        return float(np.mean(self.labels != clean))
+        """Fraction of labels that differ from the clean ones (:func:`realised_gamma`)."""
+        return realised_gamma(self.labels, clean)
 
     @property
     def corrupted_fraction(self) -> float:
         """Fraction of samples whose label was re-drawn."""
         return float(np.mean(self.corrupted))
+
+
+def realised_gamma(noisy, clean) -> float:
+    """Fraction of labels that differ from the clean ones: the noise level a set of labels actually carries.
+
+    It differs from the nominal gamma because random noise may redraw the old
+    label, and inside a training subset (``labelnoise.data.nested_subsets``)
+    because the subset holds its own share of the corrupted samples.
+    """
+    noisy, clean = np.asarray(noisy), np.asarray(clean)
+    if noisy.shape != clean.shape or noisy.ndim != 1 or noisy.size == 0:
+        raise ValueError(f"noisy {noisy.shape} and clean {clean.shape} labels must be equal-length, non-empty 1-D arrays")
+    return float(np.mean(noisy != clean))
 
 
 def check_gamma(gamma: float) -> float:

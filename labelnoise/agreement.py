@@ -1,0 +1,257 @@
+"""Does the CNN err on the same test samples as a K-NN? (Section 4.1, the K-NN hypothesis).
+
+Section 4.1 argues that a network trained on noisy labels predicts the
+plurality label of the training samples near its input, like a K-NN
+classifier, and Section 4.2 turns that into an accuracy (Eq. 3).  Equal
+accuracies do not show that the two classifiers make the same decisions; this
+module compares them sample by sample:
+
+* :func:`knn_predictions_over_k` - the K-NN prediction (noisy training labels,
+  the clean model's feature space) for a whole grid of K from one neighbour
+  search, with the tie policies of :func:`labelnoise.knn.plurality_vote`;
+* :func:`agreement` - the fraction of test samples on which the CNN and the
+  K-NN predict the same label;
+* :func:`chance_agreement` and :func:`chance_agreement_from_predictions` - the
+  agreement two *independent* classifiers of the same accuracies would reach,
+  the baseline the measured agreement must beat to support the hypothesis;
+* :func:`error_agreement` - on the CNN's mistakes, how often the K-NN errs too,
+  and how often with the same wrong label;
+* :func:`agreement_table` and :func:`best_agreement_k` - the tidy table of one
+  (dataset, noise, level, seed) over K, and the K of highest agreement (the
+  sample-level *effective K*, to be compared with the K that fits Eq. 3 to the
+  CNN's accuracy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from labelnoise.knn import NO_DECISION, label_counts, vote_from_counts
+from labelnoise.tables import require_columns
+
+#: Columns of :func:`agreement_table`, one row per K.
+AGREEMENT_COLUMNS = [
+    "dataset", "noise", "level", "nominal_gamma", "seed_index", "K", "cnn_accuracy", "knn_accuracy",
+    "agreement", "chance_agreement", "chance_agreement_uniform", "both_wrong", "same_wrong_label",
+]
+#: Mean agreements closer than this count as equal in :func:`best_agreement_k` (float summation noise only).
+AGREEMENT_TIE_TOLERANCE = 1e-12
+
+
+def _check_predictions(pred, n_test: int | None, what: str) -> np.ndarray:
+    pred = np.asarray(pred)
+    if pred.ndim != 1 or pred.size == 0 or not np.issubdtype(pred.dtype, np.integer):
+        raise ValueError(f"{what} must be a non-empty 1-D integer array, got {pred.dtype} {pred.shape}")
+    if n_test is not None and len(pred) != n_test:
+        raise ValueError(f"{what} has {len(pred)} entries for {n_test} test samples")
+    return pred
+
+
+def check_k_grid(K_values: Sequence[int], max_k: int) -> np.ndarray:
+    """The K grid as int64; ValueError unless positive integers, strictly increasing, at most ``max_k``."""
+    ks = np.asarray(list(K_values))
+    if ks.ndim != 1 or ks.size == 0 or not np.issubdtype(ks.dtype, np.integer):
+        raise ValueError(f"K values must be a non-empty list of integers, got {list(K_values)!r}")
+    if ks[0] < 1 or np.any(np.diff(ks) <= 0):
+        raise ValueError(f"K values must be positive and strictly increasing, got {ks.tolist()}")
+    if ks[-1] > max_k:
+        raise ValueError(f"K = {int(ks[-1])} exceeds the {max_k} neighbours searched per test sample")
+    return ks.astype(np.int64)
+
+
+def knn_predictions_over_k(neighbours, train_labels, n_labels: int, K_values: Sequence[int], tie: str = "random",
+                           rng: np.random.Generator | None = None) -> np.ndarray:
+    """K-NN predictions (len(K_values), n_test): the plurality label of the first K neighbours, for every K.
+
+    ``neighbours`` (n_test, max K) index ``train_labels`` (the seed's noisy
+    labels), nearest first (:func:`labelnoise.knn.nearest_neighbours`).  Label
+    counts accumulate from one K to the next, so the whole grid costs one pass
+    over the neighbour columns, and each K is decided by
+    :func:`labelnoise.knn.vote_from_counts`.  ``K_values`` must increase: the
+    K are voted in that order, each with its own ``rng`` draw (only where some
+    sample ties), so the result equals ``plurality_vote(train_labels[neighbours[:, :K]])``
+    called for each K in turn on the same generator.
+    """
+    neighbours = np.asarray(neighbours)
+    train_labels = np.asarray(train_labels)
+    if neighbours.ndim != 2 or neighbours.shape[0] == 0:
+        raise ValueError(f"neighbours must be a non-empty (n_test, K) array, got shape {neighbours.shape}")
+    if train_labels.ndim != 1:
+        raise ValueError(f"training labels must be a 1-D array, got shape {train_labels.shape}")
+    if neighbours.min() < 0 or neighbours.max() >= len(train_labels):
+        raise ValueError(f"neighbour indices outside the {len(train_labels)} training samples")
+    ks = check_k_grid(K_values, neighbours.shape[1])
+    neighbour_labels = train_labels[neighbours[:, : ks[-1]]]
+    counts = np.zeros((neighbours.shape[0], n_labels), dtype=np.int64)
+    predictions = np.empty((len(ks), neighbours.shape[0]), dtype=np.int64)
+    counted = 0
+    for row, k in enumerate(ks):
+        counts += label_counts(neighbour_labels[:, counted:k], n_labels)
+        counted = k
+        predictions[row] = vote_from_counts(counts, tie, rng)
+    return predictions
+
+
+def agreement(cnn_pred, knn_pred) -> float:
+    """Fraction of test samples on which both classifiers predict the same label.
+
+    A K-NN without a decision (:data:`labelnoise.knn.NO_DECISION`, a strict
+    tie) never agrees.
+    """
+    cnn_pred = _check_predictions(cnn_pred, None, "CNN predictions")
+    knn_pred = _check_predictions(knn_pred, len(cnn_pred), "K-NN predictions")
+    return float(np.mean((cnn_pred == knn_pred) & (knn_pred != NO_DECISION)))
+
+
+def chance_agreement(acc_a, acc_b, n_labels: int):
+    """Agreement of two independent classifiers of accuracies ``acc_a``, ``acc_b`` over ``n_labels`` labels.
+
+    Assumes each classifier, when wrong, picks one of the L - 1 wrong labels
+    uniformly and independently of the other:
+
+        p = a b + (1 - a)(1 - b) / (L - 1)
+
+    (both right, or both wrong with the same one of the L - 1 wrong labels).
+    Errors that concentrate on a few labels (flip noise, confusable classes)
+    agree more often by chance; :func:`chance_agreement_from_predictions` does
+    not need the assumption.  A float for scalar inputs, else an array.
+    """
+    if n_labels < 2:
+        raise ValueError(f"chance agreement needs at least 2 labels, got {n_labels}")
+    a, b = np.asarray(acc_a, dtype=float), np.asarray(acc_b, dtype=float)
+    if np.any((a < 0) | (a > 1) | (b < 0) | (b > 1)):
+        raise ValueError(f"accuracies must lie in [0, 1], got {acc_a} and {acc_b}")
+    chance = a * b + (1 - a) * (1 - b) / (n_labels - 1)
+    return float(chance) if chance.ndim == 0 else chance
+
+
+def _class_prediction_counts(true_labels: np.ndarray, pred: np.ndarray, n_labels: int) -> np.ndarray:
+    """Counts (n_labels, n_labels) of prediction l among the samples of true class c; NO_DECISION is left out."""
+    decided = pred != NO_DECISION
+    cells = true_labels[decided] * n_labels + pred[decided]
+    return np.bincount(cells, minlength=n_labels * n_labels).reshape(n_labels, n_labels)
+
+
+def chance_agreement_from_predictions(pred_a, pred_b, true_labels) -> float:
+    """Agreement expected if the two classifiers were independent given the true class.
+
+        sum_c P(y = c) sum_l P(a = l | y = c) P(b = l | y = c),
+
+    every probability estimated from the predictions on the test set.  Unlike
+    :func:`chance_agreement` it keeps each classifier's per-class accuracy and
+    where its errors go, so it is the baseline to compare the measured
+    agreement with.  NO_DECISION predictions never agree.
+    """
+    true_labels = _check_predictions(true_labels, None, "test labels")
+    pred_a = _check_predictions(pred_a, len(true_labels), "first predictions")
+    pred_b = _check_predictions(pred_b, len(true_labels), "second predictions")
+    if true_labels.min() < 0 or min(pred_a.min(), pred_b.min()) < NO_DECISION:
+        raise ValueError("labels must be non-negative (predictions may be NO_DECISION)")
+    n_labels = int(max(true_labels.max(), pred_a.max(), pred_b.max())) + 1
+    counts_a = _class_prediction_counts(true_labels, pred_a, n_labels)
+    counts_b = _class_prediction_counts(true_labels, pred_b, n_labels)
+    class_sizes = np.bincount(true_labels, minlength=n_labels)
+    present = class_sizes > 0
+    same_label = (counts_a * counts_b).sum(axis=1)[present] / class_sizes[present]  # n_c^2 P(a=l|c) P(b=l|c) / n_c
+    return float(same_label.sum() / len(true_labels))
+
+
+def error_agreement(cnn_pred, knn_pred, true_labels) -> tuple[float, float]:
+    """(both wrong, same wrong label): on the samples the CNN gets wrong, the fraction the K-NN also gets
+    wrong, and the fraction where it predicts the very label the CNN predicted.
+
+    A K-NN without a decision counts as wrong, never as the same label.  Both
+    are NaN when the CNN makes no mistake.
+    """
+    true_labels = _check_predictions(true_labels, None, "test labels")
+    cnn_pred = _check_predictions(cnn_pred, len(true_labels), "CNN predictions")
+    knn_pred = _check_predictions(knn_pred, len(true_labels), "K-NN predictions")
+    cnn_wrong = cnn_pred != true_labels
+    if not cnn_wrong.any():
+        return float("nan"), float("nan")
+    knn_also_wrong = knn_pred[cnn_wrong] != true_labels[cnn_wrong]
+    same_wrong_label = knn_pred[cnn_wrong] == cnn_pred[cnn_wrong]
+    return float(np.mean(knn_also_wrong)), float(np.mean(same_wrong_label))
+
+
+def cnn_predictions(cnn_output, n_labels: int) -> np.ndarray:
+    """Predicted labels from softmax outputs (n, n_labels) by argmax, or integer predictions (n,) as they are."""
+    cnn_output = np.asarray(cnn_output)
+    if cnn_output.ndim == 2:
+        if cnn_output.shape[1] != n_labels:
+            raise ValueError(f"softmax outputs have {cnn_output.shape[1]} columns for {n_labels} labels")
+        return np.argmax(cnn_output, axis=1).astype(np.int64)
+    predictions = _check_predictions(cnn_output, None, "CNN predictions")
+    if predictions.min() < 0 or predictions.max() >= n_labels:
+        raise ValueError(f"CNN predictions outside 0..{n_labels - 1}")
+    return predictions.astype(np.int64)
+
+
+def agreement_table(cnn_output, test_labels, neighbours, noisy_train_labels, n_labels: int, K_values: Sequence[int],
+                    tie: str, rng: np.random.Generator | None, *, dataset: str, noise: str, level: str,
+                    nominal_gamma: float, seed_index: int) -> pd.DataFrame:
+    """CNN vs K-NN, sample by sample, for one (dataset, noise, level, seed); one row per K (:data:`AGREEMENT_COLUMNS`).
+
+    ``cnn_output`` is the seed's network on the test set (softmax or
+    predicted labels), ``neighbours`` (n_test, max K) the test samples'
+    neighbours in the clean model's feature space, ``noisy_train_labels`` the
+    labels that seed trained on; the K-NN votes with them
+    (:func:`knn_predictions_over_k`, ``tie`` and ``rng``), both are scored on
+    the clean ``test_labels``.  Under ``tie="strict"`` the K-NN's undecided
+    samples are errors that can never agree, which ``chance_agreement_uniform``
+    spreads over the wrong labels instead: it then overstates chance slightly.
+    """
+    test_labels = _check_predictions(test_labels, None, "test labels")
+    cnn_pred = cnn_predictions(cnn_output, n_labels)
+    neighbours = np.asarray(neighbours)
+    if neighbours.ndim != 2:
+        raise ValueError(f"neighbours must be an (n_test, K) array, got shape {neighbours.shape}")
+    if len(cnn_pred) != len(test_labels) or len(neighbours) != len(test_labels):
+        raise ValueError(f"{len(cnn_pred)} CNN outputs and {len(neighbours)} neighbour rows for {len(test_labels)} test labels")
+    ks = check_k_grid(K_values, neighbours.shape[1])
+    knn_by_k = knn_predictions_over_k(neighbours, noisy_train_labels, n_labels, ks, tie, rng)
+    cnn_accuracy = float(np.mean(cnn_pred == test_labels))
+    rows = []
+    for k, knn_pred in zip(ks, knn_by_k):
+        knn_accuracy = float(np.mean(knn_pred == test_labels))
+        both_wrong, same_wrong_label = error_agreement(cnn_pred, knn_pred, test_labels)
+        rows.append({
+            "dataset": dataset, "noise": noise, "level": str(level), "nominal_gamma": float(nominal_gamma),
+            "seed_index": int(seed_index), "K": int(k), "cnn_accuracy": cnn_accuracy, "knn_accuracy": knn_accuracy,
+            "agreement": agreement(cnn_pred, knn_pred),
+            "chance_agreement": chance_agreement_from_predictions(cnn_pred, knn_pred, test_labels),
+            "chance_agreement_uniform": chance_agreement(cnn_accuracy, knn_accuracy, n_labels),
+            "both_wrong": both_wrong, "same_wrong_label": same_wrong_label,
+        })
+    return pd.DataFrame(rows, columns=AGREEMENT_COLUMNS)
+
+
+def _std_over_seeds(values: pd.Series) -> float:
+    return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
+def best_agreement_k(table: pd.DataFrame, by: Sequence[str] = ("dataset", "noise", "level")) -> pd.DataFrame:
+    """The sample-level effective K: per group of ``by``, the K of highest agreement averaged over seeds.
+
+    The smallest such K wins a tie.  One row per group: the ``by`` columns,
+    ``nominal_gamma`` (when ``level`` is among them), ``effective_K``, the
+    mean and std over seeds of the agreement at that K, the mean chance
+    agreement (conditional independence) there, and ``n_seeds``.
+    """
+    keys = list(by)
+    require_columns(table, keys + ["K", "agreement", "chance_agreement", "nominal_gamma"], "agreement table")
+    per_k = table.groupby(keys + ["K"], sort=True).agg(
+        nominal_gamma=("nominal_gamma", "first"), agreement_mean=("agreement", "mean"),
+        agreement_std=("agreement", _std_over_seeds), chance_agreement_mean=("chance_agreement", "mean"),
+        n_seeds=("agreement", "size"),
+    ).reset_index()
+    group_top = per_k.groupby(keys, sort=False)["agreement_mean"].transform("max")
+    near_top = per_k[per_k["agreement_mean"] >= group_top - AGREEMENT_TIE_TOLERANCE]
+    best = near_top.drop_duplicates(keys, keep="first").reset_index(drop=True)  # rows sorted by K: the smallest
+    best = best.rename(columns={"K": "effective_K"})
+    columns = keys + (["nominal_gamma"] if "level" in keys else []) + [
+        "effective_K", "agreement_mean", "agreement_std", "chance_agreement_mean", "n_seeds"]
+    return best[columns]
