@@ -12,9 +12,15 @@ confusion     new label drawn from row P(. | clean) of a row-stochastic matrix.
 concentrated  per class, k-means with k clusters in the clean model's feature
               space; one whole cluster per class is relabelled to the class's
               counterpart. The level is k (k = 10 gives about 10% noise).
+instance      instance-dependent noise after Chen et al. (AAAI 2021): the
+              samples a clean model finds most confusable are relabelled to
+              their most likely wrong class (deterministic; see
+              :func:`instance_noise`).
 
 Every generator returns a :class:`NoisyLabels` recording which samples were
 re-drawn and the realised fraction of labels that actually differ.
+Human labels read from a file (CIFAR-10N) live in :mod:`labelnoise.human_labels`;
+:func:`realised_transition_matrix` estimates P(noisy | clean) of any realisation.
 """
 
 from __future__ import annotations
@@ -23,8 +29,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-NOISE_TYPES = ("random", "flip", "confusion", "concentrated")
+NOISE_TYPES = ("random", "flip", "confusion", "concentrated", "instance")
 ROW_SUM_TOLERANCE = 1e-6
+#: How far from 1 a softmax row may sum: a network's float32 softmax sums to 1 only to single precision.
+SOFTMAX_ROW_SUM_TOLERANCE = 1e-4
 
 
 @dataclass(frozen=True)
@@ -222,6 +230,81 @@ def noise_confusion_matrix(noise: str, n_classes: int, permutation: np.ndarray, 
     raise ValueError(f"noise type {noise!r} has no confusion matrix; known: random, flip, confusion")
 
 
+def realised_transition_matrix(clean: np.ndarray, noisy: np.ndarray, n_classes: int) -> np.ndarray:
+    """P(noisy | clean) of one realisation, estimated by counting: row c holds the noisy labels of class c.
+
+    This is the class-conditional approximation of noise that is not class-conditional (instance,
+    human) for Eq. 6. It is the *overall* transition, unchanged labels included, so use it there with
+    gamma = 1 (``analytic.label_probabilities(C, matrix, 1.0) = C @ matrix``). A class with no samples
+    gets an identity row (no evidence of noise): the matrix stays row-stochastic, and that row meets a
+    zero column of the clean label distribution in Eq. 6, so it does not change q.
+    """
+    clean, noisy = check_labels(clean, n_classes), check_labels(noisy, n_classes)
+    if clean.shape != noisy.shape:
+        raise ValueError(f"{len(clean)} clean labels but {len(noisy)} noisy ones")
+    counts = np.bincount(clean * n_classes + noisy, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+    totals = counts.sum(axis=1)
+    matrix = np.eye(n_classes)
+    present = totals > 0
+    matrix[present] = counts[present] / totals[present, None]
+    return matrix
+
+
+def check_softmax(softmax: np.ndarray) -> np.ndarray:
+    """Validate an N x L matrix of class probabilities (L >= 2); rows must sum to 1 within SOFTMAX_ROW_SUM_TOLERANCE."""
+    softmax = np.asarray(softmax, dtype=np.float64)
+    if softmax.ndim != 2 or softmax.shape[1] < 2:
+        raise ValueError(f"softmax must have shape (N, L) with L >= 2 classes, got shape {softmax.shape}")
+    if not np.all(np.isfinite(softmax)) or np.any(softmax < 0):
+        raise ValueError("softmax entries must be finite and non-negative")
+    deviation = np.abs(softmax.sum(axis=1) - 1.0)
+    if deviation.size and deviation.max() > SOFTMAX_ROW_SUM_TOLERANCE:
+        worst = int(np.argmax(deviation))
+        raise ValueError(f"softmax rows must sum to 1: row {worst} sums to {softmax[worst].sum():.6g}")
+    return softmax
+
+
+def most_likely_wrong_class(labels: np.ndarray, softmax: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every sample's most probable class other than its label, and that probability.
+
+    Ties between wrong classes go to the lowest class index (``np.argmax``).
+    """
+    softmax = check_softmax(softmax)
+    labels = check_labels(labels, softmax.shape[1])
+    if len(labels) != len(softmax):
+        raise ValueError(f"softmax has {len(softmax)} rows for {len(labels)} labels")
+    wrong = softmax.copy()
+    rows = np.arange(len(labels))
+    wrong[rows, labels] = -np.inf
+    classes = np.argmax(wrong, axis=1)
+    return classes, wrong[rows, classes]
+
+
+def instance_noise(labels: np.ndarray, gamma: float, softmax: np.ndarray) -> NoisyLabels:
+    """Instance-dependent noise: relabel the round(gamma N) most confusable samples to their most likely wrong class.
+
+    After Chen, Ye, Chen, Zhao & Heng, "Beyond Class-Conditional Assumption: A Primary Attempt to
+    Combat Instance-Dependent Label Noise" (AAAI 2021). ``softmax`` is a clean model's class
+    probabilities on the training set (N x L; Chen et al. average it over the training epochs). Each
+    sample's score is its highest probability of a wrong class; the round(gamma N) samples with the
+    highest scores get that wrong class. The choice is deterministic (no rng): equal scores are broken
+    by sample index, lower first (stable sort). Every changed label becomes a wrong class, so the
+    realised fraction equals round(gamma N) / N. (Chen et al.'s script truncates gamma N instead.)
+
+    Unlike concentrated noise, which flips whole per-class k-means clusters of the clean embedding to
+    one fixed counterpart class, instance noise picks individual samples by the clean model's
+    confusion, and each goes to its own most likely wrong class; the noise is not class-conditional.
+    """
+    labels = np.asarray(labels)
+    targets, scores = most_likely_wrong_class(labels, softmax)
+    chosen = np.argsort(-scores, kind="stable")[: corrupted_count(len(targets), gamma)]
+    mask = np.zeros(len(targets), dtype=bool)
+    mask[chosen] = True
+    noisy = labels.astype(np.int64)
+    noisy[mask] = targets[mask]
+    return NoisyLabels(noisy, mask)
+
+
 def choose_flipped_clusters(k: int, n_classes: int, rng: np.random.Generator) -> np.ndarray:
     """The cluster of every class whose labels concentrated noise flips."""
     return rng.integers(0, k, size=n_classes)
@@ -241,8 +324,13 @@ def make_noisy_labels(
     permutation: np.ndarray,
     confusion: np.ndarray | None = None,
     clusters: np.ndarray | None = None,
+    softmax: np.ndarray | None = None,
 ) -> NoisyLabels:
-    """One realisation of ``noise`` at ``level`` (gamma, or k for concentrated)."""
+    """One realisation of ``noise`` at ``level`` (gamma, or k for concentrated).
+
+    Instance noise needs ``softmax`` (a clean model's N x L class probabilities) and ignores ``rng``:
+    every seed gives the same labels.
+    """
     if noise == "random":
         return random_noise(clean, level, n_classes, rng)
     if noise == "flip":
@@ -255,4 +343,10 @@ def make_noisy_labels(
         if clusters is None:
             raise ValueError("concentrated noise needs the per-class k-means clusters")
         return concentrated_noise(clean, clusters, choose_flipped_clusters(int(level), n_classes, rng), permutation)
+    if noise == "instance":
+        if softmax is None:
+            raise ValueError("instance noise needs the clean model's softmax on the training set")
+        if np.shape(softmax)[-1:] != (n_classes,):
+            raise ValueError(f"softmax of shape {np.shape(softmax)} does not have one column per class ({n_classes})")
+        return instance_noise(clean, level, softmax)
     raise ValueError(f"unknown noise type {noise!r}; known: {', '.join(NOISE_TYPES)}")
