@@ -55,6 +55,8 @@ include: "rules/analytic.smk"
 include: "rules/figures.smk"
 include: "rules/appendix_a.smk"
 include: "rules/knn.smk"
+include: "rules/agreement.smk"
+include: "rules/scaling.smk"
 include: "rules/summary.smk"
 
 

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from labelnoise.knn import NO_DECISION, label_counts, vote_from_counts
-from labelnoise.tables import require_columns
+from labelnoise.tables import mean_and_std_over_seeds, noise_rank, require_columns
 
 #: Columns of :func:`agreement_table`, one row per K.
 AGREEMENT_COLUMNS = [
@@ -229,29 +229,52 @@ def agreement_table(cnn_output, test_labels, neighbours, noisy_train_labels, n_l
     return pd.DataFrame(rows, columns=AGREEMENT_COLUMNS)
 
 
-def _std_over_seeds(values: pd.Series) -> float:
-    return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+#: Columns of :func:`agreement_table` averaged over seeds by :func:`agreement_over_seeds`.
+MEASURED_COLUMNS = ["cnn_accuracy", "knn_accuracy", "agreement", "chance_agreement", "chance_agreement_uniform",
+                    "both_wrong", "same_wrong_label"]
 
 
-def best_agreement_k(table: pd.DataFrame, by: Sequence[str] = ("dataset", "noise", "level")) -> pd.DataFrame:
-    """The sample-level effective K: per group of ``by``, the K of highest agreement averaged over seeds.
+def agreement_over_seeds(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean and std over seeds of every measured column, one row per (dataset, noise, level, K).
 
-    The smallest such K wins a tie.  One row per group: the ``by`` columns,
-    ``nominal_gamma`` (when ``level`` is among them), ``effective_K``, the
-    mean and std over seeds of the agreement at that K, the mean chance
-    agreement (conditional independence) there, and ``n_seeds``.
+    Rows in the noise types' usual order, then by increasing noise, then K.
     """
-    keys = list(by)
-    require_columns(table, keys + ["K", "agreement", "chance_agreement", "nominal_gamma"], "agreement table")
-    per_k = table.groupby(keys + ["K"], sort=True).agg(
-        nominal_gamma=("nominal_gamma", "first"), agreement_mean=("agreement", "mean"),
-        agreement_std=("agreement", _std_over_seeds), chance_agreement_mean=("chance_agreement", "mean"),
-        n_seeds=("agreement", "size"),
-    ).reset_index()
+    keys = ["dataset", "noise", "level", "K"]
+    require_columns(table, keys + ["nominal_gamma", "seed_index"] + MEASURED_COLUMNS, "agreement table")
+    summary = mean_and_std_over_seeds(table, keys, MEASURED_COLUMNS, first=["nominal_gamma"])
+    summary["_noise_rank"] = summary["noise"].map(noise_rank)
+    ordered = summary.sort_values(["dataset", "_noise_rank", "nominal_gamma", "level", "K"], kind="mergesort")
+    return ordered.drop(columns="_noise_rank").reset_index(drop=True)
+
+
+def best_agreement_k(per_k: pd.DataFrame) -> pd.DataFrame:
+    """The sample-level effective K: per (dataset, noise, level), the row of :func:`agreement_over_seeds` whose
+    mean agreement is highest (the smallest K on a tie), with its K as ``effective_K``."""
+    keys = ["dataset", "noise", "level"]
     group_top = per_k.groupby(keys, sort=False)["agreement_mean"].transform("max")
     near_top = per_k[per_k["agreement_mean"] >= group_top - AGREEMENT_TIE_TOLERANCE]
     best = near_top.drop_duplicates(keys, keep="first").reset_index(drop=True)  # rows sorted by K: the smallest
-    best = best.rename(columns={"K": "effective_K"})
-    columns = keys + (["nominal_gamma"] if "level" in keys else []) + [
-        "effective_K", "agreement_mean", "agreement_std", "chance_agreement_mean", "n_seeds"]
-    return best[columns]
+    return best.rename(columns={"K": "effective_K"})
+
+
+#: Columns of the Fig. 10 table (results/fig10_{dataset}.csv), one row per (noise, level).
+FIG10_COLUMNS = [
+    "dataset", "noise", "level", "nominal_gamma", "n_seeds", "cnn_accuracy_mean", "effective_K", "agreement_mean",
+    "agreement_std", "chance_agreement_mean", "chance_agreement_uniform_mean", "both_wrong_mean",
+    "same_wrong_label_mean", "knn_accuracy_mean", "fitted_K", "agreement_at_fitted_K",
+]
+
+
+def effective_k_table(per_k: pd.DataFrame, fitted: dict[str, int]) -> pd.DataFrame:
+    """Per (noise, level): the sample-level effective K and what was measured at it, beside the curve-fitted K.
+
+    ``per_k`` is :func:`agreement_over_seeds` output; ``fitted`` maps a noise
+    type to the K that ``labelnoise.analytic.fit_k`` fitted to its accuracy
+    curve (noise types without an analytic curve are absent: NaN there).
+    """
+    best = best_agreement_k(per_k)
+    best["fitted_K"] = best["noise"].map(fitted).astype(float)
+    at_fitted = per_k.rename(columns={"K": "fitted_K", "agreement_mean": "agreement_at_fitted_K"})
+    at_fitted = at_fitted[["dataset", "noise", "level", "fitted_K", "agreement_at_fitted_K"]].astype({"fitted_K": float})
+    best = best.merge(at_fitted, on=["dataset", "noise", "level", "fitted_K"], how="left")
+    return best[FIG10_COLUMNS]

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
-STUDY_SECTIONS = ("seeds", "clean_model", "grid_model", "train", "noise", "analytic", "figures", "knn", "appendix_a")
+STUDY_SECTIONS = ("seeds", "clean_model", "grid_model", "train", "noise", "analytic", "figures", "knn", "appendix_a",
+                  "agreement", "scaling")
 GAMMA_NOISES = ("random", "flip", "confusion")
 
 #: The settings each rule reads: dotted keys of a dataset view (name and seed always come along). They are
@@ -43,6 +44,9 @@ RULE_SETTINGS = {
     "fig3": ["figures.softmax_examples", "knn"],
     "fig8": ["appendix_a"],
     "fig9": ["appendix_a"],
+    "knn_agreement": ["agreement", "knn.tie"],
+    "train_subset": ["seeds", "grid_model", "train", "scaling.fractions"],
+    "data_scaling": ["scaling", "noise.levels.random"],
 }
 
 # A number in YAML 1.2 that YAML 1.1 (PyYAML, Snakemake) reads as a string: 1e-3, 5E+4, .5e-2.
@@ -206,6 +210,12 @@ def _check_semantics(view: dict, name: str) -> None:
             if key.endswith("_level") and format_level(noise_type, value) not in levels[noise_type]:
                 raise ConfigError(f"config key 'figures.{figure}.{key}' (dataset '{name}'): {value} is not a configured "
                                   f"{noise_type} level; configured: {noise['levels'][noise_type]}")
+    if scaling_level(view) not in levels["random"]:
+        raise ConfigError(f"config key 'scaling.level' (dataset '{name}'): {view['scaling']['level']} is not a configured "
+                          f"random level; configured: {noise['levels']['random']}")
+    for key, values in (("agreement.K", view["agreement"]["K"]), ("scaling.fractions", view["scaling"]["fractions"])):
+        if list(values) != sorted(values):
+            raise ConfigError(f"config key '{key}' (dataset '{name}'): {values} must increase")
     _check_fits_data(view, name)
 
 
@@ -220,7 +230,8 @@ def _check_fits_data(view: dict, name: str) -> None:
             raise ConfigError(f"config key 'datasets.{name}.test_fraction': {view['test_fraction']} leaves a class "
                               f"without {title} samples ({view['source']} has {smallest} in its smallest class); raise it")
     n_train, smallest_class = int(counts["train"].sum()), int(counts["train"].min())
-    for key, largest in (("knn.K", view["knn"]["K"]), ("appendix_a.K", max(view["appendix_a"]["K"]))):
+    for key, largest in (("knn.K", view["knn"]["K"]), ("appendix_a.K", max(view["appendix_a"]["K"])),
+                         ("agreement.K", max(view["agreement"]["K"]))):
         if largest > n_train:
             raise ConfigError(f"config key '{key}' (dataset '{name}'): K = {largest} exceeds the {n_train} training samples")
     too_many = [k for k in view["noise"]["levels"]["concentrated"] if k > smallest_class]
@@ -286,6 +297,12 @@ def main(argv: list[str] | None = None) -> int:
 def model_kwargs(view: dict, section: str, image_shape: tuple[int, int, int], n_classes: int) -> dict:
     """Arguments of :func:`labelnoise.models.build_model` for ``clean_model`` or ``grid_model``."""
     return dict(in_channels=image_shape[0], image_size=image_shape[1], n_classes=n_classes, **view[section])
+
+
+def scaling_level(view: dict) -> str:
+    """The random-noise level (its name) whose CNN accuracy Fig. 11 shows: ``scaling.level``, or the highest configured."""
+    level = view["scaling"]["level"]
+    return format_level("random", max(view["noise"]["levels"]["random"]) if level is None else level)
 
 
 def analytic_gammas(view: dict, noise: str) -> np.ndarray:

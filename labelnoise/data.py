@@ -22,6 +22,8 @@ training set, the official test set halved into clean validation and test
 
 from __future__ import annotations
 
+import dataclasses
+
 import codecs
 import gzip
 import hashlib
@@ -366,6 +368,10 @@ class PreparedData:
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return tuple(self.images.shape[1:])
+
+    def with_training_subset(self, positions: np.ndarray) -> "PreparedData":
+        """The same data trained on ``positions`` of the training part only (Fig. 11); validation and test unchanged."""
+        return dataclasses.replace(self, train_idx=self.train_idx[positions])
 
     def part(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(images, labels) of the split part ``train``, ``val`` or ``test``."""

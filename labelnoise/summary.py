@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from labelnoise.agreement import agreement_over_seeds, best_agreement_k
 from labelnoise.io import load_csv
 from labelnoise.tables import load_train_tables, require_columns
 
@@ -24,9 +25,9 @@ PAPER_CLAIMS: dict[str, str] = {
 }
 
 SUMMARY_COLUMNS: tuple[str, ...] = (
-    "dataset", "noise", "level", "nominal_gamma", "corrupted_fraction", "realised_gamma",
+    "dataset", "noise", "level", "train_fraction", "nominal_gamma", "corrupted_fraction", "realised_gamma",
     "n_seeds", "cnn_acc_mean", "cnn_acc_std", "fitted_K", "analytic_acc_fitted_K",
-    "knn_K", "knn_acc", "paper_claim",
+    "knn_K", "knn_acc", "effective_K", "agreement", "chance_agreement", "paper_claim",
 )
 
 
@@ -60,6 +61,8 @@ def build_summary(
     analytic: dict[str, pd.DataFrame],
     fits: dict[str, pd.DataFrame],
     knn: dict[str, pd.DataFrame] | None = None,
+    effective_k: pd.DataFrame | None = None,
+    scaling: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Summary rows of one dataset (columns SUMMARY_COLUMNS).
 
@@ -68,6 +71,10 @@ def build_summary(
     and K fit; ``knn`` maps noise types to K-NN baseline tables (columns noise,
     level, K, accuracy), or is None / lacks a type when no baseline was run
     (those cells are NaN). Concentrated noise has no analytic curve: NaN there.
+    ``effective_k`` (the Fig. 10 table) adds the sample-level effective K, the
+    agreement there and its chance level; ``scaling`` (the Fig. 11 table) adds
+    a row per smaller training-set fraction at its level (``train_fraction``
+    is 1 on the other rows).
     """
     require_columns(
         train_summary,
@@ -98,13 +105,42 @@ def build_summary(
         rows["knn_acc"] = [acc for _, acc in pairs]
         rows["paper_claim"] = PAPER_CLAIMS.get(noise, "")
         parts.append(rows)
-    out = pd.concat(parts, ignore_index=True).rename(columns={
+    out = pd.concat(parts, ignore_index=True)
+    out["train_fraction"] = 1.0
+    out = _with_agreement(out, effective_k)
+    if scaling is not None:
+        out = pd.concat([out, _scaling_rows(scaling)], ignore_index=True)
+    out = out.rename(columns={
         "corrupted_fraction_mean": "corrupted_fraction",
         "realised_gamma_mean": "realised_gamma",
         "test_acc_mean": "cnn_acc_mean",
         "test_acc_std": "cnn_acc_std",
     })
     return out[list(SUMMARY_COLUMNS)]
+
+
+def _with_agreement(rows: pd.DataFrame, effective_k: pd.DataFrame | None) -> pd.DataFrame:
+    """The Fig. 10 columns (effective_K, agreement, chance_agreement) joined on (noise, level); NaN without them."""
+    if effective_k is None:
+        return rows.assign(effective_K=np.nan, agreement=np.nan, chance_agreement=np.nan)
+    require_columns(effective_k, ("noise", "level", "effective_K", "agreement_mean", "chance_agreement_mean"), "Fig. 10 table")
+    columns = effective_k[["noise", "level", "effective_K", "agreement_mean", "chance_agreement_mean"]].rename(
+        columns={"agreement_mean": "agreement", "chance_agreement_mean": "chance_agreement"})
+    return rows.merge(columns.assign(level=columns["level"].astype(str)), on=["noise", "level"], how="left")
+
+
+def _scaling_rows(scaling: pd.DataFrame) -> pd.DataFrame:
+    """Summary rows of the smaller training-set fractions of Fig. 11 (random noise at ``scaling.level``)."""
+    require_columns(scaling, ("dataset", "train_fraction", "level", "nominal_gamma", "realised_gamma_mean",
+                              "cnn_acc_mean", "cnn_acc_std", "n_seeds", "fitted_K"), "Fig. 11 table")
+    smaller = scaling[scaling["train_fraction"] < 1.0]
+    return pd.DataFrame({
+        "dataset": smaller["dataset"], "noise": "random", "level": smaller["level"].astype(str),
+        "train_fraction": smaller["train_fraction"], "nominal_gamma": smaller["nominal_gamma"],
+        "realised_gamma_mean": smaller["realised_gamma_mean"], "test_acc_mean": smaller["cnn_acc_mean"],
+        "test_acc_std": smaller["cnn_acc_std"], "n_seeds": smaller["n_seeds"], "fitted_K": smaller["fitted_K"].astype(float),
+        "paper_claim": "fewer training samples (Fig. 11)",
+    })
 
 
 def _accuracy_text(tables) -> str:
@@ -135,6 +171,20 @@ def measured_labels(figure: str, inputs) -> dict[str, str]:
         labels["median chi-square (paper 0.143)"] = f"{appendix['median_chi2']:.4f}"
         labels["median preferred K"] = f"{appendix['median_preferred_K']:g}"
         labels["share at the smallest K"] = f"{appendix['fraction_at_K_min']:.2f}"
+    if "scaling" in keys:  # Fig. 11
+        scaling = load_csv(inputs["scaling"], dtype={"level": str})
+        labels["fitted K by training samples per class"] = "; ".join(
+            f"{row.n_train_per_class:.0f}: K = {row.fitted_K}{' (grid top)' if row.K_at_grid_edge else ''}"
+            for row in scaling.itertuples())
+        labels[f"CNN at random {scaling['level'].iloc[0]}"] = "; ".join(
+            f"{row.n_train_per_class:.0f}: {row.cnn_acc_mean:.3f}" for row in scaling.itertuples())
+    if "agreement" in keys:  # Fig. 10
+        per_k = agreement_over_seeds(pd.concat([load_csv(path, dtype={"level": str}) for path in inputs["agreement"]]))
+        best = best_agreement_k(per_k)
+        highest = best.loc[best.groupby("noise", sort=False)["nominal_gamma"].idxmax()]
+        labels["agreement at the effective K, most noise (chance)"] = "; ".join(
+            f"{row.noise} {row.level}: {row.agreement_mean:.2f} at K = {row.effective_K} ({row.chance_agreement_mean:.2f})"
+            for row in highest.itertuples())
     if "fit" in keys:
         fit = load_csv(inputs["fit"])
         best = fit[fit["best"].astype(bool)].iloc[0]

@@ -14,7 +14,7 @@ RESULTS = "results"
 RUN_DESCRIPTION = f"{RESULTS}/run_description.rst"  # the report's landing page (Snakefile: report)
 NOISE_TYPES = ["random", "flip", "confusion", "concentrated"]
 SPREAD_NOISES = ["random", "flip", "confusion"]  # the noise types of Eq. 6
-FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9"]
+FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9", "fig10", "fig11"]
 
 SETTINGS = {name: dataset_settings(config, name) for name in config["datasets"]}
 
@@ -24,6 +24,7 @@ wildcard_constraints:
     noise="|".join(NOISE_TYPES),
     spread_noise="|".join(SPREAD_NOISES),
     level=r"[0-9]+(\.[0-9]+)?",
+    fraction=r"[0-9]+(\.[0-9]+)?",
     k="[0-9]+",
 
 
@@ -91,6 +92,19 @@ def train_tables(dataset, noise):
     return [f"{RESULTS}/{dataset}/train/{noise}/{level}.csv" for level in level_names(dataset, noise)]
 
 
+def scaling_fraction_name(fraction):
+    """The folder of a training-set fraction (Fig. 11): 0.25 -> '0.25', 1.0 -> '1'."""
+    return f"{fraction:g}"
+
+
+def scaling_tables(dataset, fraction):
+    """Random-noise training tables of one training-set fraction; the full grid's own tables at fraction 1."""
+    if fraction == 1:
+        return train_tables(dataset, "random")
+    base = f"{RESULTS}/{dataset}/scaling/{scaling_fraction_name(fraction)}/random"
+    return [f"{base}/{level}.csv" for level in level_names(dataset, "random")]
+
+
 def all_targets():
     """Every figure, training table and summary of the datasets in config `targets`.
 
@@ -104,6 +118,11 @@ def all_targets():
         targets.append(f"{RESULTS}/data/{dataset}.npz")
         targets += [f"{RESULTS}/{fig}_{dataset}.pdf" for fig in FIGURES]
         targets += [table for noise in NOISE_TYPES for table in train_tables(dataset, noise)]
+        targets += [
+            table
+            for fraction in SETTINGS[dataset]["scaling"]["fractions"]
+            for table in scaling_tables(dataset, fraction)
+        ]
         targets.append(f"{RESULTS}/{dataset}/train_summary.csv")
         targets.append(f"{RESULTS}/summary_{dataset}.csv")
     return targets + [RUN_DESCRIPTION]
@@ -242,4 +261,40 @@ def summary_inputs(wildcards):
         "analytic": [f"{base}/analytic/{noise}.csv" for noise in SPREAD_NOISES],
         "fits": [f"{base}/analytic/{noise}_fit.csv" for noise in SPREAD_NOISES],
         "knn": [f"{base}/knn/{noise}.csv" for noise in NOISE_TYPES],
+        "effective_k": f"{RESULTS}/fig10_{wildcards.dataset}.csv",
+        "scaling": f"{RESULTS}/fig11_{wildcards.dataset}.csv",
+    }
+
+
+# rules/scaling.smk
+def train_subset_inputs(wildcards):
+    configured_level(wildcards)
+    fractions = {scaling_fraction_name(fraction) for fraction in SETTINGS[wildcards.dataset]["scaling"]["fractions"]}
+    if wildcards.noise != "random" or wildcards.fraction not in fractions - {"1"}:
+        sys.exit(
+            f"Target error: {wildcards.noise} noise on a training-set fraction {wildcards.fraction} of dataset "
+            f"'{wildcards.dataset}' is not configured (scaling.fractions, random noise only; 1 is the full grid): "
+            f"{', '.join(sorted(fractions - {'1'}))}"
+        )
+    return train_inputs(wildcards) | {"settings": settings_file("train_subset")(wildcards)}
+
+
+# rules/scaling.smk
+def data_scaling_inputs(wildcards):
+    base = f"{RESULTS}/{wildcards.dataset}"
+    fractions = SETTINGS[wildcards.dataset]["scaling"]["fractions"]
+    return {
+        "data": f"{RESULTS}/data/{wildcards.dataset}.npz",
+        "analytic": f"{base}/analytic/random.csv",
+        "settings": settings_file("data_scaling")(wildcards),
+        **{f"tables_{index}": scaling_tables(wildcards.dataset, fraction) for index, fraction in enumerate(fractions)},
+    }
+
+
+# rules/figures.smk
+def fig10_inputs(wildcards):
+    base = f"{RESULTS}/{wildcards.dataset}"
+    return {
+        "agreement": [f"{base}/agreement/{noise}.csv" for noise in NOISE_TYPES],
+        "fits": [f"{base}/analytic/{noise}_fit.csv" for noise in SPREAD_NOISES],
     }

@@ -1,5 +1,5 @@
-# Every figure is one rule named after it (fig1 ... fig9; Figs. 5-7 share one script, Figs. 2 and 3 another).
-# The computations behind them are in the stage files (analytic.smk, appendix_a.smk, knn.smk).
+# Every figure is one rule named after it: fig1 ... fig9 (Figs. 5-7 share one script, Figs. 2 and 3 another)
+# and, past the paper, fig10 and fig11. The computations behind them are in the stage files.
 
 
 rule fig1:
@@ -209,3 +209,45 @@ rule fig9:
         settings=settings("fig9"),
     script:
         "../workflow_scripts/fig9.py"
+
+
+rule fig10:
+    """Fig. 10 (beyond the paper): CNN vs K-NN agreement per test sample against K, chance, and the effective K."""
+    input:
+        unpack(fig10_inputs),
+    output:
+        pdf=f"{RESULTS}/fig10_{{dataset}}.pdf",
+        png=report_figure(f"{RESULTS}/fig10_{{dataset}}.png", "fig10", "Fig. 10"),
+        table=f"{RESULTS}/fig10_{{dataset}}.csv",
+    log:
+        log_path("fig10", "{dataset}"),
+    localrule: True
+    conda:
+        "../envs/labelnoise.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../workflow_scripts/fig10.py"
+
+
+rule fig11:
+    """Fig. 11 (beyond the paper): the fitted K of random noise against the training samples per class."""
+    input:
+        scaling=f"{RESULTS}/{{dataset}}/scaling.csv",
+    output:
+        pdf=f"{RESULTS}/fig11_{{dataset}}.pdf",
+        png=report_figure(f"{RESULTS}/fig11_{{dataset}}.png", "fig11", "Fig. 11"),
+        table=f"{RESULTS}/fig11_{{dataset}}.csv",
+    log:
+        log_path("fig11", "{dataset}"),
+    localrule: True
+    conda:
+        "../envs/labelnoise.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../workflow_scripts/fig11.py"

@@ -19,6 +19,7 @@ rule train_grid:
     params:
         settings=settings("train_grid"),
         resume=f"{RESULTS}/{{dataset}}/resume/train_grid/{{noise}}/{{level}}",  # resume checkpoints of a killed job, removed when it completes
+        fraction=None,  # the whole training set (train_subset: one nested subset)
     script:
         "../workflow_scripts/train_grid.py"
 

@@ -204,16 +204,17 @@ def test_best_agreement_k_takes_the_seed_mean_and_the_smallest_k_on_ties():
                         ("0.60", {1: [0.5, 0.5], 5: [0.6, 0.4], 9: [0.4, 0.6]})):  # 0.5 everywhere: K = 1
         for k, values in by_k.items():
             for seed_index, value in enumerate(values):
-                rows.append(dict(dataset="toy", noise="random", level=level, nominal_gamma=float(level), seed_index=seed_index,
-                                 K=k, agreement=value, chance_agreement=0.3))
-    best = ag.best_agreement_k(pd.DataFrame(rows))
+                rows.append(dict(dataset="toy", noise="random", level=level, nominal_gamma=float(level),
+                                 seed_index=seed_index, K=k, agreement=value,
+                                 **{column: 0.3 for column in ag.MEASURED_COLUMNS if column != "agreement"}))
+    per_k = ag.agreement_over_seeds(pd.DataFrame(rows))
+    assert len(per_k) == 6 and (per_k["n_seeds"] == 2).all()
+    best = ag.best_agreement_k(per_k)
     assert best["level"].tolist() == ["0.20", "0.60"] and best["effective_K"].tolist() == [5, 1]
     assert best["agreement_mean"].tolist() == pytest.approx([0.8, 0.5])
-    assert best["agreement_std"].iloc[0] == pytest.approx(np.std([0.7, 0.9], ddof=1)) and (best["n_seeds"] == 2).all()
-    per_noise = ag.best_agreement_k(pd.DataFrame(rows), by=["noise"])
-    assert list(per_noise.columns)[:2] == ["noise", "effective_K"] and per_noise["effective_K"].tolist() == [5]
+    assert best["agreement_std"].iloc[0] == pytest.approx(np.std([0.7, 0.9], ddof=1))
     with pytest.raises(ValueError, match="missing required column"):
-        ag.best_agreement_k(pd.DataFrame(rows).drop(columns="agreement"))
+        ag.agreement_over_seeds(pd.DataFrame(rows).drop(columns="agreement"))
 
 
 # ---------------------------------------------------------------------------

@@ -82,6 +82,11 @@ def test_dataset_overrides_are_deep_merged():
         ({"noise": {"levels": {"concentrated": [5, 401]}}}, "noise.levels.concentrated"),
         ({"figures": {"embedding": {"random_level": 0.3}}}, "figures.embedding.random_level"),
         ({"figures": {"softmax_examples": {"concentrated_level": 7}}}, "figures.softmax_examples.concentrated_level"),
+        ({"scaling": {"level": 0.55}}, "scaling.level"),
+        ({"scaling": {"fractions": [0.5, 0.25, 1.0]}}, "scaling.fractions"),
+        ({"scaling": {"fractions": [0.0, 1.0]}}, "scaling.fractions[0]"),
+        ({"agreement": {"K": [5, 3]}}, "agreement.K"),
+        ({"agreement": {"K": [1, 4001]}}, "agreement.K"),
     ],
 )
 def test_invalid_values_name_the_key(bad, key):

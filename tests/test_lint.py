@@ -12,9 +12,9 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 RULE_FILES = sorted((REPO / "rules").glob("*.smk"))
-TRAINING_RULES = {"train_clean", "train_grid"}
+TRAINING_RULES = {"train_clean", "train_grid", "train_subset"}
 #: Rules whose jobs take long enough that their timings are worth keeping.
-HEAVY_RULES = {"train_clean", "train_grid", "analytic", "embed", "kmeans", "fig1"}
+HEAVY_RULES = {"train_clean", "train_grid", "train_subset", "analytic", "embed", "kmeans", "fig1", "knn_agreement"}
 
 
 def rule_blocks() -> dict[str, str]:

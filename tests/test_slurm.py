@@ -80,7 +80,7 @@ def slurm_jobs() -> dict[str, dict[str, str]]:
 
 #: Rules whose jobs are worth a node; every other rule is a `localrule` (seconds of work on the submitting node).
 SUBMITTED_RULES = {"prepare_data", "train_clean", "embed", "embed_test", "softmax_clean", "kmeans", "train_grid",
-                   "analytic", "appendix_a", "knn_baseline", "fig1"}
+                   "train_subset", "analytic", "appendix_a", "knn_baseline", "knn_agreement", "fig1"}
 
 
 def test_only_the_heavy_jobs_went_through_slurm(cluster, slurm_run):

@@ -18,7 +18,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "tests" / "data" / "digits_workflow.yaml"
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--configfile", str(CONFIG)]
-FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9"]
+FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9", "fig10", "fig11"]
 
 pytestmark = pytest.mark.slow
 
@@ -109,9 +109,44 @@ def test_appendix_a_outputs(run):
     assert features.shape == (test_size, 256)  # the fc@256 features of the test samples
 
 
+def test_agreement_tables_and_fig10(run):
+    """CNN vs K-NN per test sample: every level, seed and K; the CNN side agrees with the training tables."""
+    k_grid = [1, 3, 5, 11, 21, 51]
+    train = pd.read_csv(run / "digits" / "train.csv", dtype={"level": str})
+    for noise in ("random", "flip", "confusion", "concentrated"):
+        table = pd.read_csv(run / "digits" / "agreement" / f"{noise}.csv", dtype={"level": str})
+        assert len(table) == 2 * len(k_grid) and sorted(set(table["K"])) == k_grid  # 2 levels x 1 seed x K
+        for column in ("agreement", "chance_agreement", "knn_accuracy", "cnn_accuracy"):
+            assert table[column].between(0, 1).all(), column
+        cnn = table.groupby("level")["cnn_accuracy"].first()
+        measured = train[train["noise"] == noise].set_index("level")["test_acc"]
+        assert np.allclose(cnn.sort_index(), measured.sort_index(), atol=1e-4)  # the same nets, the same test half
+    fig10 = pd.read_csv(run / "fig10_digits.csv", dtype={"level": str})
+    assert len(fig10) == 8 and set(fig10["effective_K"]) <= set(k_grid)
+    assert fig10.loc[fig10["noise"] == "concentrated", "fitted_K"].isna().all()  # no analytic curve there
+    assert fig10.loc[fig10["noise"] != "concentrated", "fitted_K"].notna().all()
+
+
+def test_scaling_table_and_fig11(run):
+    """Fig. 11: the random grid on half the training set beside the full grid, whose own tables it reuses."""
+    scaling = pd.read_csv(run / "fig11_digits.csv", dtype={"level": str})
+    assert scaling["train_fraction"].tolist() == [0.5, 1.0] and (scaling["level"] == "0.60").all()
+    full = len(np.load(run / "digits" / "noise" / "random" / "0.60.npz")["clean_labels"])
+    assert scaling["n_train"].iloc[1] == full and abs(scaling["n_train"].iloc[0] - full / 2) <= 10  # stratified halves
+    train = pd.read_csv(run / "digits" / "train.csv", dtype={"level": str})
+    at_level = train[(train["noise"] == "random") & (train["level"] == "0.60")]["test_acc"].mean()
+    assert scaling["cnn_acc_mean"].iloc[1] == pytest.approx(at_level, abs=1e-4)
+    for level in ("0.20", "0.60"):
+        subset = pd.read_csv(run / "digits" / "scaling" / "0.5" / "random" / f"{level}.csv")
+        assert len(subset) == 1 and subset["realised_gamma"].between(0, 1).all()
+    summary = pd.read_csv(run / "summary_digits.csv", dtype={"level": str})
+    assert summary.loc[summary["train_fraction"] < 1, "level"].tolist() == ["0.60"]
+
+
 def test_every_rule_logged(run):
     for rule in ("prepare_data", "train_clean", "embed", "kmeans", "make_noise", "train_grid", "analytic", "fit_k", "fig1",
-                 "embed_test", "appendix_a", "knn_baseline", "fig3", "fig8", "fig9"):
+                 "embed_test", "appendix_a", "knn_baseline", "fig3", "fig8", "fig9", "knn_agreement", "train_subset",
+                 "data_scaling", "fig10", "fig11"):
         logs = list((run / "logs" / rule).rglob("*.log"))
         assert logs and all(log.stat().st_size > 0 for log in logs), rule
     grid_log = (run / "logs" / "train_grid" / "digits" / "random" / "0.20.log").read_text()
@@ -124,7 +159,8 @@ def test_deleting_one_level_reruns_only_that_level_and_downstream(run):
     (run / "digits" / "train" / "random" / "0.60.csv").unlink()
     jobs = planned_jobs(workdir)
     assert jobs.pop("train_grid") == 1
-    assert set(jobs) <= {"collect_grid", "fit_k", "fig2", "fig3", "fig4", "fig5", "summary", "all"}, jobs
+    assert set(jobs) <= {"collect_grid", "fit_k", "fig2", "fig3", "fig4", "fig5", "summary", "all",
+                         "knn_agreement", "fig10", "data_scaling", "fig11"}, jobs
     assert {"fig4", "fig5", "fit_k"} <= set(jobs)
     out = snakemake(workdir, "--cores", "2")
     assert out.returncode == 0, out.stderr[-3000:]

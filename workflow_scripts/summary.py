@@ -12,7 +12,9 @@ analytic = {noise: load_csv(path) for noise, path in zip(noises, snakemake.input
 fits = {noise: load_csv(path) for noise, path in zip(noises, snakemake.input.fits)}
 knn = {noise: load_csv(path, dtype={"level": str}) for noise, path in zip(snakemake.params.knn_noises, snakemake.input.knn)}
 train_summary = load_csv(snakemake.input.train_summary, dtype={"level": str})
-summary = build_summary(train_summary, analytic, fits, knn)
+summary = build_summary(train_summary, analytic, fits, knn,
+                        effective_k=load_csv(snakemake.input.effective_k, dtype={"level": str}),
+                        scaling=load_csv(snakemake.input.scaling, dtype={"level": str}))
 with atomic_path(snakemake.output.html) as tmp:
     tmp.write_text(summary_html(summary, snakemake.wildcards.dataset))
 save_csv(snakemake.output.table, summary)

@@ -1,14 +1,19 @@
-"""Rule train_grid: train every seed of one (dataset, noise type, level); a rerun after a kill resumes."""
+"""Rules train_grid and train_subset: train every seed of one (dataset, noise type, level); a rerun after a kill resumes.
+
+train_subset (Fig. 11) trains on one nested subset of the training set
+(``params.fraction``), with the full set's noisy labels of its samples and the
+very seeds of the full grid, so the fraction 1 would be the full grid itself.
+"""
 
 import shutil
 
 from labelnoise.config import model_kwargs
-from labelnoise.data import load_prepared
+from labelnoise.data import load_prepared, nested_subsets
 from labelnoise.grid import train_noise_level
 from labelnoise.io import load_npz, save_csv, save_npz
 from labelnoise.provenance import check_inputs
 from labelnoise.runtime import configure_torch, job_logger
-from labelnoise.seeding import derive_seed
+from labelnoise.seeding import derive_seed, rng_for
 from labelnoise.train_config import TrainConfig
 
 settings = snakemake.params.settings
@@ -19,17 +24,25 @@ record = check_inputs(snakemake)  # the noise file is this level's, made under t
 
 data = load_prepared(snakemake.input.data)
 noisy = load_npz(snakemake.input.noise)
+noisy_labels, corrupted = noisy["noisy_labels"], noisy["corrupted"]
+if snakemake.params.fraction is not None:
+    subsets = nested_subsets(data.part("train")[1], settings["scaling"]["fractions"],
+                             rng_for(settings["seed"], settings["name"], "scaling"))
+    subset = subsets[snakemake.params.fraction]
+    log.info("training on %d of the %d training samples (fraction %g)", len(subset), len(data.train_idx),
+             snakemake.params.fraction)
+    data, noisy_labels, corrupted = data.with_training_subset(subset), noisy_labels[:, subset], corrupted[:, subset]
 seeds = [derive_seed(settings["seed"], settings["name"], "train", noise, level, i) for i in range(settings["seeds"])]
 table, softmax = train_noise_level(
-    data, noisy["noisy_labels"], noisy["corrupted"], seeds,
+    data, noisy_labels, corrupted, seeds,
     model_kwargs=model_kwargs(settings, "grid_model", data.image_shape, data.n_classes),
     config=TrainConfig.from_settings(settings),
     coordinates=dict(dataset=settings["name"], noise=noise, level=level, nominal_gamma=float(noisy["nominal_gamma"])),
     log=log.info,
     resume_dir=snakemake.params.resume,
 )
-# The softmax first: the table is the rule's primary output and lands last.
-save_npz(snakemake.output.softmax, record, softmax=softmax, labels=data.part("test")[1], seeds=table["seed"].to_numpy())
+if "softmax" in snakemake.output.keys():  # first: the table is the rule's primary output and lands last
+    save_npz(snakemake.output.softmax, record, softmax=softmax, labels=data.part("test")[1], seeds=table["seed"].to_numpy())
 save_csv(snakemake.output.table, table)
 shutil.rmtree(snakemake.params.resume, ignore_errors=True)  # the resume checkpoints: results are saved
 log.info("%s %s: test accuracy %.4f +- %.4f (std over %d seeds)", noise, level, table.test_acc.mean(), table.test_acc.std(ddof=1), len(table))

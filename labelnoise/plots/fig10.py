@@ -1,0 +1,103 @@
+"""Fig. 10 (beyond the paper): does the CNN err on the same test samples as a K-NN? Agreement against K, and chance."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from labelnoise.plots.common import ACCURACY_LIMITS, NOISE_NAMES, k_ticks, noise_colour, paper_rc
+from labelnoise.tables import require_columns
+
+#: Levels drawn per noise type in the top row: the lowest, middle and highest noise.
+LEVELS_SHOWN = 3
+
+
+def shown_levels(levels: pd.DataFrame) -> list[str]:
+    """Up to LEVELS_SHOWN levels of one noise type, spread from the least to the most noise (by nominal gamma)."""
+    ordered = levels.drop_duplicates("level").sort_values("nominal_gamma")["level"].tolist()
+    picks = np.unique(np.round(np.linspace(0, len(ordered) - 1, min(LEVELS_SHOWN, len(ordered)))).astype(int))
+    return [ordered[i] for i in picks]
+
+
+def _draw_agreement_vs_k(ax, rows: pd.DataFrame, best: pd.DataFrame, colour_of: dict[str, tuple]) -> None:
+    """Top row: the agreement (solid) and the agreement expected by chance (dashed) against K, one colour per level."""
+    for level, colour in colour_of.items():
+        curve = rows[rows["level"] == level].sort_values("K")
+        gamma = curve["nominal_gamma"].iloc[0]
+        ax.plot(curve["K"], curve["agreement_mean"], color=colour, marker="o", markersize=3.5, linewidth=1.6,
+                label=f"level {level} (gamma {gamma:.2f})", gid="agreement")
+        ax.plot(curve["K"], curve["chance_agreement_mean"], color=colour, linestyle="--", linewidth=1.1, gid="chance")
+        effective = best[best["level"] == level].iloc[0]
+        ax.plot([effective["effective_K"]], [effective["agreement_mean"]], marker="*", markersize=12, color=colour,
+                markeredgecolor="black", markeredgewidth=0.6, linestyle="none", zorder=4, gid="effective_K")
+    fitted = best["fitted_K"].dropna()
+    if len(fitted):
+        ax.axvline(fitted.iloc[0], color="0.3", linestyle=":", linewidth=1.3, gid="fitted_K",
+                   label=f"K fitted to the accuracy curve: {int(fitted.iloc[0])}")
+    ks = sorted(rows["K"].unique())
+    ax.set_xscale("log")
+    ax.set_xticks(k_ticks(ks, max_ticks=7))
+    ax.set_xticklabels([str(k) for k in k_ticks(ks, max_ticks=7)])
+    ax.minorticks_off()
+    ax.set_xlabel("K (neighbours that vote)")
+    ax.set_ylim(*ACCURACY_LIMITS)
+    ax.legend(fontsize=8, loc="lower right", frameon=False)
+
+
+def _draw_vs_noise(ax, best: pd.DataFrame, colour: str) -> None:
+    """Bottom row: at the effective K of every level, the agreement, chance, and the CNN's errors the K-NN shares."""
+    best = best.sort_values("nominal_gamma")
+    x = best["nominal_gamma"].to_numpy(float)
+    ax.errorbar(x, best["agreement_mean"], yerr=best["agreement_std"], color=colour, marker="o", markersize=4,
+                capsize=2.5, label="agreement at the effective K", gid="agreement_best")
+    ax.plot(x, best["chance_agreement_mean"], color=colour, linestyle="--", linewidth=1.2)
+    ax.plot(x, best["same_wrong_label_mean"], color="black", marker="v", markersize=4, linewidth=1.1)
+    ax.plot(x, best["cnn_accuracy_mean"], color="0.55", marker="s", markersize=3.5, linewidth=1.0)
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_ylim(*ACCURACY_LIMITS)
+    ax.set_xlabel(r"noise level $\gamma$ (nominal)")
+
+
+def _bottom_legend() -> list[Line2D]:
+    """Legend of the bottom row, in neutral colours: each panel draws the agreement in its noise type's colour."""
+    return [
+        Line2D([], [], color="0.25", marker="o", markersize=4, label="agreement at the effective K (mean ± std)"),
+        Line2D([], [], color="0.25", linestyle="--", label="by chance (independent given the class)"),
+        Line2D([], [], color="black", marker="v", markersize=4, label="CNN errors where the K-NN has the same wrong label"),
+        Line2D([], [], color="0.55", marker="s", markersize=3.5, label="CNN accuracy"),
+    ]
+
+
+def plot_fig10_agreement(per_k: pd.DataFrame, best: pd.DataFrame) -> Figure:
+    """Fig. 10: CNN vs K-NN agreement per test sample, one column per noise type.
+
+    Top: agreement against K at a low, a middle and a high noise level (solid),
+    the agreement two independent classifiers with the same per-class
+    accuracies would reach (dashed), the K of highest agreement (star, the
+    sample-level effective K) and the K fitted to the accuracy curve (dotted).
+    Bottom: at each level's effective K, the agreement, chance, the share of
+    the CNN's errors on which the K-NN predicts the same wrong label, and the
+    CNN's accuracy.  ``per_k`` and ``best`` come from
+    :func:`labelnoise.agreement.agreement_over_seeds` and
+    :func:`labelnoise.agreement.effective_k_table`.
+    """
+    require_columns(per_k, ["noise", "level", "nominal_gamma", "K", "agreement_mean", "chance_agreement_mean"], "agreement")
+    require_columns(best, ["noise", "level", "effective_K", "fitted_K", "agreement_mean", "same_wrong_label_mean"], "fig10")
+    noises = list(dict.fromkeys(per_k["noise"]))
+    with plt.rc_context(paper_rc()):
+        fig, axes = plt.subplots(2, len(noises), figsize=(4.1 * len(noises), 7.4), squeeze=False, layout="constrained")
+        for column, noise in enumerate(noises):
+            rows, noise_best = per_k[per_k["noise"] == noise], best[best["noise"] == noise]
+            levels = shown_levels(rows)
+            shades = plt.get_cmap("plasma")(np.linspace(0.05, 0.75, len(levels)))
+            _draw_agreement_vs_k(axes[0, column], rows, noise_best, dict(zip(levels, map(tuple, shades))))
+            _draw_vs_noise(axes[1, column], noise_best, noise_colour(noise))
+            axes[0, column].set_title(f"({chr(ord('a') + column)}) {NOISE_NAMES.get(noise, noise)}")
+        axes[0, 0].set_ylabel("agreement with K-NN (share of test samples)")
+        axes[1, 0].set_ylabel("share of test samples / of CNN errors")
+        fig.legend(handles=_bottom_legend(), loc="outside lower center", ncol=4, frameon=False)
+        fig.suptitle("CNN vs K-NN on the noisy labels, test sample by test sample (dashed: chance; star: effective K)")
+    return fig

@@ -1,0 +1,23 @@
+"""Rule fig10: CNN vs K-NN agreement per test sample against K, per noise type, and the effective-K table."""
+
+import pandas as pd
+
+from labelnoise.agreement import agreement_over_seeds, effective_k_table
+from labelnoise.io import load_csv, save_csv, save_figure
+from labelnoise.plots.fig10 import plot_fig10_agreement
+from labelnoise.runtime import job_logger
+
+log = job_logger(snakemake)
+per_k = agreement_over_seeds(pd.concat([load_csv(path, dtype={"level": str}) for path in snakemake.input.agreement],
+                                       ignore_index=True))
+fitted = {}
+for path in snakemake.input.fits:
+    fit = load_csv(path)
+    fitted[str(fit["noise"].iloc[0])] = int(fit.loc[fit["best"].astype(bool), "K"].iloc[0])
+table = effective_k_table(per_k, fitted)
+save_csv(snakemake.output.table, table)
+save_figure(plot_fig10_agreement(per_k, table), snakemake.output.pdf)
+for row in table.itertuples():
+    log.info("%s %s: CNN %.3f; agreement %.3f at effective K = %d (chance %.3f); fitted K %s", row.noise, row.level,
+             row.cnn_accuracy_mean, row.agreement_mean, row.effective_K, row.chance_agreement_mean,
+             "-" if pd.isna(row.fitted_K) else int(row.fitted_K))
