@@ -35,8 +35,10 @@ RULE_SETTINGS = {
     "kmeans": ["noise.kmeans_n_init"],
     "confusion_matrix": ["noise.confusion_matrix", "noise.confusion_concentration"],
     "make_noise": ["seeds", "noise.flip_shift"],
+    "human_noise": ["seeds", "noise.human"],
     "train_grid": ["seeds", "grid_model", "train"],
     "analytic": ["analytic", "noise.flip_shift", "noise.levels"],
+    "analytic_realised": ["analytic"],
     "knn_baseline": ["knn"],
     "appendix_a": ["appendix_a"],
     "fig1": ["figures.embedding"],
@@ -199,6 +201,9 @@ def _check_semantics(view: dict, name: str) -> None:
             check_confusion_matrix(np.asarray(matrix, dtype=float))
         except ValueError as err:
             raise ConfigError(f"config key 'noise.confusion_matrix' (dataset '{name}'): {err}") from None
+    human = noise["human"]
+    if (human["file"] is None) != (not human["sets"]):
+        raise ConfigError(f"config key 'noise.human' (dataset '{name}'): give both a label file and its label sets, or neither")
     levels = noise_levels(view)
     for noise_type, names in levels.items():
         if len(set(names)) != len(names):
@@ -241,7 +246,9 @@ def _check_fits_data(view: dict, name: str) -> None:
 
 
 def format_level(noise: str, value: Any) -> str:
-    """A level as written in file names: '0.50' for gamma levels, 'k' for concentrated."""
+    """A level as written in file names: '0.50' for gamma levels, 'k' for concentrated, the label set's name for human."""
+    if noise == "human":
+        return str(value)
     if noise == "concentrated":
         return str(int(value))
     text = f"{float(value):.2f}"
@@ -250,12 +257,17 @@ def format_level(noise: str, value: Any) -> str:
 
 def parse_level(noise: str, text: str) -> float | int:
     """Inverse of :func:`format_level`."""
+    if noise == "human":
+        return text
     return int(text) if noise == "concentrated" else float(text)
 
 
 def noise_levels(view: dict) -> dict[str, list[str]]:
-    """Level names per noise type of a dataset view."""
-    return {noise: [format_level(noise, v) for v in values] for noise, values in view["noise"]["levels"].items()}
+    """Level names per noise type of a dataset view; human noise only where a label file is configured."""
+    levels = {noise: [format_level(noise, v) for v in values] for noise, values in view["noise"]["levels"].items()}
+    if view["noise"]["human"]["file"] is not None:
+        levels["human"] = list(view["noise"]["human"]["sets"])
+    return levels
 
 
 def load_config_file(path: str | Path) -> dict:

@@ -76,15 +76,19 @@ def check_record(record: dict, path: str | os.PathLike, config: dict) -> None:
     _check_settings(record, path, config)
 
 
-def check_inputs(snakemake) -> dict:
+def check_inputs(snakemake, external: tuple[str, ...] = ()) -> dict:
     """Check the records of a Snakemake job's inputs; return the record its outputs carry.
 
     The outputs' record names the job's rule, wildcards and settings and holds
     the records of every recorded input; the path is filled in by the writer
     (:func:`labelnoise.io.save_npz`, :func:`labelnoise.checkpoint.save_checkpoint`).
+    ``external`` names inputs the user provides (a label file): they carry no record.
     """
     inputs = {}
+    skipped = {os.path.normpath(snakemake.input[name]) for name in external}
     for path in snakemake.input:
+        if os.path.normpath(path) in skipped:
+            continue
         record = read_record(path)
         if record is not None:
             check_record(record, path, snakemake.config)

@@ -22,6 +22,8 @@ PAPER_CLAIMS: dict[str, str] = {
     "flip": "resisted almost up to 50%, collapses near 50% (Figs. 4, 6)",
     "confusion": "resisted while the true label keeps the plurality; analytic K-NN matches (Fig. 7)",
     "concentrated": "no resistance: accuracy ~ 1 - gamma (Fig. 4)",
+    "instance": "not in the paper; its class-conditional theory (Eq. 6) is an approximation here (Fig. 12)",
+    "human": "not in the paper; its class-conditional theory (Eq. 6) is an approximation here (Fig. 12)",
 }
 
 SUMMARY_COLUMNS: tuple[str, ...] = (
@@ -45,6 +47,34 @@ def analytic_at_fitted_k(analytic: pd.DataFrame, fit: pd.DataFrame, gammas) -> t
     return k, np.interp(np.asarray(gammas, dtype=float), curve.index.to_numpy(float), curve.to_numpy(float))
 
 
+def realised_prediction(realised: pd.DataFrame, k: int, levels) -> np.ndarray:
+    """Eq. 6 with a realised transition matrix (``analytic_realised``'s table) at K = ``k``, one value per level."""
+    require_columns(realised, ("level", "K", "accuracy"), "realised-matrix analytic table")
+    at_k = realised[realised["K"] == k].assign(level=lambda frame: frame["level"].astype(str)).set_index("level")
+    return np.array([at_k["accuracy"].get(str(level), np.nan) for level in levels], dtype=float)
+
+
+def class_conditional_comparison(train_summary: pd.DataFrame, knn: dict[str, pd.DataFrame],
+                                 realised: dict[str, pd.DataFrame], random_fit: pd.DataFrame) -> pd.DataFrame:
+    """Fig. 12's table: per level of instance or human noise, the CNN, the K-NN baseline and the class-conditional
+    prediction (Eq. 6 with the realised transition matrix) at the K fitted to random noise."""
+    k = int(random_fit.loc[random_fit["best"].astype(bool), "K"].iloc[0])
+    parts = []
+    for noise, table in realised.items():
+        rows = train_summary[train_summary["noise"] == noise].copy()
+        rows["level"] = rows["level"].astype(str)
+        rows["analytic_K"] = k
+        rows["analytic_acc"] = realised_prediction(table, k, rows["level"])
+        baseline = knn[noise].assign(level=knn[noise]["level"].astype(str))
+        per_level = baseline.groupby("level")["accuracy"].mean()
+        rows["knn_K"] = int(baseline["K"].iloc[0])
+        rows["knn_acc"] = [per_level.get(level, np.nan) for level in rows["level"]]
+        parts.append(rows)
+    columns = ["dataset", "noise", "level", "realised_gamma_mean", "n_seeds", "test_acc_mean", "test_acc_std", "knn_K",
+               "knn_acc", "analytic_K", "analytic_acc"]
+    return pd.concat(parts, ignore_index=True)[columns]
+
+
 def knn_baseline(knn: pd.DataFrame | None, level: str, fitted_k: int | None) -> tuple[float, float]:
     """(K, mean accuracy over seeds) of the K-NN baseline at ``level``: the fitted K when run, else its best K; NaN if absent."""
     if knn is None:
@@ -63,6 +93,7 @@ def build_summary(
     knn: dict[str, pd.DataFrame] | None = None,
     effective_k: pd.DataFrame | None = None,
     scaling: pd.DataFrame | None = None,
+    realised: dict[str, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """Summary rows of one dataset (columns SUMMARY_COLUMNS).
 
@@ -74,7 +105,9 @@ def build_summary(
     ``effective_k`` (the Fig. 10 table) adds the sample-level effective K, the
     agreement there and its chance level; ``scaling`` (the Fig. 11 table) adds
     a row per smaller training-set fraction at its level (``train_fraction``
-    is 1 on the other rows).
+    is 1 on the other rows). ``realised`` maps instance and human noise to
+    Eq. 6 with their realised transition matrix, read at the K fitted to
+    random noise.
     """
     require_columns(
         train_summary,
@@ -97,6 +130,10 @@ def build_summary(
             fitted_k, predicted = analytic_at_fitted_k(analytic[noise], fits[noise], rows["nominal_gamma"])
             rows["fitted_K"] = float(fitted_k)
             rows["analytic_acc_fitted_K"] = predicted
+        elif noise in (realised or {}) and "random" in fits:
+            fitted_k = int(fits["random"].loc[fits["random"]["best"].astype(bool), "K"].iloc[0])
+            rows["fitted_K"] = float(fitted_k)
+            rows["analytic_acc_fitted_K"] = realised_prediction(realised[noise], fitted_k, rows["level"])
         baseline = knn.get(noise)
         if baseline is not None:
             baseline = baseline.assign(level=baseline["level"].astype(str))

@@ -20,7 +20,7 @@ from labelnoise.noise import NOISE_TYPES
 
 #: Display and sort order of the noise types (Section 3 of the paper); noise
 #: types not listed here sort after these, alphabetically.
-NOISE_ORDER: tuple[str, ...] = NOISE_TYPES
+NOISE_ORDER: tuple[str, ...] = (*NOISE_TYPES, "human")  # the synthetic types, then labels read from a file
 
 #: Columns of the per-level training tables results/{dataset}/train/{noise}/{level}.csv.
 TABLE_COLUMNS = [

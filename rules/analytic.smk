@@ -38,3 +38,26 @@ rule fit_k:
         runtime=5,
     script:
         "../workflow_scripts/fit_k.py"
+
+
+rule analytic_realised:
+    """Eq. 6 with the realised transition matrix of instance or human noise: the class-conditional prediction."""
+    input:
+        unpack(analytic_realised_inputs),
+    output:
+        f"{RESULTS}/{{dataset}}/analytic/{{realised_noise}}_realised.csv",
+    log:
+        log_path("analytic_realised", "{dataset}/{realised_noise}"),
+    benchmark:
+        bench_path("analytic_realised", "{dataset}/{realised_noise}")
+    conda:
+        "../envs/labelnoise.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        settings=settings("analytic_realised"),
+        levels=lambda wildcards: level_names(wildcards.dataset, wildcards.realised_noise),
+    script:
+        "../workflow_scripts/analytic_realised.py"

@@ -62,6 +62,29 @@ rule softmax_clean:
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        part="test",
+    script:
+        "../workflow_scripts/softmax_clean.py"
+
+
+rule softmax_clean_train:
+    """Clean model's softmax on the training set: which samples look like another class (instance noise)."""
+    input:
+        data=f"{RESULTS}/data/{{dataset}}.npz",
+        model=f"{RESULTS}/{{dataset}}/clean/model.pt",
+    output:
+        f"{RESULTS}/{{dataset}}/clean/train_softmax.npz",
+    log:
+        log_path("softmax_clean_train", "{dataset}"),
+    conda:
+        "../envs/labelnoise.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=10,
+    params:
+        part="train",
     script:
         "../workflow_scripts/softmax_clean.py"
 

@@ -12,9 +12,12 @@ from labelnoise.config import (
 
 RESULTS = "results"
 RUN_DESCRIPTION = f"{RESULTS}/run_description.rst"  # the report's landing page (Snakefile: report)
-NOISE_TYPES = ["random", "flip", "confusion", "concentrated"]
-SPREAD_NOISES = ["random", "flip", "confusion"]  # the noise types of Eq. 6
-FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9", "fig10", "fig11"]
+SYNTHETIC_NOISES = ["random", "flip", "confusion", "concentrated", "instance"]  # made by rule make_noise
+NOISE_TYPES = SYNTHETIC_NOISES + ["human"]  # human: labels read from a file (rule human_noise), where configured
+SPREAD_NOISES = ["random", "flip", "confusion"]  # the class-conditional noise types of Eq. 6
+FIG4_NOISES = ["concentrated", "random", "flip", "instance"]  # the paper's three, and instance-dependent noise
+REALISED_NOISES = ["instance", "human"]  # not class-conditional: Eq. 6 with their realised transition matrix
+FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9", "fig10", "fig11", "fig12"]
 
 SETTINGS = {name: dataset_settings(config, name) for name in config["datasets"]}
 
@@ -23,7 +26,8 @@ wildcard_constraints:
     dataset="[a-z][a-z0-9_]*",
     noise="|".join(NOISE_TYPES),
     spread_noise="|".join(SPREAD_NOISES),
-    level=r"[0-9]+(\.[0-9]+)?",
+    realised_noise="|".join(REALISED_NOISES),
+    level=r"[0-9]+(\.[0-9]+)?|[a-z][a-z0-9_]*",
     fraction=r"[0-9]+(\.[0-9]+)?",
     k="[0-9]+",
 
@@ -58,13 +62,13 @@ def settings_file(rule_name):
     return path
 
 
-def configured_level(wildcards):
+def configured_level(wildcards, noise=None):
     """Stop with one line when a target names a noise level (or k) that the config does not list.
 
     Such a target would otherwise train a duplicate of a configured level
     under other seeds (0.2 beside 0.20) or a level no figure uses.
     """
-    noise = getattr(wildcards, "noise", "concentrated")
+    noise = noise or getattr(wildcards, "noise", "concentrated")
     level = getattr(wildcards, "level", None) or wildcards.k
     configured = level_names(wildcards.dataset, noise)
     if level not in configured:
@@ -84,7 +88,12 @@ def training_gpus(wildcards):
 
 
 def level_names(dataset, noise):
-    return noise_levels(SETTINGS[dataset])[noise]
+    return noise_levels(SETTINGS[dataset]).get(noise, [])
+
+
+def noise_types(dataset):
+    """The noise types a dataset studies: every synthetic one, and human labels where a label file is configured."""
+    return [noise for noise in NOISE_TYPES if level_names(dataset, noise)]
 
 
 def train_tables(dataset, noise):
@@ -117,7 +126,7 @@ def all_targets():
     for dataset in config["targets"]:
         targets.append(f"{RESULTS}/data/{dataset}.npz")
         targets += [f"{RESULTS}/{fig}_{dataset}.pdf" for fig in FIGURES]
-        targets += [table for noise in NOISE_TYPES for table in train_tables(dataset, noise)]
+        targets += [table for noise in noise_types(dataset) for table in train_tables(dataset, noise)]
         targets += [
             table
             for fraction in SETTINGS[dataset]["scaling"]["fractions"]
@@ -155,6 +164,8 @@ def bench_path(rule_name, pattern):
 def noise_inputs(wildcards):
     configured_level(wildcards)
     inputs = {"data": f"{RESULTS}/data/{wildcards.dataset}.npz", "settings": settings_file("make_noise")(wildcards)}
+    if wildcards.noise == "instance":
+        inputs["softmax"] = f"{RESULTS}/{wildcards.dataset}/clean/train_softmax.npz"
     if wildcards.noise == "concentrated":
         inputs["clusters"] = f"{RESULTS}/{wildcards.dataset}/clean/kmeans/{wildcards.level}.npz"
     if wildcards.noise == "confusion":
@@ -260,7 +271,8 @@ def summary_inputs(wildcards):
         "train_summary": f"{base}/train_summary.csv",
         "analytic": [f"{base}/analytic/{noise}.csv" for noise in SPREAD_NOISES],
         "fits": [f"{base}/analytic/{noise}_fit.csv" for noise in SPREAD_NOISES],
-        "knn": [f"{base}/knn/{noise}.csv" for noise in NOISE_TYPES],
+        "knn": [f"{base}/knn/{noise}.csv" for noise in noise_types(wildcards.dataset)],
+        "realised": [f"{base}/analytic/{noise}_realised.csv" for noise in realised_noises(wildcards.dataset)],
         "effective_k": f"{RESULTS}/fig10_{wildcards.dataset}.csv",
         "scaling": f"{RESULTS}/fig11_{wildcards.dataset}.csv",
     }
@@ -295,6 +307,48 @@ def data_scaling_inputs(wildcards):
 def fig10_inputs(wildcards):
     base = f"{RESULTS}/{wildcards.dataset}"
     return {
-        "agreement": [f"{base}/agreement/{noise}.csv" for noise in NOISE_TYPES],
+        "agreement": [f"{base}/agreement/{noise}.csv" for noise in noise_types(wildcards.dataset)],
         "fits": [f"{base}/analytic/{noise}_fit.csv" for noise in SPREAD_NOISES],
     }
+
+
+def realised_noises(dataset):
+    """The dataset's noise types that are not class-conditional (Fig. 12)."""
+    return [noise for noise in REALISED_NOISES if noise in noise_types(dataset)]
+
+
+# rules/noise.smk
+def human_noise_inputs(wildcards):
+    configured_level(wildcards, "human")
+    return {
+        "data": f"{RESULTS}/data/{wildcards.dataset}.npz",
+        "labels": SETTINGS[wildcards.dataset]["noise"]["human"]["file"],
+        "settings": settings_file("human_noise")(wildcards),
+    }
+
+
+# rules/analytic.smk
+def analytic_realised_inputs(wildcards):
+    base = f"{RESULTS}/{wildcards.dataset}"
+    inputs = {
+        "data": f"{RESULTS}/data/{wildcards.dataset}.npz",
+        "settings": settings_file("analytic_realised")(wildcards),
+        "noise": [
+            f"{base}/noise/{wildcards.realised_noise}/{level}.npz"
+            for level in level_names(wildcards.dataset, wildcards.realised_noise)
+        ],
+    }
+    if SETTINGS[wildcards.dataset]["analytic"]["case"] == "general":
+        inputs["softmax"] = f"{base}/clean/softmax.npz"
+    return inputs
+
+
+# rules/figures.smk
+def fig12_inputs(wildcards):
+    base = f"{RESULTS}/{wildcards.dataset}"
+    inputs = {"random_fit": f"{base}/analytic/random_fit.csv"}
+    for noise in realised_noises(wildcards.dataset):
+        inputs[f"{noise}_tables"] = train_tables(wildcards.dataset, noise)
+        inputs[f"{noise}_knn"] = f"{base}/knn/{noise}.csv"
+        inputs[f"{noise}_analytic"] = f"{base}/analytic/{noise}_realised.csv"
+    return inputs

@@ -72,14 +72,10 @@ rule fig3:
 
 
 rule fig4:
-    """Fig. 4: accuracy vs realised noise level for concentrated, random and flip noise."""
+    """Fig. 4: accuracy vs realised noise level for concentrated, random, flip and (past the paper) instance noise."""
     input:
-        tables=lambda wildcards: [
-            table for noise in ("concentrated", "random", "flip") for table in train_tables(wildcards.dataset, noise)
-        ],
-        knn=lambda wildcards: [
-            f"{RESULTS}/{wildcards.dataset}/knn/{noise}.csv" for noise in ("concentrated", "random", "flip")
-        ],
+        tables=lambda wildcards: [table for noise in FIG4_NOISES for table in train_tables(wildcards.dataset, noise)],
+        knn=lambda wildcards: [f"{RESULTS}/{wildcards.dataset}/knn/{noise}.csv" for noise in FIG4_NOISES],
     output:
         pdf=f"{RESULTS}/fig4_{{dataset}}.pdf",
         png=report_figure(f"{RESULTS}/fig4_{{dataset}}.png", "fig4", "Fig. 4"),
@@ -92,6 +88,8 @@ rule fig4:
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        noises=FIG4_NOISES,
     script:
         "../workflow_scripts/fig4.py"
 
@@ -251,3 +249,26 @@ rule fig11:
         runtime=10,
     script:
         "../workflow_scripts/fig11.py"
+
+
+rule fig12:
+    """Fig. 12 (beyond the paper): instance-dependent and human-label noise against the class-conditional theory."""
+    input:
+        unpack(fig12_inputs),
+    output:
+        pdf=f"{RESULTS}/fig12_{{dataset}}.pdf",
+        png=report_figure(f"{RESULTS}/fig12_{{dataset}}.png", "fig12", "Fig. 12"),
+        table=f"{RESULTS}/fig12_{{dataset}}.csv",
+    log:
+        log_path("fig12", "{dataset}"),
+    localrule: True
+    conda:
+        "../envs/labelnoise.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        noises=lambda wildcards: realised_noises(wildcards.dataset),
+    script:
+        "../workflow_scripts/fig12.py"

@@ -21,13 +21,15 @@ rule confusion_matrix:
 
 
 rule make_noise:
-    """Noisy training labels of one noise type and level, one realisation per seed."""
+    """Noisy training labels of one synthetic noise type and level, one realisation per seed."""
     input:
         unpack(noise_inputs),
     output:
         f"{RESULTS}/{{dataset}}/noise/{{noise}}/{{level}}.npz",
     log:
         log_path("make_noise", "{dataset}/{noise}/{level}"),
+    wildcard_constraints:
+        noise="|".join(SYNTHETIC_NOISES),
     localrule: True
     conda:
         "../envs/labelnoise.yaml"
@@ -39,3 +41,24 @@ rule make_noise:
         settings=settings("make_noise"),
     script:
         "../workflow_scripts/make_noise.py"
+
+
+rule human_noise:
+    """Human training labels of one label set, read from the configured file (the same for every seed)."""
+    input:
+        unpack(human_noise_inputs),
+    output:
+        f"{RESULTS}/{{dataset}}/noise/human/{{level}}.npz",
+    log:
+        log_path("human_noise", "{dataset}/{level}"),
+    localrule: True
+    conda:
+        "../envs/labelnoise.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    params:
+        settings=settings("human_noise"),
+    script:
+        "../workflow_scripts/human_noise.py"

@@ -30,7 +30,8 @@ rule summary:
         runtime=5,
     params:
         spread_noises=SPREAD_NOISES,
-        knn_noises=NOISE_TYPES,
+        knn_noises=lambda wildcards: noise_types(wildcards.dataset),
+        realised_noises=lambda wildcards: realised_noises(wildcards.dataset),
     script:
         "../workflow_scripts/summary.py"
 

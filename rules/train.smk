@@ -27,7 +27,9 @@ rule train_grid:
 rule collect_grid:
     """All training rows of a dataset in one table, and its mean +- std per level."""
     input:
-        lambda wildcards: [table for noise in NOISE_TYPES for table in train_tables(wildcards.dataset, noise)],
+        lambda wildcards: [
+            table for noise in noise_types(wildcards.dataset) for table in train_tables(wildcards.dataset, noise)
+        ],
     output:
         table=f"{RESULTS}/{{dataset}}/train.csv",
         summary=f"{RESULTS}/{{dataset}}/train_summary.csv",

@@ -16,7 +16,7 @@ from labelnoise.config import (
 def test_defaults_fill_an_empty_config():
     config = validate_config({})
     assert config["targets"] == ["mnist"] and config["seeds"] >= 1
-    assert set(config["noise"]["levels"]) == {"random", "flip", "confusion", "concentrated"}
+    assert set(config["noise"]["levels"]) == {"random", "flip", "confusion", "concentrated", "instance"}
     assert config["clean_model"]["fc_dim"] == 256  # the 256-d embedding of the paper
 
 

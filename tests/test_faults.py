@@ -237,3 +237,48 @@ def test_a_malformed_config_file_is_named_with_its_line(tmp_path):
     errors = one_line_errors(out.stderr, "Config error")
     assert out.returncode != 0 and len(errors) == 1, out.stderr[-3000:]
     assert errors[0].startswith("Config error: config file config.yaml is not valid YAML: ") and "line 3, column" in errors[0]
+
+
+@pytest.mark.parametrize("problem", ["length", "range", "clean", "pickle"])
+def test_a_bad_human_label_file_fails_in_one_line_and_leaves_nothing(tmp_path, problem):
+    """A label file of the wrong length, with a label out of range, disagreeing with the clean labels, or a pickle
+    that would run code: one line naming the file, no noise file, and the code never runs."""
+    import torch
+
+    clean = load_digits_training_labels(tmp_path)
+    labels, marker = clean.copy(), tmp_path / "pwned"
+    content = {"clean_label": clean, "aggre_label": labels}
+    if problem == "length":
+        content["aggre_label"] = labels[:-3]
+    elif problem == "range":
+        labels[5] = 10
+    elif problem == "clean":
+        content["clean_label"] = (clean + 1) % 10
+    elif problem == "pickle":
+        content["aggre_label"] = _RunsCode(str(marker))
+    torch.save(content, tmp_path / "human.pt")
+    text = f"noise: {{human: {{file: {tmp_path / 'human.pt'}, sets: {{aggre: aggre_label}}}}}}\n"
+    out = snakemake(tmp_path, "--cores", "1", "--configfile", *map(str, CONFIGS), overlay(tmp_path, text),
+                    "--", "results/digits/noise/human/aggre.npz")
+    log = (tmp_path / "results" / "logs" / "human_noise" / "digits" / "aggre.log").read_text()
+    assert out.returncode != 0 and "Traceback" not in log, log
+    assert log.splitlines()[-1].split(" ", 4)[-1].startswith("DataError: ") and "human.pt" in log.splitlines()[-1], log
+    assert not (tmp_path / "results" / "digits" / "noise" / "human" / "aggre.npz").exists() and not marker.exists()
+
+
+class _RunsCode:
+    """Pickles to a call of os.system: loading it without a safe unpickler would create ``marker``."""
+
+    def __init__(self, marker: str):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def load_digits_training_labels(tmp_path) -> np.ndarray:
+    """The digits training labels in order, from a prepared-data run of the small configuration."""
+    out = snakemake(tmp_path, "--cores", "1", "--configfile", *map(str, CONFIGS), "--", "results/data/digits.npz")
+    assert out.returncode == 0, out.stderr[-2000:]
+    data = load_prepared(tmp_path / "results" / "data" / "digits.npz")
+    return data.labels[data.train_idx].astype(np.int64)

@@ -1,4 +1,4 @@
-"""The CIFAR-10 figure targets, built for real from a tarball in the official format.
+"""The CIFAR-10 figure targets and CIFAR-10N's human labels, built for real from files in the official formats.
 
 The real CIFAR-10 cannot be downloaded here, so the test writes a tiny
 synthetic cifar-10-python.tar.gz (32x32 RGB, ten learnable classes) into
@@ -7,7 +7,9 @@ rules and models as configs/paper.yaml (official-tarball parsing, All-CNN-C
 grid model, the general analytic case, Appendix A). The published MD5 is the
 one thing swapped: a ``sitecustomize`` on the workflow's PYTHONPATH patches
 the expected checksum to the tiny tarball's, in every Python process the run
-starts, and in those only.
+starts, and in those only. The run uses configs/cifar10n.yaml itself, shrunk by
+tests/data/cifar_workflow.yaml, with a tiny CIFAR-10_human.pt written as
+CIFAR-10N's is (a torch.save'd dict of label arrays in the official order).
 """
 
 from __future__ import annotations
@@ -20,16 +22,32 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labelnoise.data import load_prepared
+from labelnoise.data import load_prepared, read_cifar10
 from official_formats import checksum_patch_env, spec_of, synthetic_cifar, write_cifar_tarball
 
 REPO = Path(__file__).resolve().parent.parent
-CONFIG = REPO / "tests" / "data" / "cifar_workflow.yaml"
-#: The issue's CIFAR-10 figure targets.
-TARGETS = ["fig3", "fig4", "fig5", "fig6", "fig8", "fig9"]
+CONFIGS = [REPO / "configs" / "cifar10n.yaml", REPO / "tests" / "data" / "cifar_workflow.yaml"]
+#: The paper's CIFAR-10 figure targets, and Fig. 12 (human labels and instance noise).
+TARGETS = ["fig3", "fig4", "fig5", "fig6", "fig8", "fig9", "fig12"]
+#: Share of the training labels each tiny human label set changes (CIFAR-10N: 9%, 17%, 40%).
+HUMAN_NOISE = {"aggre_label": 0.1, "random_label1": 0.2, "worse_label": 0.4}
 N_TRAIN_PER_CLASS, N_TEST_PER_CLASS = 60, 30
 
 pytestmark = pytest.mark.slow
+
+
+def write_human_labels(path: Path, clean: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """A CIFAR-10N-style label file: clean_label and one array per HUMAN_NOISE set, a share of labels moved to another class."""
+    import torch
+
+    sets = {"clean_label": clean.astype(np.int64)}
+    for key, share in HUMAN_NOISE.items():
+        labels = clean.astype(np.int64).copy()
+        changed = rng.choice(len(clean), size=round(share * len(clean)), replace=False)
+        labels[changed] = (labels[changed] + rng.integers(1, 10, size=len(changed))) % 10
+        sets[key] = labels
+    torch.save(sets, path)
+    return sets
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +57,11 @@ def run(tmp_path_factory) -> Path:
     (workdir / "data").mkdir()
     tarball = workdir / "data" / "cifar-10-python.tar.gz"
     write_cifar_tarball(tarball, synthetic_cifar(N_TRAIN_PER_CLASS, rng), synthetic_cifar(N_TEST_PER_CLASS, rng))
+    write_human_labels(workdir / "data" / "CIFAR-10_human.pt", read_cifar10(tarball)[1], rng)
     env = checksum_patch_env(workdir / "patch", {"cifar10": [tarball]})
     targets = [f"results/{fig}_cifar10.pdf" for fig in TARGETS]
     out = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--configfile", str(CONFIG),
+        [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--configfile", *map(str, CONFIGS),
          "--directory", str(workdir), "--cores", "2", *targets],
         capture_output=True, text=True, timeout=900, env=env,
     )
@@ -72,7 +91,8 @@ def test_all_cnn_c_grid_and_clean_model_learn(run):
     # The figure targets need the random, flip and concentrated levels (Figs. 3, 5, 6), not confusion (Fig. 7).
     tables = sorted((run / "cifar10" / "train").glob("*/*.csv"))
     assert [f"{t.parent.name}/{t.stem}" for t in tables] == [
-        "concentrated/2", "concentrated/5", "flip/0.20", "flip/0.40", "random/0.20", "random/0.60"]
+        "concentrated/2", "concentrated/5", "flip/0.20", "flip/0.40", "human/aggre", "human/random1", "human/worse",
+        "instance/0.20", "random/0.20", "random/0.60"]
     grid = pd.concat([pd.read_csv(t) for t in tables])
     assert grid["test_acc"].between(0, 1).all()
     assert grid.loc[grid["noise"] == "random", "test_acc"].max() > 0.3  # All-CNN-C learns through the noise
@@ -93,3 +113,22 @@ def test_appendix_a_on_cifar10(run):
     assert set(samples["preferred_K"]) <= {10, 20, 50, 100, 200, 300}
     summary = pd.read_csv(run / "cifar10" / "appendix_a" / "summary.csv")
     assert summary["median_chi2"].iloc[0] == pytest.approx(samples["chi2"].median())
+
+
+def test_human_labels_are_read_and_set_against_the_class_conditional_theory(run):
+    """CIFAR-10N's label sets, read from the .pt file: their realised noise, and Fig. 12's three values for each."""
+    data = load_prepared(run / "data" / "cifar10.npz")
+    for name, key in (("aggre", "aggre_label"), ("random1", "random_label1"), ("worse", "worse_label")):
+        stored = np.load(run / "cifar10" / "noise" / "human" / f"{name}.npz")
+        assert (stored["clean_labels"] == data.labels[data.train_idx]).all()
+        assert np.mean(stored["noisy_labels"][0] != stored["clean_labels"]) == pytest.approx(HUMAN_NOISE[key], abs=1e-9)
+        assert np.allclose(stored["transition"].sum(axis=1), 1.0)  # P(noisy | clean), realised
+    table = pd.read_csv(run / "fig12_cifar10.csv", dtype={"level": str})
+    human = table[table["noise"] == "human"].set_index("level")
+    assert sorted(human.index) == ["aggre", "random1", "worse"]
+    assert human["realised_gamma_mean"].to_dict() == pytest.approx({"aggre": 0.1, "random1": 0.2, "worse": 0.4}, abs=1e-4)
+    for column in ("test_acc_mean", "knn_acc", "analytic_acc"):
+        assert human[column].between(0, 1).all(), column
+    assert (table.loc[table["noise"] == "instance", "level"] == "0.20").all()
+    summary = pd.read_csv(run / "summary_cifar10.csv", dtype={"level": str}) if (run / "summary_cifar10.csv").exists() else None
+    assert summary is None or set(summary["noise"]) >= {"human", "instance"}

@@ -1,4 +1,4 @@
-"""Rule fig4: test accuracy vs realised noise level for concentrated, random, flip."""
+"""Rule fig4: test accuracy vs realised noise level for concentrated, random, flip and instance noise."""
 
 import pandas as pd
 
@@ -10,5 +10,5 @@ from labelnoise.tables import load_train_tables
 log = job_logger(snakemake)
 train = load_train_tables(snakemake.input.tables)
 knn = pd.concat([load_csv(path, dtype={"level": str}) for path in snakemake.input.knn], ignore_index=True)
-save_figure(plot_fig4_noise_types(train, knn=knn), snakemake.output[0])
+save_figure(plot_fig4_noise_types(train, snakemake.params.noises, knn=knn), snakemake.output[0])
 log.info("plotted %d training runs", len(train))

@@ -5,7 +5,7 @@ import numpy as np
 from labelnoise.config import parse_level
 from labelnoise.data import load_prepared
 from labelnoise.io import load_csv, load_npz, save_npz
-from labelnoise.noise import flip_permutation, make_noisy_labels, nominal_gamma
+from labelnoise.noise import flip_permutation, make_noisy_labels, nominal_gamma, realised_transition_matrix
 from labelnoise.provenance import check_inputs
 from labelnoise.runtime import job_logger
 from labelnoise.seeding import rng_for
@@ -18,17 +18,19 @@ data = load_prepared(snakemake.input.data)
 clean = data.labels[data.train_idx]
 level = parse_level(noise, level_name)
 permutation = flip_permutation(data.n_classes, settings["noise"]["flip_shift"])
-confusion = clusters = None
+confusion = clusters = softmax = None
 if noise == "confusion":
     confusion = load_csv(snakemake.input.confusion, index_col="clean_label").to_numpy()
 if noise == "concentrated":
     clusters = load_npz(snakemake.input.clusters)["clusters"]
+if noise == "instance":
+    softmax = load_npz(snakemake.input.softmax)["softmax"]  # the clean model on the training set (Chen et al. 2021)
 
 realisations = [
     make_noisy_labels(
         noise, level, clean, data.n_classes,
         rng_for(settings["seed"], settings["name"], "noise", noise, level_name, seed_index),
-        permutation, confusion, clusters,
+        permutation, confusion, clusters, softmax,
     )
     for seed_index in range(settings["seeds"])
 ]
@@ -39,6 +41,7 @@ save_npz(
     corrupted=np.stack([r.corrupted for r in realisations]),
     clean_labels=clean,
     nominal_gamma=np.float64(nominal_gamma(noise, level)),
+    transition=np.mean([realised_transition_matrix(clean, r.labels, data.n_classes) for r in realisations], axis=0),
 )
 for seed_index, r in enumerate(realisations):
     log.info(

@@ -1,4 +1,4 @@
-"""Rule softmax_clean: the clean model's softmax on the test set, C(l) of Eq. 6."""
+"""Rules softmax_clean and softmax_clean_train: the clean model's softmax on the test set (C(l) of Eq. 6) or training set."""
 
 import numpy as np
 
@@ -13,7 +13,8 @@ log = job_logger(snakemake)
 configure_torch(snakemake.threads)
 record = check_inputs(snakemake)
 data = load_prepared(snakemake.input.data)
-images, labels = data.part("test")
+part = snakemake.params.part
+images, labels = data.part(part)
 softmax = predict_softmax(load_checkpoint(snakemake.input.model), images)
 save_npz(snakemake.output[0], record, softmax=softmax, labels=labels)
-log.info("clean model test accuracy %.4f on %d samples", float(np.mean(softmax.argmax(1) == labels)), len(labels))
+log.info("clean model %s accuracy %.4f on %d samples", part, float(np.mean(softmax.argmax(1) == labels)), len(labels))

@@ -14,7 +14,9 @@ knn = {noise: load_csv(path, dtype={"level": str}) for noise, path in zip(snakem
 train_summary = load_csv(snakemake.input.train_summary, dtype={"level": str})
 summary = build_summary(train_summary, analytic, fits, knn,
                         effective_k=load_csv(snakemake.input.effective_k, dtype={"level": str}),
-                        scaling=load_csv(snakemake.input.scaling, dtype={"level": str}))
+                        scaling=load_csv(snakemake.input.scaling, dtype={"level": str}),
+                        realised={noise: load_csv(path, dtype={"level": str})
+                                  for noise, path in zip(snakemake.params.realised_noises, snakemake.input.realised)})
 with atomic_path(snakemake.output.html) as tmp:
     tmp.write_text(summary_html(summary, snakemake.wildcards.dataset))
 save_csv(snakemake.output.table, summary)

@@ -27,6 +27,8 @@ NOISE_COLOURS: dict[str, str] = {
     "flip": "#D55E00",  # vermillion
     "confusion": "#009E73",  # bluish green
     "concentrated": "#CC79A7",  # reddish purple
+    "instance": "#56B4E9",  # sky blue
+    "human": "#7F3C8D",  # purple
 }
 #: Colour for a noise type not in NOISE_COLOURS.
 OTHER_NOISE_COLOUR = "#555555"
@@ -37,6 +39,8 @@ NOISE_NAMES: dict[str, str] = {
     "flip": "flip noise",
     "confusion": "confusion-matrix noise",
     "concentrated": "locally concentrated noise",
+    "instance": "instance-dependent noise",
+    "human": "human labels",
 }
 
 #: Sequential, colour-blind safe colour map over the number of neighbours K (Figs. 5-7 (b)).

@@ -1,0 +1,46 @@
+"""Rule analytic_realised: Eq. 6 with the realised transition matrix of noise that is not class-conditional.
+
+For instance-dependent and human noise the class-conditional theory has no
+confusion matrix of its own; its best class-conditional stand-in is the
+realised P(noisy | clean) of the training labels, used as Eq. 6's matrix with
+gamma = 1 (the matrix already holds the unchanged labels on its diagonal).
+"""
+
+import numpy as np
+import pandas as pd
+
+from labelnoise.analytic import knn_accuracy_curves, one_hot_clean_distribution, softmax_clean_distribution
+from labelnoise.data import load_prepared
+from labelnoise.io import load_npz, save_csv
+from labelnoise.noise import realised_transition_matrix
+from labelnoise.provenance import check_inputs
+from labelnoise.runtime import job_logger
+
+settings = snakemake.params.settings
+noise = snakemake.wildcards.realised_noise
+options = settings["analytic"]
+log = job_logger(snakemake)
+check_inputs(snakemake)
+data = load_prepared(snakemake.input.data)
+labels = data.part("test")[1]
+if options["case"] == "general":
+    clean_distribution = softmax_clean_distribution(load_npz(snakemake.input.softmax)["softmax"])
+else:
+    clean_distribution = one_hot_clean_distribution(labels, data.n_classes)  # Eq. 7
+
+parts = []
+for level, path in zip(snakemake.params.levels, snakemake.input.noise):
+    stored = load_npz(path)
+    matrices = [realised_transition_matrix(stored["clean_labels"], noisy, data.n_classes) for noisy in stored["noisy_labels"]]
+    transition = np.mean(matrices, axis=0)  # over seeds (identical for instance and human noise)
+    curves = knn_accuracy_curves(clean_distribution, labels, transition, [1.0], options["K"], tie=options["tie"])
+    realised = float(np.mean(stored["noisy_labels"] != stored["clean_labels"][None]))
+    parts.append(curves.drop(columns="gamma").assign(level=level, realised_gamma=realised))
+    log.info("%s %s: realised noise %.4f; class-conditional prediction %s", noise, level, realised,
+             ", ".join(f"K={row.K}: {row.accuracy:.3f}" for row in curves.itertuples()))
+table = pd.concat(parts, ignore_index=True)
+table.insert(0, "noise", noise)
+table.insert(0, "dataset", settings["name"])
+table["case"], table["tie"] = options["case"], options["tie"]
+save_csv(snakemake.output[0], table[["dataset", "noise", "level", "realised_gamma", "K", "accuracy", "case", "tie"]],
+         exact=True)

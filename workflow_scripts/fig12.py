@@ -1,0 +1,22 @@
+"""Rule fig12: instance-dependent and human-label noise against Eq. 6 with their realised transition matrix."""
+
+from labelnoise.io import load_csv, save_csv, save_figure
+from labelnoise.plots.fig12 import plot_fig12_realised_noise
+from labelnoise.runtime import job_logger
+from labelnoise.summary import class_conditional_comparison
+from labelnoise.tables import aggregate_over_seeds, load_train_tables
+
+log = job_logger(snakemake)
+noises = snakemake.params.noises
+train = load_train_tables([path for noise in noises for path in snakemake.input[f"{noise}_tables"]])
+table = class_conditional_comparison(
+    aggregate_over_seeds(train),
+    {noise: load_csv(snakemake.input[f"{noise}_knn"], dtype={"level": str}) for noise in noises},
+    {noise: load_csv(snakemake.input[f"{noise}_analytic"], dtype={"level": str}) for noise in noises},
+    load_csv(snakemake.input.random_fit),
+)
+save_csv(snakemake.output.table, table)
+save_figure(plot_fig12_realised_noise(table, snakemake.wildcards.dataset), snakemake.output.pdf)
+for row in table.itertuples():
+    log.info("%s %s (realised %.3f): CNN %.4f, K-NN %.4f, class-conditional theory at K = %d %.4f", row.noise, row.level,
+             row.realised_gamma_mean, row.test_acc_mean, row.knn_acc, row.analytic_K, row.analytic_acc)
