@@ -259,7 +259,8 @@ def best_agreement_k(per_k: pd.DataFrame) -> pd.DataFrame:
 
 #: Columns of the Fig. 10 table (results/fig10_{dataset}.csv), one row per (noise, level).
 FIG10_COLUMNS = [
-    "dataset", "noise", "level", "nominal_gamma", "n_seeds", "cnn_accuracy_mean", "effective_K", "agreement_mean",
+    "dataset", "noise", "level", "nominal_gamma", "n_seeds", "cnn_accuracy_mean", "effective_K", "K_at_grid_edge",
+    "agreement_mean",
     "agreement_std", "chance_agreement_mean", "chance_agreement_uniform_mean", "both_wrong_mean",
     "same_wrong_label_mean", "knn_accuracy_mean", "fitted_K", "agreement_at_fitted_K",
 ]
@@ -273,6 +274,7 @@ def effective_k_table(per_k: pd.DataFrame, fitted: dict[str, int]) -> pd.DataFra
     curve (noise types without an analytic curve are absent: NaN there).
     """
     best = best_agreement_k(per_k)
+    best["K_at_grid_edge"] = best["effective_K"] == per_k["K"].max()  # the agreement may rise further: a lower bound
     best["fitted_K"] = best["noise"].map(fitted).astype(float)
     at_fitted = per_k.rename(columns={"K": "fitted_K", "agreement_mean": "agreement_at_fitted_K"})
     at_fitted = at_fitted[["dataset", "noise", "level", "fitted_K", "agreement_at_fitted_K"]].astype({"fitted_K": float})

@@ -31,8 +31,9 @@ def _draw_agreement_vs_k(ax, rows: pd.DataFrame, best: pd.DataFrame, colour_of: 
                 label=f"level {level} (gamma {gamma:.2f})", gid="agreement")
         ax.plot(curve["K"], curve["chance_agreement_mean"], color=colour, linestyle="--", linewidth=1.1, gid="chance")
         effective = best[best["level"] == level].iloc[0]
-        ax.plot([effective["effective_K"]], [effective["agreement_mean"]], marker="*", markersize=12, color=colour,
-                markeredgecolor="black", markeredgewidth=0.6, linestyle="none", zorder=4, gid="effective_K")
+        ax.plot([effective["effective_K"]], [effective["agreement_mean"]], marker="*", markersize=12, zorder=4,
+                color="white" if effective["K_at_grid_edge"] else colour, markeredgecolor="black", markeredgewidth=0.6,
+                linestyle="none", gid="effective_K")
     fitted = best["fitted_K"].dropna()
     if len(fitted):
         ax.axvline(fitted.iloc[0], color="0.3", linestyle=":", linewidth=1.3, gid="fitted_K",
@@ -77,7 +78,8 @@ def plot_fig10_agreement(per_k: pd.DataFrame, best: pd.DataFrame) -> Figure:
     Top: agreement against K at a low, a middle and a high noise level (solid),
     the agreement two independent classifiers with the same per-class
     accuracies would reach (dashed), the K of highest agreement (star, the
-    sample-level effective K) and the K fitted to the accuracy curve (dotted).
+    sample-level effective K; hollow where it is the grid's largest K, a lower
+    bound) and the K fitted to the accuracy curve (dotted).
     Bottom: at each level's effective K, the agreement, chance, the share of
     the CNN's errors on which the K-NN predicts the same wrong label, and the
     CNN's accuracy.  ``per_k`` and ``best`` come from
@@ -99,5 +101,6 @@ def plot_fig10_agreement(per_k: pd.DataFrame, best: pd.DataFrame) -> Figure:
         axes[0, 0].set_ylabel("agreement with K-NN (share of test samples)")
         axes[1, 0].set_ylabel("share of test samples / of CNN errors")
         fig.legend(handles=_bottom_legend(), loc="outside lower center", ncol=4, frameon=False)
-        fig.suptitle("CNN vs K-NN on the noisy labels, test sample by test sample (dashed: chance; star: effective K)")
+        fig.suptitle("CNN vs K-NN on the noisy labels, test sample by test sample "
+                     "(dashed: chance; star: effective K, hollow at the K grid's top)")
     return fig
