@@ -3,7 +3,7 @@
 import time
 
 
-from labelnoise.analytic import knn_accuracy_curves, one_hot_clean_distribution, softmax_clean_distribution
+from labelnoise.analytic import clean_label_distribution, knn_accuracy_curves
 from labelnoise.config import analytic_gammas
 from labelnoise.data import load_prepared
 from labelnoise.io import load_csv, load_npz, save_csv
@@ -23,10 +23,8 @@ confusion = None
 if noise == "confusion":
     confusion = load_csv(snakemake.input.confusion, index_col="clean_label").to_numpy()
 matrix = noise_confusion_matrix(noise, data.n_classes, flip_permutation(data.n_classes, settings["noise"]["flip_shift"]), confusion)
-if options["case"] == "general":
-    clean_distribution = softmax_clean_distribution(load_npz(snakemake.input.softmax)["softmax"])  # C(l) per test sample
-else:
-    clean_distribution = one_hot_clean_distribution(labels, data.n_classes)  # Eq. 7
+softmax = load_npz(snakemake.input.softmax)["softmax"] if options["case"] == "general" else None
+clean_distribution = clean_label_distribution(options["case"], labels, data.n_classes, softmax)  # C(l), Eqs. 6, 7
 
 gammas = analytic_gammas(settings, noise)
 start = time.perf_counter()

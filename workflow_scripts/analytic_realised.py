@@ -9,7 +9,7 @@ gamma = 1 (the matrix already holds the unchanged labels on its diagonal).
 import numpy as np
 import pandas as pd
 
-from labelnoise.analytic import knn_accuracy_curves, one_hot_clean_distribution, softmax_clean_distribution
+from labelnoise.analytic import clean_label_distribution, knn_accuracy_curves
 from labelnoise.data import load_prepared
 from labelnoise.io import load_npz, save_csv
 from labelnoise.noise import realised_transition_matrix
@@ -23,10 +23,8 @@ log = job_logger(snakemake)
 check_inputs(snakemake)
 data = load_prepared(snakemake.input.data)
 labels = data.part("test")[1]
-if options["case"] == "general":
-    clean_distribution = softmax_clean_distribution(load_npz(snakemake.input.softmax)["softmax"])
-else:
-    clean_distribution = one_hot_clean_distribution(labels, data.n_classes)  # Eq. 7
+softmax = load_npz(snakemake.input.softmax)["softmax"] if options["case"] == "general" else None
+clean_distribution = clean_label_distribution(options["case"], labels, data.n_classes, softmax)  # C(l), Eqs. 6, 7
 
 parts = []
 for level, path in zip(snakemake.params.levels, snakemake.input.noise):

@@ -104,6 +104,14 @@ def one_hot_clean_distribution(labels, n_classes: int) -> np.ndarray:
     return C
 
 
+def clean_label_distribution(case: str, labels, n_classes: int, softmax=None) -> np.ndarray:
+    """C(l) of every test sample for Eq. 6: ``"simplified"`` one-hot at its label (Eq. 7, a perfectly
+    learnable dataset), ``"general"`` the clean model's stored ``softmax``."""
+    if case == "general":
+        return softmax_clean_distribution(softmax)
+    return one_hot_clean_distribution(labels, n_classes)
+
+
 def flip_accuracy_closed_form(gamma: float, K: int) -> float:
     """Eq. 9: sum_{n >= ceil((K+1)/2)} C(K, n) (1 - gamma)^n gamma^(K - n) (flip noise, strict ties)."""
     gamma = check_gamma(gamma)
