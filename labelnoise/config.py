@@ -47,7 +47,7 @@ RULE_SETTINGS = {
     "fig8": ["appendix_a"],
     "fig9": ["appendix_a"],
     "knn_agreement": ["agreement", "knn.tie"],
-    "train_subset": ["seeds", "grid_model", "train", "scaling.fractions"],
+    "train_subset": ["seeds", "grid_model", "train"],
     "data_scaling": ["scaling", "noise.levels.random"],
 }
 
@@ -221,6 +221,14 @@ def _check_semantics(view: dict, name: str) -> None:
     for key, values in (("agreement.K", view["agreement"]["K"]), ("scaling.fractions", view["scaling"]["fractions"])):
         if list(values) != sorted(values):
             raise ConfigError(f"config key '{key}' (dataset '{name}'): {values} must increase")
+    unnamed = [fraction for fraction in view["scaling"]["fractions"] if float(f"{fraction:g}") != fraction]
+    if unnamed:
+        raise ConfigError(f"config key 'scaling.fractions' (dataset '{name}'): {unnamed} need more than 6 significant "
+                          "digits (their folder names would not read back); round them")
+    missing = sorted(set(view["analytic"]["K"]) - set(view["agreement"]["K"]))
+    if missing:
+        raise ConfigError(f"config key 'agreement.K' (dataset '{name}'): lacks the analytic K {missing}, where Fig. 10 "
+                          "reads the agreement at the fitted K")
     _check_fits_data(view, name)
 
 

@@ -32,7 +32,7 @@ import numpy as np
 NOISE_TYPES = ("random", "flip", "confusion", "concentrated", "instance")
 ROW_SUM_TOLERANCE = 1e-6
 #: How far from 1 a softmax row may sum: a network's float32 softmax sums to 1 only to single precision.
-SOFTMAX_ROW_SUM_TOLERANCE = 1e-4
+SOFTMAX_ROW_SUM_TOLERANCE = 1e-5
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from labelnoise.analytic import best_fit
 from labelnoise.appendix_a import PAPER_MEDIAN_CHI2
 from labelnoise.config import GAMMA_NOISES as SPREAD_NOISES
 from labelnoise.io import save_csv
@@ -86,10 +87,10 @@ def _rows(summary: pd.DataFrame, noise: str, levels: list[str]) -> pd.DataFrame:
 
 def _fit(folder: Path, noise: str) -> str:
     fit = pd.read_csv(folder / f"fit_{noise}.csv")
-    best = fit[fit["best"].astype(bool)].iloc[0]
-    k, grid = int(best["K"]), fit["K"].astype(int)
+    k, rmse = best_fit(fit)
+    grid = fit["K"].astype(int)
     edge = " (edge of the K grid: no fit)" if k in (grid.min(), grid.max()) and len(grid) > 1 else ""
-    return f"K = {k}, RMSE {best['rmse']:.3f}{edge}"
+    return f"K = {k}, RMSE {rmse:.3f}{edge}"
 
 
 def render_table(root: Path, spec: str) -> str:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from labelnoise.agreement import agreement_over_seeds, best_agreement_k
+from labelnoise.analytic import best_fit
 from labelnoise.io import load_csv
 from labelnoise.tables import load_train_tables, require_columns
 
@@ -37,10 +38,7 @@ def analytic_at_fitted_k(analytic: pd.DataFrame, fit: pd.DataFrame, gammas) -> t
     """The fitted K and its analytic accuracy interpolated (linearly in gamma) at ``gammas``."""
     require_columns(analytic, ("gamma", "K", "accuracy"), "analytic curves")
     require_columns(fit, ("K", "rmse", "best"), "K fit")
-    best = fit.loc[fit["best"].astype(bool), "K"]
-    if len(best) != 1:
-        raise ValueError(f"K fit must mark exactly one best K, it marks {len(best)}")
-    k = int(best.iloc[0])
+    k, _ = best_fit(fit)
     curve = analytic[analytic["K"] == k].groupby("gamma", sort=True)["accuracy"].mean()
     if curve.empty:
         raise ValueError(f"analytic curves have no rows for the fitted K={k}")
@@ -58,7 +56,7 @@ def class_conditional_comparison(train_summary: pd.DataFrame, knn: dict[str, pd.
                                  realised: dict[str, pd.DataFrame], random_fit: pd.DataFrame) -> pd.DataFrame:
     """Fig. 12's table: per level of instance or human noise, the CNN, the K-NN baseline and the class-conditional
     prediction (Eq. 6 with the realised transition matrix) at the K fitted to random noise."""
-    k = int(random_fit.loc[random_fit["best"].astype(bool), "K"].iloc[0])
+    k, _ = best_fit(random_fit)
     parts = []
     for noise, table in realised.items():
         rows = train_summary[train_summary["noise"] == noise].copy()
@@ -131,7 +129,7 @@ def build_summary(
             rows["fitted_K"] = float(fitted_k)
             rows["analytic_acc_fitted_K"] = predicted
         elif noise in (realised or {}) and "random" in fits:
-            fitted_k = int(fits["random"].loc[fits["random"]["best"].astype(bool), "K"].iloc[0])
+            fitted_k, _ = best_fit(fits["random"])
             rows["fitted_K"] = float(fitted_k)
             rows["analytic_acc_fitted_K"] = realised_prediction(realised[noise], fitted_k, rows["level"])
         baseline = knn.get(noise)
@@ -223,7 +221,6 @@ def measured_labels(figure: str, inputs) -> dict[str, str]:
             f"{row.noise} {row.level}: {row.agreement_mean:.2f} at K = {row.effective_K} ({row.chance_agreement_mean:.2f})"
             for row in highest.itertuples())
     if "fit" in keys:
-        fit = load_csv(inputs["fit"])
-        best = fit[fit["best"].astype(bool)].iloc[0]
-        labels["fitted K (RMSE)"] = f"{int(best['K'])} ({best['rmse']:.3f})"
+        k, rmse = best_fit(load_csv(inputs["fit"]))
+        labels["fitted K (RMSE)"] = f"{k} ({rmse:.3f})"
     return labels

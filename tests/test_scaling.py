@@ -43,3 +43,14 @@ def test_fitted_k_grows_as_the_tables_say_and_the_grid_top_is_flagged():
     curve = analytic[analytic["K"] == 21]
     assert table["cnn_acc_mean"].iloc[2] == np.interp(0.8, curve["gamma"], curve["accuracy"])
     assert np.isclose(table["cnn_acc_std"].iloc[2], np.std([-0.01, 0.01], ddof=1))
+
+
+def test_the_fit_is_of_the_curves_shape_so_a_weaker_clean_net_keeps_its_k():
+    """A smaller training set also learns the clean task less well: accuracies scaled by 0.85 still fit K = 11."""
+    analytic = _analytic()
+    weaker = _grid(analytic, 11).assign(test_acc=lambda frame: 0.85 * frame["test_acc"])
+    table = scaling_table("toy", analytic, {0.5: weaker, 1.0: _grid(analytic, 11)}, {0.5: 500, 1.0: 1000}, 10, "0.80")
+    assert table["fitted_K"].tolist() == [11, 11] and (table["fit"] == "relative to gamma 0").all()
+    without_zero = {fraction: frame[frame["nominal_gamma"] > 0] for fraction, frame in {0.5: weaker}.items()}
+    absolute = scaling_table("toy", analytic, without_zero, {0.5: 500}, 10, "0.80")
+    assert absolute["fit"].tolist() == ["absolute"] and absolute["fitted_K"].iloc[0] != 11  # the offset reads as K

@@ -3,6 +3,7 @@
 import pandas as pd
 
 from labelnoise.agreement import agreement_over_seeds, effective_k_table
+from labelnoise.analytic import best_fit
 from labelnoise.io import load_csv, save_csv, save_figure
 from labelnoise.plots.fig10 import plot_fig10_agreement
 from labelnoise.runtime import job_logger
@@ -13,7 +14,7 @@ per_k = agreement_over_seeds(pd.concat([load_csv(path, dtype={"level": str}) for
 fitted = {}
 for path in snakemake.input.fits:
     fit = load_csv(path)
-    fitted[str(fit["noise"].iloc[0])] = int(fit.loc[fit["best"].astype(bool), "K"].iloc[0])
+    fitted[str(fit["noise"].iloc[0])] = best_fit(fit)[0]
 table = effective_k_table(per_k, fitted)
 save_csv(snakemake.output.table, table)
 save_figure(plot_fig10_agreement(per_k, table), snakemake.output.pdf)

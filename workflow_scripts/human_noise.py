@@ -3,6 +3,7 @@
 import numpy as np
 
 from labelnoise.data import load_prepared
+from labelnoise.download import file_md5
 from labelnoise.human_labels import human_noise, read_human_labels
 from labelnoise.io import save_npz
 from labelnoise.noise import realised_transition_matrix
@@ -14,7 +15,7 @@ label_set = snakemake.wildcards.level
 log = job_logger(snakemake)
 record = check_inputs(snakemake, external=("labels",))  # the label file is the user's, not a result
 data = load_prepared(snakemake.input.data)
-clean = data.labels[data.train_idx]  # the official training order of mnist and cifar10
+clean = data.labels[data.train_idx]  # the prepared training order: the official one for mnist and cifar10
 human = read_human_labels(snakemake.input.labels, settings["noise"]["human"]["sets"][label_set],
                           n_classes=data.n_classes, expected_clean=clean)
 noisy = human_noise(clean, human)
@@ -27,6 +28,7 @@ save_npz(
     clean_labels=clean,
     nominal_gamma=np.float64(rate),  # human noise has no configured level: its realised rate stands for it
     transition=realised_transition_matrix(clean, noisy.labels, data.n_classes),
+    label_file_md5=np.str_(file_md5(snakemake.input.labels)),  # the user's file carries no record: its checksum does
 )
 log.info("human labels %s of %s: %d of %d differ from the clean ones (noise rate %.4f)",
          label_set, snakemake.input.labels, int(noisy.corrupted.sum()), len(clean), rate)

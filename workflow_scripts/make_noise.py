@@ -5,7 +5,9 @@ import numpy as np
 from labelnoise.config import parse_level
 from labelnoise.data import load_prepared
 from labelnoise.io import load_csv, load_npz, save_npz
-from labelnoise.noise import flip_permutation, make_noisy_labels, nominal_gamma, realised_transition_matrix
+from labelnoise.noise import (
+    corrupted_count, flip_permutation, make_noisy_labels, most_likely_wrong_class, nominal_gamma, realised_transition_matrix,
+)
 from labelnoise.provenance import check_inputs
 from labelnoise.runtime import job_logger
 from labelnoise.seeding import rng_for
@@ -25,6 +27,10 @@ if noise == "concentrated":
     clusters = load_npz(snakemake.input.clusters)["clusters"]
 if noise == "instance":
     softmax = load_npz(snakemake.input.softmax)["softmax"]  # the clean model on the training set (Chen et al. 2021)
+    scores = np.sort(most_likely_wrong_class(clean, softmax)[1])[::-1]
+    cut = corrupted_count(len(clean), level)
+    log.info("instance %s: largest wrong-class probability at the cut-off (sample %d of %d) %.3g; %d samples above 0.01",
+             level_name, cut, len(clean), scores[cut - 1] if cut else float("nan"), int((scores > 0.01).sum()))
 
 realisations = [
     make_noisy_labels(

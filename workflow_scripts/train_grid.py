@@ -26,9 +26,9 @@ data = load_prepared(snakemake.input.data)
 noisy = load_npz(snakemake.input.noise)
 noisy_labels, corrupted = noisy["noisy_labels"], noisy["corrupted"]
 if snakemake.params.fraction is not None:
-    subsets = nested_subsets(data.part("train")[1], settings["scaling"]["fractions"],
-                             rng_for(settings["seed"], settings["name"], "scaling"))
-    subset = subsets[snakemake.params.fraction]
+    # One permutation per class, drawn before any fraction is cut: the subset is the same whatever the other fractions.
+    subset = nested_subsets(data.part("train")[1], [snakemake.params.fraction],
+                            rng_for(settings["seed"], settings["name"], "scaling"))[snakemake.params.fraction]
     log.info("training on %d of the %d training samples (fraction %g)", len(subset), len(data.train_idx),
              snakemake.params.fraction)
     data, noisy_labels, corrupted = data.with_training_subset(subset), noisy_labels[:, subset], corrupted[:, subset]

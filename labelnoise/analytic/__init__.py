@@ -21,13 +21,13 @@ from labelnoise.analytic.engine import (
     DEFAULT_EPSILON, plurality_probability, plurality_probability_batch, plurality_probability_table,
 )
 from labelnoise.analytic.equations import (
-    clean_label_distribution, fit_k, flip_accuracy_closed_form, knn_accuracy_curves, label_probabilities, one_hot_clean_distribution,
+    best_fit, clean_label_distribution, fit_k, fit_k_to_runs, flip_accuracy_closed_form, knn_accuracy_curves, label_probabilities, one_hot_clean_distribution,
     random_noise_probabilities, softmax_clean_distribution,
 )
 from labelnoise.analytic.inputs import METHODS, PROBABILITY_SUM_TOLERANCE, TIE_POLICIES
 
 __all__ = [
-    "DEFAULT_EPSILON", "METHODS", "PROBABILITY_SUM_TOLERANCE", "TIE_POLICIES", "clean_label_distribution", "fit_k", "flip_accuracy_closed_form",
+    "DEFAULT_EPSILON", "METHODS", "PROBABILITY_SUM_TOLERANCE", "TIE_POLICIES", "best_fit", "clean_label_distribution", "fit_k", "fit_k_to_runs", "flip_accuracy_closed_form",
     "knn_accuracy_curves", "label_probabilities", "one_hot_clean_distribution", "plurality_probability",
     "plurality_probability_batch", "plurality_probability_table", "random_noise_probabilities",
     "softmax_clean_distribution",

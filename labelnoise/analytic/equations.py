@@ -17,10 +17,9 @@ import pandas as pd
 from labelnoise.analytic.distributions import binomial_mass
 from labelnoise.analytic.engine import DEFAULT_EPSILON, plurality_probability_table
 from labelnoise.analytic.inputs import check_correct, check_k, check_probability_rows
-from labelnoise.noise import check_confusion_matrix, check_gamma
+from labelnoise.noise import check_confusion_matrix, check_gamma, check_softmax
+from labelnoise.tables import aggregate_over_seeds
 
-#: How far from 1 a stored (float32) softmax row may sum: float32 rounding of ~10 terms, with margin.
-STORED_SOFTMAX_SUM_TOLERANCE = 1e-5
 #: Slack when checking that empirical gammas lie inside the analytic grid.
 GAMMA_GRID_TOLERANCE = 1e-12
 
@@ -78,17 +77,10 @@ def softmax_clean_distribution(softmax) -> np.ndarray:
     """General case C(l) (Eqs. 3, 6): the clean model's softmax per test sample, as float64.
 
     Softmax outputs are stored as float32, whose rows sum to 1 only to about
-    1e-7 per class; rows are checked to ``STORED_SOFTMAX_SUM_TOLERANCE`` and
-    renormalised in float64, so the engine's strict check holds.
+    1e-7 per class; rows are checked (:func:`labelnoise.noise.check_softmax`)
+    and renormalised in float64, so the engine's strict check holds.
     """
-    values = np.asarray(softmax, dtype=np.float64)
-    if values.ndim != 2 or values.shape[0] < 1 or values.shape[1] < 2:
-        raise ValueError(f"softmax must be (test samples x classes) with >= 2 classes, got shape {values.shape}")
-    if not np.all(np.isfinite(values)) or np.any(values < 0):
-        raise ValueError("softmax has non-finite or negative entries")
-    worst = np.max(np.abs(values.sum(axis=1) - 1.0))
-    if worst > STORED_SOFTMAX_SUM_TOLERANCE:
-        raise ValueError(f"softmax rows must sum to 1 (within {STORED_SOFTMAX_SUM_TOLERANCE:g}); worst row is off by {worst:.3g}")
+    values = check_softmax(softmax)
     return values / values.sum(axis=1, keepdims=True)
 
 
@@ -126,6 +118,35 @@ def random_noise_probabilities(gamma: float, n_classes: int, correct: int = 0) -
     q = np.full(n_classes, gamma / n_classes)
     q[correct] += 1.0 - gamma
     return q
+
+
+def fit_k_to_runs(analytic: pd.DataFrame, train: pd.DataFrame, relative_to_clean: bool = False) -> pd.DataFrame:
+    """:func:`fit_k` of the analytic curves to the seed-mean test accuracy of training runs (one noise type).
+
+    ``relative_to_clean`` fits the shape only: the measured means are divided
+    by their mean at gamma = 0 and each K's analytic curve by its value there,
+    so a net that learns the clean task less well (a smaller training set) is
+    not read as a different K.
+    """
+    summary = aggregate_over_seeds(train)
+    empirical = pd.DataFrame({"gamma": summary["nominal_gamma"], "accuracy": summary["test_acc_mean"]})
+    analytic = analytic[["gamma", "K", "accuracy"]]
+    if relative_to_clean:
+        clean = empirical.loc[empirical["gamma"] == 0.0, "accuracy"]
+        if clean.empty:
+            raise ValueError("a fit relative to the clean accuracy needs a level at gamma = 0")
+        empirical = empirical.assign(accuracy=empirical["accuracy"] / float(clean.mean()))
+        at_zero = analytic[analytic["gamma"] == 0.0].set_index("K")["accuracy"]
+        analytic = analytic.assign(accuracy=analytic["accuracy"] / analytic["K"].map(at_zero))
+    return fit_k(analytic, empirical)
+
+
+def best_fit(fit: pd.DataFrame) -> tuple[int, float]:
+    """(K, RMSE) of the row :func:`fit_k` marks ``best``: the fitted K."""
+    best = fit[fit["best"].astype(bool)]
+    if len(best) != 1:
+        raise ValueError(f"a K fit must mark exactly one best K, this one marks {len(best)}")
+    return int(best["K"].iloc[0]), float(best["rmse"].iloc[0])
 
 
 def knn_accuracy_curves(C, labels, confusion, gammas: Sequence[float], Ks: Sequence[int], tie: str = "strict",

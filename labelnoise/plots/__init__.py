@@ -13,6 +13,9 @@ Fig. 4     accuracy vs noise level, per noise type        ``fig4.plot_fig4_noise
 Figs. 5-7  experiment vs the K-NN analysis (Eq. 2)        ``fig5_7.plot_fig5_7_analytic_comparison``
 Fig. 8     K whose label histogram fits the softmax       ``fig8_fig9.plot_fig8_preferred_k``
 Fig. 9     softmax vs K-NN histogram, example pairs       ``fig8_fig9.plot_fig9_softmax_knn_pairs``
+Fig. 10    CNN vs K-NN agreement per test sample          ``fig10.plot_fig10_agreement``
+Fig. 11    fitted K vs training samples per class         ``fig11.plot_fig11_effective_k_vs_data``
+Fig. 12    instance and human noise vs Eq. 6              ``fig12.plot_fig12_realised_noise``
 =========  =============================================  ===============================
 
 The shared style, colours and drawing helpers are in :mod:`labelnoise.plots.common`.

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from labelnoise.analytic import best_fit
 from labelnoise.noise import check_confusion_matrix
 from labelnoise.tables import aggregate_over_seeds, require_columns
 from labelnoise.plots.common import (
@@ -35,11 +36,7 @@ def _draw_confusion(ax, matrix: np.ndarray, fig) -> None:
 
 def _fitted_k_and_neighbours(fit: pd.DataFrame, analytic_k: list[int]) -> tuple[int, float, list[int]]:
     """The fitted K (the ``best`` row of ``fit``), its RMSE, and the K values beside it in the fitted list."""
-    best_rows = fit[fit["best"].astype(bool)]
-    if len(best_rows) != 1:
-        raise ValueError(f"fit table must mark exactly one row best=True, found {len(best_rows)}")
-    best_k = int(best_rows["K"].iloc[0])
-    best_rmse = float(best_rows["rmse"].iloc[0])
+    best_k, best_rmse = best_fit(fit)
     if analytic_k[0] < 1:
         raise ValueError(f"analytic table has K values below 1: {analytic_k}")
     if best_k not in analytic_k:
