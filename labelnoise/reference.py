@@ -49,6 +49,9 @@ def publish(results: Path, dataset: str, out: Path, config: str, command: str, w
         shutil.copyfile(results / dataset / "analytic" / f"{noise}_fit.csv", out / f"fit_{noise}.csv")
     shutil.copyfile(results / dataset / "appendix_a" / "summary.csv", out / "appendix_a.csv")
     shutil.copyfile(results / dataset / "clean" / "train.csv", out / "clean_model.csv")
+    for figure in ("fig10", "fig11", "fig12"):  # the tables of the figures past the paper
+        if (results / f"{figure}_{dataset}.csv").exists():
+            shutil.copyfile(results / f"{figure}_{dataset}.csv", out / f"{figure}.csv")
     for png in sorted(results.glob(f"fig*_{dataset}.png")):  # the figures, shown in the README
         shutil.copyfile(png, out / png.name.replace(f"_{dataset}", ""))
     import torch  # only for its version; rendering the README needs no torch
@@ -179,7 +182,46 @@ def render_parity(path: Path) -> str:
     return "\n".join(lines) + f"\n\nMean ± std over seeds (`{path.name}`).\n"
 
 
-RENDERERS = {"recipe_sweep.csv": render_eval_sweep, "bf16_parity.csv": render_parity}
+def render_fig10(path: Path) -> str:
+    """Fig. 10 at the least and the most noise of each noise type: agreement at the effective K against chance."""
+    table = pd.read_csv(path, dtype={"level": str})
+    lines = ["| noise | level | CNN test accuracy | agreement with K-NN at the effective K | by chance | CNN errors where the K-NN has the same wrong label |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for noise, rows in table.groupby("noise", sort=False):
+        for row in rows.sort_values("nominal_gamma").iloc[[0, -1]].itertuples():
+            edge = "+" if row.K_at_grid_edge else ""
+            lines.append(f"| {noise} | {row.level} | {row.cnn_accuracy_mean:.3f} | {row.agreement_mean:.3f} (K = {row.effective_K}{edge}) | "
+                         f"{row.chance_agreement_mean:.3f} | {row.same_wrong_label_mean:.2f} |")
+    return "\n".join(lines) + (f"\n\nMean over seeds; chance: two classifiers with these per-class predictions, independent given "
+                               f"the class; K+ is the largest K measured, a lower bound (`{path.name}`).\n")
+
+
+def render_fig11(path: Path) -> str:
+    """Fig. 11: the fitted K of random noise and the CNN's accuracy per training-set size."""
+    table = pd.read_csv(path, dtype={"level": str})
+    level = table["level"].iloc[0]
+    lines = [f"| training samples per class | fitted K (RMSE) | CNN test accuracy at random noise {level} |", "| --- | --- | --- |"]
+    for row in table.sort_values("n_train_per_class").itertuples():
+        edge = " (top of the K grid: a lower bound)" if row.K_at_grid_edge else ""
+        spread = f" ± {row.cnn_acc_std:.3f}" if pd.notna(row.cnn_acc_std) else ""
+        lines.append(f"| {row.n_train_per_class:.0f} | {row.fitted_K} ({row.rmse:.3f}){edge} | {row.cnn_acc_mean:.3f}{spread} |")
+    return "\n".join(lines) + f"\n\nK fitted {table['fit'].iloc[0]} (`{path.name}`).\n"
+
+
+def render_fig12(path: Path) -> str:
+    """Fig. 12: instance-dependent (and human) noise against the class-conditional theory."""
+    table = pd.read_csv(path, dtype={"level": str})
+    lines = ["| noise | level | realised noise | CNN test accuracy | K-NN | class-conditional theory (Eq. 6, realised matrix) |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for row in table.itertuples():
+        spread = f" ± {row.test_acc_std:.3f}" if pd.notna(row.test_acc_std) else ""
+        lines.append(f"| {row.noise} | {row.level} | {row.realised_gamma_mean:.3f} | {row.test_acc_mean:.3f}{spread} | "
+                     f"{row.knn_acc:.3f} (K = {row.knn_K}) | {row.analytic_acc:.3f} (K = {row.analytic_K}) |")
+    return "\n".join(lines) + f"\n\n(`{path.name}`)\n"
+
+
+RENDERERS = {"recipe_sweep.csv": render_eval_sweep, "bf16_parity.csv": render_parity, "fig10.csv": render_fig10,
+             "fig11.csv": render_fig11, "fig12.csv": render_fig12}
 
 
 def render_block(root: Path, spec: str) -> str:
