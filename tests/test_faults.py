@@ -73,7 +73,7 @@ def test_corrupted_prepared_data_is_detected_by_checksum(small_digits_run, tmp_p
     prepared.unlink()
     planned = snakemake(workdir, "--cores", "1", "--dry-run")
     assert planned.returncode == 0 and re.search(r"^prepare_data\s+1$", planned.stdout, re.M), planned.stdout[-3000:]
-    assert re.search(r"^train_grid\s+4$", planned.stdout, re.M)
+    assert re.search(r"^train_grid\s+5$", planned.stdout, re.M)  # one level of each of the five noise types
     # ... and so does the command the error gives
     prepared.write_bytes(saved)
     advice = re.search(r"`snakemake (.*?)`", errors[0]).group(1).split()
@@ -201,7 +201,7 @@ def test_a_config_change_reruns_what_it_shapes_without_snakemake_metadata(small_
     changed = snakemake(tmp_path, "--cores", "1", "--dry-run", "--configfile", *map(str, CONFIGS),
                         overlay(tmp_path, "knn: {K: 7}\n"))
     planned = dict(re.findall(r"^(\w+)\s+(\d+)$", changed.stdout, re.M))
-    assert changed.returncode == 0 and planned.get("knn_baseline") == "4" and "train_grid" not in planned, changed.stdout[-3000:]
+    assert changed.returncode == 0 and planned.get("knn_baseline") == "5" and "train_grid" not in planned, changed.stdout[-3000:]
 
 
 def test_a_truncated_intermediate_file_is_named_and_the_advice_rebuilds_it(small_digits_run, tmp_path):
@@ -240,12 +240,14 @@ def test_a_malformed_config_file_is_named_with_its_line(tmp_path):
 
 
 @pytest.mark.parametrize("problem", ["length", "range", "clean", "pickle"])
-def test_a_bad_human_label_file_fails_in_one_line_and_leaves_nothing(tmp_path, problem):
+def test_a_bad_human_label_file_fails_in_one_line_and_leaves_nothing(prepared_digits, tmp_path, problem):
     """A label file of the wrong length, with a label out of range, disagreeing with the clean labels, or a pickle
     that would run code: one line naming the file, no noise file, and the code never runs."""
     import torch
 
-    clean = load_digits_training_labels(tmp_path)
+    shutil.copytree(prepared_digits / "results", tmp_path / "results")
+    data = load_prepared(tmp_path / "results" / "data" / "digits.npz")
+    clean = data.labels[data.train_idx].astype(np.int64)
     labels, marker = clean.copy(), tmp_path / "pwned"
     content = {"clean_label": clean, "aggre_label": labels}
     if problem == "length":
@@ -276,9 +278,10 @@ class _RunsCode:
         return (os.system, (f"touch {self.marker}",))
 
 
-def load_digits_training_labels(tmp_path) -> np.ndarray:
-    """The digits training labels in order, from a prepared-data run of the small configuration."""
-    out = snakemake(tmp_path, "--cores", "1", "--configfile", *map(str, CONFIGS), "--", "results/data/digits.npz")
+@pytest.fixture(scope="module")
+def prepared_digits(tmp_path_factory):
+    """A folder whose results/ holds the prepared digits of the small configuration (made once for the module)."""
+    workdir = tmp_path_factory.mktemp("prepared_digits")
+    out = snakemake(workdir, "--cores", "1", "--configfile", *map(str, CONFIGS), "--", "results/data/digits.npz")
     assert out.returncode == 0, out.stderr[-2000:]
-    data = load_prepared(tmp_path / "results" / "data" / "digits.npz")
-    return data.labels[data.train_idx].astype(np.int64)
+    return workdir

@@ -80,7 +80,8 @@ def slurm_jobs() -> dict[str, dict[str, str]]:
 
 #: Rules whose jobs are worth a node; every other rule is a `localrule` (seconds of work on the submitting node).
 SUBMITTED_RULES = {"prepare_data", "train_clean", "embed", "embed_test", "softmax_clean", "kmeans", "train_grid",
-                   "train_subset", "analytic", "appendix_a", "knn_baseline", "knn_agreement", "fig1"}
+                   "train_subset", "softmax_clean_train", "analytic", "analytic_realised", "appendix_a", "knn_baseline",
+                   "knn_agreement", "fig1"}
 
 
 def test_only_the_heavy_jobs_went_through_slurm(cluster, slurm_run):
@@ -108,8 +109,8 @@ def test_training_jobs_requested_a_gpu(cluster, slurm_run):
     jobs = slurm_jobs()
     submitted = re.findall(r"submitted with SLURM jobid (\d+)", output)
     with_gpu = {job for job in submitted if "gpu" in jobs[job].get("TresPerJob", "")}
-    training = {job for job in submitted if re.match(r"rule_train_(grid|clean)_", jobs[job]["Comment"])}
-    assert len(training) == 5 and with_gpu == training  # train_clean + 4 train_grid
+    training = {job for job in submitted if re.match(r"rule_train_(grid|clean|subset)_", jobs[job]["Comment"])}
+    assert len(training) == 7 and with_gpu == training  # train_clean + 5 train_grid + 1 train_subset
 
 
 def test_slurm_outputs_equal_a_local_run(slurm_run, small_digits_run):

@@ -59,8 +59,10 @@ def test_every_figure_is_built_as_pdf_and_png(run):
 
 def test_training_table_has_a_row_per_level_and_seed(run):
     table = pd.read_csv(run / "digits" / "train.csv", dtype={"level": str})
-    assert len(table) == 8  # 4 noise types x 2 levels x 1 seed
-    assert set(table["noise"]) == {"random", "flip", "confusion", "concentrated"}
+    assert len(table) == 10  # 5 noise types x 2 levels x 1 seed
+    assert set(table["noise"]) == {"random", "flip", "confusion", "concentrated", "instance"}
+    instance = table[table["noise"] == "instance"]
+    assert np.allclose(instance["realised_gamma"], instance["nominal_gamma"], atol=1e-3)  # each to a wrong class
     assert table[["val_acc", "test_acc"]].apply(lambda c: c.between(0, 1)).all().all()
     flip = table[table["noise"] == "flip"].set_index("level")
     # flip noise: every re-drawn label differs, so realised = nominal (up to rounding of gamma*N)
@@ -68,7 +70,7 @@ def test_training_table_has_a_row_per_level_and_seed(run):
     random = table[table["noise"] == "random"].set_index("level")
     assert (random["realised_gamma"] < random["nominal_gamma"]).all()
     summary = pd.read_csv(run / "digits" / "train_summary.csv")
-    assert len(summary) == 8 and (summary["n_seeds"] == 1).all()
+    assert len(summary) == 10 and (summary["n_seeds"] == 1).all()
 
 
 def test_clean_model_learns_digits(run):
@@ -122,7 +124,7 @@ def test_agreement_tables_and_fig10(run):
         measured = train[train["noise"] == noise].set_index("level")["test_acc"]
         assert np.allclose(cnn.sort_index(), measured.sort_index(), atol=1e-4)  # the same nets, the same test half
     fig10 = pd.read_csv(run / "fig10_digits.csv", dtype={"level": str})
-    assert len(fig10) == 8 and set(fig10["effective_K"]) <= set(k_grid)
+    assert len(fig10) == 10 and set(fig10["effective_K"]) <= set(k_grid)
     assert fig10.loc[fig10["noise"] == "concentrated", "fitted_K"].isna().all()  # no analytic curve there
     assert fig10.loc[fig10["noise"] != "concentrated", "fitted_K"].notna().all()
 
@@ -160,7 +162,7 @@ def test_deleting_one_level_reruns_only_that_level_and_downstream(run):
     jobs = planned_jobs(workdir)
     assert jobs.pop("train_grid") == 1
     assert set(jobs) <= {"collect_grid", "fit_k", "fig2", "fig3", "fig4", "fig5", "summary", "all",
-                         "knn_agreement", "fig10", "data_scaling", "fig11"}, jobs
+                         "knn_agreement", "fig10", "data_scaling", "fig11", "fig12"}, jobs
     assert {"fig4", "fig5", "fit_k"} <= set(jobs)
     out = snakemake(workdir, "--cores", "2")
     assert out.returncode == 0, out.stderr[-3000:]

@@ -1,7 +1,7 @@
 """configs/paper.yaml, run whole: both data sets, every level and figure, on tiny official-format files.
 
 The paper's study needs the real MNIST and CIFAR-10 (not downloadable here)
-and a GPU; its configuration and DAG do not. This runs all 340 jobs of
+and a GPU; its configuration and DAG do not. This runs all 304 jobs of
 ``--configfile configs/paper.yaml`` with tests/data/paper_smoke.yaml on top
 (one seed, narrow nets, two epochs) from MNIST IDX files made of
 scikit-learn's digits and a synthetic CIFAR-10 tarball, their MD5s patched in
@@ -46,7 +46,7 @@ def run(tmp_path_factory) -> Path:
         capture_output=True, text=True, timeout=1500, env=env,
     )
     assert out.returncode == 0, out.stderr[-5000:]
-    assert "340 of 340 steps (100%) done" in out.stderr
+    assert "304 of 304 steps (100%) done" in out.stderr
     return workdir / "results"
 
 
