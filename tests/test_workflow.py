@@ -15,6 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from labelnoise.data import load_prepared, nested_subsets
+from labelnoise.seeding import rng_for
+
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "tests" / "data" / "digits_workflow.yaml"
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--configfile", str(CONFIG)]
@@ -138,9 +141,15 @@ def test_scaling_table_and_fig11(run):
     train = pd.read_csv(run / "digits" / "train.csv", dtype={"level": str})
     at_level = train[(train["noise"] == "random") & (train["level"] == "0.60")]["test_acc"].mean()
     assert scaling["cnn_acc_mean"].iloc[1] == pytest.approx(at_level, abs=1e-4)
+    data = load_prepared(run / "data" / "digits.npz")
+    subsets = nested_subsets(data.labels[data.train_idx], [0.5, 1.0], rng_for(0, "digits", "scaling"))
     for level in ("0.20", "0.60"):
-        subset = pd.read_csv(run / "digits" / "scaling" / "0.5" / "random" / f"{level}.csv")
-        assert len(subset) == 1 and subset["realised_gamma"].between(0, 1).all()
+        table = pd.read_csv(run / "digits" / "scaling" / "0.5" / "random" / f"{level}.csv")
+        noise = np.load(run / "digits" / "noise" / "random" / f"{level}.npz")
+        half = subsets[0.5]
+        # the subset trained on the full set's noisy labels of its samples: its realised noise is theirs
+        expected = np.mean(noise["noisy_labels"][0][half] != noise["clean_labels"][half])
+        assert len(table) == 1 and table["realised_gamma"].iloc[0] == pytest.approx(expected, abs=1e-6)
     summary = pd.read_csv(run / "summary_digits.csv", dtype={"level": str})
     assert summary.loc[summary["train_fraction"] < 1, "level"].tolist() == ["0.60"]
 
