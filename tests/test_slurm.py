@@ -100,7 +100,7 @@ def test_only_the_heavy_jobs_went_through_slurm(cluster, slurm_run):
     # Slurm's own completion record (JobCompType=jobcomp/filetxt)
     record = (cluster / "log" / "jobcomp.txt").read_text()
     assert set(submitted) <= set(re.findall(r"JobId=(\d+) .*JobState=COMPLETED", record))
-    assert len(list((results.parent / ".snakemake" / "slurm_logs" / "rule_train_grid").rglob("*.log"))) == 4
+    assert len(list((results.parent / ".snakemake" / "slurm_logs" / "rule_train_grid").rglob("*.log"))) == 5
 
 
 def test_training_jobs_requested_a_gpu(cluster, slurm_run):
