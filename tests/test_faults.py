@@ -206,16 +206,16 @@ def test_a_config_change_reruns_what_it_shapes_without_snakemake_metadata(small_
 
 def test_a_truncated_intermediate_file_is_named_and_the_advice_rebuilds_it(small_digits_run, tmp_path):
     workdir = copy_run(small_digits_run, tmp_path)
-    (workdir / "results" / "digits" / "clean" / "embeddings.npz").write_bytes(b"")
+    (workdir / "results" / "digits" / "clean" / "test_embeddings.npz").write_bytes(b"")
     out = snakemake(workdir, "--cores", "1", "--keep-going")
     assert out.returncode != 0
     messages = {line.split("ResultFileError: ", 1)[1] for path in (workdir / "results" / "logs").rglob("*.log")
                 for line in path.read_text().splitlines() if "ResultFileError: " in line}
     assert len(messages) == 1, messages
     message = messages.pop()
-    assert message.startswith("results/digits/clean/embeddings.npz cannot be read"), message
+    assert message.startswith("results/digits/clean/test_embeddings.npz cannot be read"), message
     advice = re.search(r"`snakemake (.*?)`", message).group(1).split()
-    assert advice == ["--cores", "all", "--force", "results/digits/clean/embeddings.npz"]
+    assert advice == ["--cores", "all", "--force", "results/digits/clean/test_embeddings.npz"]
     assert snakemake(workdir, *advice).returncode == 0
     rerun = snakemake(workdir, "--cores", "1")
     assert rerun.returncode == 0, rerun.stderr[-3000:]
