@@ -103,6 +103,10 @@ def agreement(cnn_pred, knn_pred) -> float:
     """
     cnn_pred = _check_predictions(cnn_pred, None, "CNN predictions")
     knn_pred = _check_predictions(knn_pred, len(cnn_pred), "K-NN predictions")
+    return _agreement(cnn_pred, knn_pred)
+
+
+def _agreement(cnn_pred: np.ndarray, knn_pred: np.ndarray) -> float:
     return float(np.mean((cnn_pred == knn_pred) & (knn_pred != NO_DECISION)))
 
 
@@ -150,6 +154,10 @@ def chance_agreement_from_predictions(pred_a, pred_b, true_labels) -> float:
     pred_b = _check_predictions(pred_b, len(true_labels), "second predictions")
     if true_labels.min() < 0 or min(pred_a.min(), pred_b.min()) < NO_DECISION:
         raise ValueError("labels must be non-negative (predictions may be NO_DECISION)")
+    return _chance_agreement_from_predictions(pred_a, pred_b, true_labels)
+
+
+def _chance_agreement_from_predictions(pred_a: np.ndarray, pred_b: np.ndarray, true_labels: np.ndarray) -> float:
     n_labels = int(max(true_labels.max(), pred_a.max(), pred_b.max())) + 1
     counts_a = _class_prediction_counts(true_labels, pred_a, n_labels)
     counts_b = _class_prediction_counts(true_labels, pred_b, n_labels)
@@ -169,6 +177,10 @@ def error_agreement(cnn_pred, knn_pred, true_labels) -> tuple[float, float]:
     true_labels = _check_predictions(true_labels, None, "test labels")
     cnn_pred = _check_predictions(cnn_pred, len(true_labels), "CNN predictions")
     knn_pred = _check_predictions(knn_pred, len(true_labels), "K-NN predictions")
+    return _error_agreement(cnn_pred, knn_pred, true_labels)
+
+
+def _error_agreement(cnn_pred: np.ndarray, knn_pred: np.ndarray, true_labels: np.ndarray) -> tuple[float, float]:
     cnn_wrong = cnn_pred != true_labels
     if not cnn_wrong.any():
         return float("nan"), float("nan")
@@ -215,14 +227,14 @@ def agreement_table(cnn_output, test_labels, neighbours, noisy_train_labels, n_l
     knn_by_k = knn_predictions_over_k(neighbours, noisy_train_labels, n_labels, ks, tie, rng)
     cnn_accuracy = float(np.mean(cnn_pred == test_labels))
     rows = []
-    for k, knn_pred in zip(ks, knn_by_k):
+    for k, knn_pred in zip(ks, knn_by_k):  # inputs checked above: the per-K measures run unchecked
         knn_accuracy = float(np.mean(knn_pred == test_labels))
-        both_wrong, same_wrong_label = error_agreement(cnn_pred, knn_pred, test_labels)
+        both_wrong, same_wrong_label = _error_agreement(cnn_pred, knn_pred, test_labels)
         rows.append({
             "dataset": dataset, "noise": noise, "level": str(level), "nominal_gamma": float(nominal_gamma),
             "seed_index": int(seed_index), "K": int(k), "cnn_accuracy": cnn_accuracy, "knn_accuracy": knn_accuracy,
-            "agreement": agreement(cnn_pred, knn_pred),
-            "chance_agreement": chance_agreement_from_predictions(cnn_pred, knn_pred, test_labels),
+            "agreement": _agreement(cnn_pred, knn_pred),
+            "chance_agreement": _chance_agreement_from_predictions(cnn_pred, knn_pred, test_labels),
             "chance_agreement_uniform": chance_agreement(cnn_accuracy, knn_accuracy, n_labels),
             "both_wrong": both_wrong, "same_wrong_label": same_wrong_label,
         })

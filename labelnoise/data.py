@@ -22,9 +22,8 @@ training set, the official test set halved into clean validation and test
 
 from __future__ import annotations
 
-import dataclasses
-
 import codecs
+import dataclasses
 import gzip
 import hashlib
 import io

@@ -18,6 +18,7 @@ import pandas as pd
 
 from labelnoise.data import PreparedData
 from labelnoise.models import build_model
+from labelnoise.noise import realised_gamma
 from labelnoise.tables import TABLE_COLUMNS
 from labelnoise.train_config import TrainConfig, use_batched_seeds
 from labelnoise.training import train_seeds
@@ -70,7 +71,7 @@ def train_noise_level(
             "seed_index": seed_index,
             "seed": seed,
             "corrupted_fraction": float(np.mean(mask)),
-            "realised_gamma": float(np.mean(labels != clean_labels)),
+            "realised_gamma": realised_gamma(labels, clean_labels),
             "val_acc": result.val_acc,
             "test_acc": result.test_acc,
             "best_epoch": result.best_epoch,

@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from labelnoise.noise import realised_gamma
 from labelnoise.tables import mean_and_std_over_seeds, require_columns
 
 TIE_POLICIES = ("strict", "random")
@@ -140,7 +141,6 @@ def plurality_vote(neighbour_labels, n_labels: int, tie: str = "random", rng: np
     of the tied labels uniformly at random from ``rng`` (required).  The vote
     itself is :func:`vote_from_counts` of :func:`label_counts`.
     """
-    _check_tie(tie)
     return vote_from_counts(label_counts(neighbour_labels, n_labels), tie, rng)
 
 
@@ -190,7 +190,7 @@ def knn_noise_table(
             rows.append({
                 "dataset": dataset, "noise": noise, "level": str(entry["level"]),
                 "nominal_gamma": float(entry["nominal_gamma"]),
-                "realised_gamma": float(np.mean(labels != clean)),
+                "realised_gamma": realised_gamma(labels, clean),
                 "seed_index": seed_index, "K": int(neighbours.shape[1]), "tie": tie,
                 "accuracy": knn_accuracy(neighbours, labels, test_labels, n_labels, tie,
                                          rng_for_seed(str(entry["level"]), seed_index)),

@@ -64,9 +64,9 @@ def class_conditional_comparison(train_summary: pd.DataFrame, knn: dict[str, pd.
         rows["analytic_K"] = k
         rows["analytic_acc"] = realised_prediction(table, k, rows["level"])
         baseline = knn[noise].assign(level=knn[noise]["level"].astype(str))
-        per_level = baseline.groupby("level")["accuracy"].mean()
-        rows["knn_K"] = int(baseline["K"].iloc[0])
-        rows["knn_acc"] = [per_level.get(level, np.nan) for level in rows["level"]]
+        pairs = [knn_baseline(baseline, level, None) for level in rows["level"]]  # the summary's K-NN column
+        rows["knn_K"] = [int(knn_k) for knn_k, _ in pairs]
+        rows["knn_acc"] = [accuracy for _, accuracy in pairs]
         parts.append(rows)
     columns = ["dataset", "noise", "level", "realised_gamma_mean", "n_seeds", "test_acc_mean", "test_acc_std", "knn_K",
                "knn_acc", "analytic_K", "analytic_acc"]
