@@ -27,8 +27,9 @@ from labelnoise.seeding import derive_seed, rng_for
 from labelnoise.train_config import TrainConfig
 from labelnoise.training import train_seeds
 
-COLUMNS = ("source", "noise", "level", "seed_index", "width", "optimizer", "lr", "batch_size", "eval_every",
-           "patience", "max_epochs", "precision", "val_acc", "test_acc", "best_step", "steps_run", "wall_s")
+COLUMNS = ("source", "noise", "level", "seed_index", "arch", "width", "optimizer", "lr", "lr_schedule", "weight_decay",
+           "batch_size", "hflip", "translate", "eval_every", "patience", "max_epochs", "precision", "val_acc", "test_acc",
+           "best_step", "steps_run", "wall_s")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,11 +40,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--level", type=float, default=0.0, help="gamma: fraction of training labels re-drawn")
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--first-seed", type=int, default=0, help="seed index of the first network")
+    parser.add_argument("--arch", default="paper_cnn", choices=("paper_cnn", "allcnn_c", "allcnn_c_nodropout"))
     parser.add_argument("--width", type=float, default=0.25)
     parser.add_argument("--fc-dim", type=int, default=500)
     parser.add_argument("--optimizer", default="adam", choices=("adam", "sgd"))
     parser.add_argument("--lr", type=float, default=0.007)
+    parser.add_argument("--lr-schedule", default="constant", choices=("constant", "onecycle"))
+    parser.add_argument("--warmup-fraction", type=float, default=0.2)
+    parser.add_argument("--momentum", type=float, default=0.9)
     parser.add_argument("--weight-decay", type=float, default=0.0)
+    parser.add_argument("--hflip", action="store_true", help="augment: random horizontal flips")
+    parser.add_argument("--translate", type=int, default=0, help="augment: random shifts of up to this many pixels")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--eval-every", type=int, default=None, help="steps between validations (default: each epoch)")
     parser.add_argument("--patience", type=int, default=10)
@@ -64,10 +71,12 @@ def main(argv: list[str] | None = None) -> int:
         for i in seed_indices
     ])
     config = TrainConfig(max_epochs=args.max_epochs, patience=args.patience, batch_size=args.batch_size, lr=args.lr,
-                         weight_decay=args.weight_decay, optimizer=args.optimizer, device=args.device,
-                         precision=args.precision, eval_every=args.eval_every, batched_seeds=True)
+                         weight_decay=args.weight_decay, optimizer=args.optimizer, momentum=args.momentum,
+                         device=args.device, precision=args.precision, eval_every=args.eval_every, batched_seeds=True,
+                         lr_schedule=args.lr_schedule, warmup_fraction=args.warmup_fraction, hflip=args.hflip,
+                         translate=args.translate)
     seeds = [derive_seed(0, "recipe", args.noise, args.level, i) for i in seed_indices]
-    factory = lambda: build_model("paper_cnn", *data.image_shape[:2], data.n_classes, width=args.width, fc_dim=args.fc_dim)  # noqa: E731
+    factory = lambda: build_model(args.arch, *data.image_shape[:2], data.n_classes, width=args.width, fc_dim=args.fc_dim)  # noqa: E731
     started = time.perf_counter()
     results = train_seeds(factory, seeds, images, noisy, *data.part("val"), *data.part("test"), config=config,
                           log=lambda line: print(f"# {line}", file=sys.stderr, flush=True))
@@ -75,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.header:
         print(",".join(COLUMNS))
     for i, result in zip(seed_indices, results):
-        row = (args.source, args.noise, args.level, i, args.width, args.optimizer, args.lr, args.batch_size,
-               args.eval_every or "epoch", args.patience, args.max_epochs, args.precision, f"{result.val_acc:.4f}",
+        row = (args.source, args.noise, args.level, i, args.arch, args.width, args.optimizer, args.lr, args.lr_schedule,
+               args.weight_decay, args.batch_size, args.hflip, args.translate, args.eval_every or "epoch", args.patience, args.max_epochs, args.precision, f"{result.val_acc:.4f}",
                f"{result.test_acc:.4f}", result.best_step, result.steps_run, f"{total / len(results):.1f}")
         print(",".join(map(str, row)), flush=True)
     return 0

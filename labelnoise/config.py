@@ -202,8 +202,8 @@ def _check_semantics(view: dict, name: str) -> None:
         except ValueError as err:
             raise ConfigError(f"config key 'noise.confusion_matrix' (dataset '{name}'): {err}") from None
     human = noise["human"]
-    if (human["file"] is None) != (not human["sets"]):
-        raise ConfigError(f"config key 'noise.human' (dataset '{name}'): give both a label file and its label sets, or neither")
+    if human["file"] is not None and not human["sets"]:
+        raise ConfigError(f"config key 'noise.human.sets' (dataset '{name}'): a label file needs the label sets to read from it")
     levels = noise_levels(view)
     for noise_type, names in levels.items():
         if len(set(names)) != len(names):

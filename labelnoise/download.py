@@ -6,6 +6,12 @@ A missing file is streamed from the mirrors in turn into a temporary file beside
 its target and renamed into place only after its size and MD5 match, so
 ``data_dir`` never holds a partial or wrong download. Without network and
 without files, one :class:`DataError` lists the files to put where.
+
+A source may also be published in other forms (:func:`alternative_forms`:
+CIFAR-10's binary version, as its archive or as the extracted
+``cifar-10-batches-bin/`` folder). Such a form is used when ``data_dir`` (or
+its subfolder of the form's name) holds it whole and none of the default
+form's files are there; it is never downloaded.
 """
 
 from __future__ import annotations
@@ -66,6 +72,21 @@ MNIST_FILES = (
 # CIFAR-10 "python version": MD5 published on https://www.cs.toronto.edu/~kriz/cifar.html
 # (also torchvision/datasets/cifar.py, CIFAR10.tgz_md5).
 CIFAR10_FILES = (OfficialFile("cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a", 170498071),)
+# CIFAR-10 "binary version": the archive's MD5 is published on the same page; the members' MD5s are those
+# of the files in the official archive (each record: a label byte, then 3,072 bytes of R, G, B planes).
+CIFAR10_BINARY_ARCHIVE = OfficialFile("cifar-10-binary.tar.gz", "c32a1d4ab5d03f1284b67883e8d87530")
+CIFAR10_BINARY_FOLDER = "cifar-10-batches-bin"
+CIFAR10_BINARY_MEMBERS = tuple(
+    OfficialFile(name, md5, 30730000)
+    for name, md5 in (
+        ("data_batch_1.bin", "5dd7e06a14cb22eb9f671a540d1b7c25"),
+        ("data_batch_2.bin", "5ea93a67294ea407fff1d09f752e9692"),
+        ("data_batch_3.bin", "942cd6a4bcdd0dd3c604fbe906cb4421"),
+        ("data_batch_4.bin", "ae636b3ba5c66a11e91e8cb52e771fcb"),
+        ("data_batch_5.bin", "53f37980c15c3d472c316c40844f3f0d"),
+        ("test_batch.bin", "803d5f7f4d78ea53de84dbe85f74fb6d"),
+    )
+)
 
 # Base URLs tried in order; the file name is appended. Overridden per dataset by
 # the config key datasets.<name>.mirrors.
@@ -77,6 +98,25 @@ MNIST_MIRRORS = (
 CIFAR10_MIRRORS = ("https://www.cs.toronto.edu/~kriz/",)
 
 OFFICIAL_FILES = {"mnist": MNIST_FILES, "cifar10": CIFAR10_FILES}
+
+
+@dataclass(frozen=True)
+class FileSet:
+    """Another published form of a source: its files, looked for in ``data_dir`` and in ``data_dir/folder``."""
+
+    files: tuple[OfficialFile, ...]
+    folder: str | None = None
+
+
+def alternative_forms(source: str) -> tuple[FileSet, ...]:
+    """The forms of ``source`` used when found whole in ``data_dir`` (never downloaded), in order of preference.
+
+    Read from the module's constants at call time, so a test can swap the published MD5s for its tiny files'.
+    """
+    if source == "cifar10":
+        return FileSet((CIFAR10_BINARY_ARCHIVE,), CIFAR10_BINARY_FOLDER), FileSet(CIFAR10_BINARY_MEMBERS, CIFAR10_BINARY_FOLDER)
+    return ()
+
 MIRRORS = {"mnist": MNIST_MIRRORS, "cifar10": CIFAR10_MIRRORS}
 
 TIMEOUT_S = 30.0  # per connection attempt and per read, not for the whole file
@@ -166,6 +206,29 @@ def _download(spec: OfficialFile, target: Path, mirrors: Sequence[str]) -> None:
     raise _Unreachable("; ".join(failures) or "no mirrors configured")
 
 
+def _alternative_form(files: tuple[OfficialFile, ...], data_dir: Path, source: str, dataset: str) -> dict[str, tuple[Path, str]] | None:
+    """The files of the first alternative form found whole in ``data_dir`` (or its folder), MD5-checked; None if none.
+
+    Only when no file of the default form ``files`` is in ``data_dir``. A form found in part is an error naming
+    what is missing (a partial copy of an extracted archive would otherwise be passed over in silence).
+    """
+    if any((data_dir / form.name).is_file() for spec in files for form in spec.forms()):
+        return None
+    for alternative in alternative_forms(source):
+        for folder in (data_dir, data_dir / alternative.folder) if alternative.folder else (data_dir,):
+            present = [spec for spec in alternative.files if (folder / spec.name).is_file()]
+            if not present:
+                continue
+            if len(present) < len(alternative.files):
+                absent = [spec for spec in alternative.files if spec not in present]
+                raise DataError(f"{folder} holds {len(present)} of the {len(alternative.files)} files of this form of "
+                                f"{dataset}: put {_listing(absent)} beside them")
+            for spec in alternative.files:
+                _check_local(folder / spec.name, spec, dataset)
+            return {spec.name: (folder / spec.name, spec.md5) for spec in alternative.files}
+    return None
+
+
 def fetch_official_files(
     source: str,
     data_dir: str | Path = "data",
@@ -178,7 +241,9 @@ def fetch_official_files(
 
     Returns, per published file name, the path used and its verified MD5: the
     published file, or its uncompressed form where only that is in
-    ``data_dir``. ``dataset`` is the config name used in messages (default: ``source``).
+    ``data_dir``; or the files of an alternative form (:func:`alternative_forms`)
+    found whole in ``data_dir`` or its subfolder when none of the default form's
+    are there. ``dataset`` is the config name used in messages (default: ``source``).
     """
     if source not in OFFICIAL_FILES:
         raise ValueError(f"no official files known for source {source!r}; known: {sorted(OFFICIAL_FILES)}")
@@ -187,6 +252,9 @@ def fetch_official_files(
     data_dir = Path(data_dir)
     if data_dir.exists() and not data_dir.is_dir():
         raise DataError(f"datasets.{dataset}.data_dir {data_dir} is a file, not a directory; point it at the folder holding {_listing(files)}")
+    alternative = _alternative_form(files, data_dir, source, dataset) if data_dir.is_dir() else None
+    if alternative is not None:
+        return alternative
     found, missing = {}, []
     for spec in files:
         present = next((form for form in spec.forms() if (data_dir / form.name).is_file()), None)
@@ -196,14 +264,18 @@ def fetch_official_files(
             _check_local(data_dir / present.name, present, dataset)
             found[spec.name] = (data_dir / present.name, present.md5)
     where = f"{data_dir.resolve()} (or set datasets.{dataset}.data_dir to the directory that holds them)"
+    others = "".join(
+        f", or {_listing(form.files) if len(form.files) == 1 else f'the {len(form.files)} files of {form.folder}/'}"
+        for form in alternative_forms(source)
+    )
     if missing and not download:
-        raise DataError(f"{dataset} files missing and datasets.{dataset}.download is false: put {_listing(missing)} into {where}")
+        raise DataError(f"{dataset} files missing and datasets.{dataset}.download is false: put {_listing(missing)}{others} into {where}")
     for position, spec in enumerate(missing):
         try:
             _download(spec, data_dir / spec.name, mirrors)
         except _Unreachable as err:
             raise DataError(
-                f"no network and no files for {dataset} ({err}): put {_listing(missing[position:])} into {where}"
+                f"no network and no files for {dataset} ({err}): put {_listing(missing[position:])}{others} into {where}"
             ) from None
         found[spec.name] = (data_dir / spec.name, spec.md5)
     return {spec.name: found[spec.name] for spec in files}

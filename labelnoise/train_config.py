@@ -44,7 +44,9 @@ class TrainConfig:
     ``stack_layout``: how a stack computes (``"wide"``, ``"seed_major"``,
     see :mod:`labelnoise.seed_stack`); ``"auto"``: wide on CUDA, seed-major on
     CPU (``bench/train.py`` measures both); wide numbers differ from the
-    loop's by float rounding.
+    loop's by float rounding. ``lr_schedule``, ``warmup_fraction``: see
+    :func:`scheduled_lr`. ``hflip``, ``translate``: augmentation of the
+    training minibatches (:mod:`labelnoise.augment`).
 
     The values are checked against the ``train`` section of the workflow's
     config schema (``schemas/config.schema.yaml``), the one place their
@@ -65,6 +67,10 @@ class TrainConfig:
     batched_seeds: str | bool = "auto"
     stack_layout: str = "auto"
     eval_every: int | None = None
+    lr_schedule: str = "constant"
+    warmup_fraction: float = 0.2
+    hflip: bool = False
+    translate: int = 0
 
     @classmethod
     def from_settings(cls, view: dict) -> "TrainConfig":
@@ -76,6 +82,22 @@ class TrainConfig:
                              "TrainConfig")
         if isinstance(self.eval_batch_size, bool) or not isinstance(self.eval_batch_size, int) or self.eval_batch_size < 1:
             raise ValueError(f"TrainConfig.eval_batch_size must be an integer >= 1, got {self.eval_batch_size!r}")
+
+
+def scheduled_lr(config: TrainConfig, step: int, total_steps: int) -> float:
+    """The learning rate of optimiser step ``step`` (1-based) of a training of ``total_steps`` steps.
+
+    ``constant``: ``config.lr``. ``onecycle``: rises linearly from 0 to
+    ``config.lr`` over the first ``warmup_fraction`` of the steps, then falls
+    linearly towards 0 at ``total_steps`` (the linear 1cycle of Smith and
+    Topin 2019, as KellerJordan/cifar10-airbench schedules its short runs).
+    """
+    if config.lr_schedule == "constant":
+        return config.lr
+    warmup = max(1, round(config.warmup_fraction * total_steps))
+    if step <= warmup:
+        return config.lr * step / warmup
+    return config.lr * (total_steps - step + 1) / (total_steps - warmup + 1)
 
 
 @dataclass

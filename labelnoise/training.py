@@ -35,6 +35,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from labelnoise.augment import flip_and_translate
+from labelnoise.early_stopping import EarlyStopping
 from labelnoise.inference import batched_eval, channel_statistics, check_images, preprocess
 from labelnoise.models import input_standardiser_of
 from labelnoise.resume import ResumeCheckpoint, rng_states, set_rng_states, training_fingerprint
@@ -42,6 +44,7 @@ from labelnoise.seed_stack import SeedStack, preferred_stack_layout
 from labelnoise.seeding import derive_seed, seed_everything
 from labelnoise.train_config import (
     TrainConfig, TrainingDiverged, TrainResult, autocast, request_deterministic_cuda, resolve_device, resolve_precision,
+    scheduled_lr,
 )
 
 def _loss_precision(logits: torch.Tensor) -> torch.Tensor:
@@ -225,36 +228,6 @@ def stack_training_step(
     return losses.detach(), logits.detach()
 
 
-class _EarlyStopping:
-    """Best-validation state and patience of each seed (Section 5: early stopping on clean validation).
-
-    The state with the best validation accuracy is kept (the first on ties);
-    a seed stops after ``patience`` evaluations without a strict improvement.
-    """
-
-    def __init__(self, n_seeds: int, patience: int):
-        self.patience = patience
-        self.best_val_acc = [-1.0] * n_seeds
-        self.best_epoch = [0] * n_seeds
-        self.best_step = [0] * n_seeds
-        self.best_state: list[dict[str, torch.Tensor]] = [{} for _ in range(n_seeds)]
-        self.evaluations_since_best = [0] * n_seeds
-        self.stopped_at: list[tuple[int, int] | None] = [None] * n_seeds  # (epoch, step)
-
-    def running(self) -> list[int]:
-        return [s for s, stop in enumerate(self.stopped_at) if stop is None]
-
-    def update(self, s: int, val_acc: float, epoch: int, step: int, state: Callable[[], dict[str, torch.Tensor]]) -> None:
-        if val_acc > self.best_val_acc[s]:
-            self.best_val_acc[s], self.best_epoch[s], self.best_step[s] = val_acc, epoch, step
-            self.best_state[s] = state()
-            self.evaluations_since_best[s] = 0
-            return
-        self.evaluations_since_best[s] += 1
-        if self.evaluations_since_best[s] >= self.patience:
-            self.stopped_at[s] = (epoch, step)
-
-
 class _Loop:
     """Everything a training of stacked seeds carries from step to step (and a resume checkpoint saves)."""
 
@@ -262,11 +235,12 @@ class _Loop:
         self.stack, self.config, self.device = stack, config, device
         self.optimizer = _make_optimizer(stack, config)
         self.generators = [torch.Generator().manual_seed(derive_seed(seed, "shuffle")) for seed in seeds]
+        self.augment_generators = [torch.Generator().manual_seed(derive_seed(seed, "augment")) for seed in seeds]
         self.steps_per_epoch = math.ceil(n_train / config.batch_size)
         self.eval_every = config.eval_every or self.steps_per_epoch
         self.last_step = config.max_epochs * self.steps_per_epoch
         self.histories: list[list[dict[str, float]]] = [[] for _ in seeds]
-        self.stopping = _EarlyStopping(len(seeds), config.patience)
+        self.stopping = EarlyStopping(len(seeds), config.patience)
         self.loss_sum = torch.zeros(len(seeds), dtype=torch.float64, device=device)  # since the last evaluation
         self.correct = torch.zeros(len(seeds), dtype=torch.int64, device=device)
         self.n_seen = 0
@@ -278,7 +252,8 @@ class _Loop:
     def state(self) -> dict:
         return {
             "epoch": self.epoch, "step": self.step, "orders": self.orders,
-            "generators": [generator.get_state() for generator in self.generators], "rng": rng_states(),
+            "generators": [generator.get_state() for generator in self.generators + self.augment_generators],
+            "rng": rng_states(),
             "stack": self.stack.state_dict(), "optimizer": self.optimizer.state_dict(), "histories": self.histories,
             "stopping": dict(self.stopping.__dict__), "elapsed_s": time.perf_counter() - self.started,
         }
@@ -286,7 +261,7 @@ class _Loop:
     def restore(self, saved: dict) -> None:
         self.epoch, self.step, self.orders, self.finished = saved["epoch"], saved["step"], saved["orders"], saved["finished"]
         self.stack.load_state_dict(saved["stack"]), self.optimizer.load_state_dict(saved["optimizer"])
-        for generator, state in zip(self.generators, saved["generators"]):
+        for generator, state in zip(self.generators + self.augment_generators, saved["generators"], strict=True):
             generator.set_state(state)
         set_rng_states(saved["rng"])
         self.histories, self.stopping.__dict__ = saved["histories"], saved["stopping"]
@@ -312,7 +287,9 @@ class _Loop:
             running = self.stopping.running()
             computed = running if stack.layout == "seed_major" else list(range(len(seeds)))
             indices = torch.stack([per_seed_indices[s] for s in computed]).to(self.device)  # S' x B
-            xb, yb = data["x_train"][indices], torch.gather(data["y_train"][computed], 1, indices)
+            xb, yb = self.augmented(data["x_train"][indices], computed), torch.gather(data["y_train"][computed], 1, indices)
+            for group in self.optimizer.param_groups:
+                group["lr"] = scheduled_lr(config, self.step + 1, self.last_step)
             losses, logits = stack_training_step(stack, xb, yb, computed, self.optimizer, autocast_dtype, memory_format)
             where = torch.tensor(computed, device=self.device)
             self.loss_sum[where] += losses.double() * yb.shape[1]
@@ -325,6 +302,14 @@ class _Loop:
             progress.save(self)
             if not self.stopping.running():
                 break
+
+    def augmented(self, xb: torch.Tensor, computed: list[int]) -> torch.Tensor:
+        """The minibatches ``xb`` (S' x B x C x H x W) of the seeds ``computed``, each augmented by its own generator."""
+        hflip, translate = self.config.hflip, self.config.translate
+        if not (hflip or translate):
+            return xb
+        return torch.stack([flip_and_translate(xb[position], self.augment_generators[s], hflip, translate)
+                            for position, s in enumerate(computed)])
 
     def evaluate(self, data: dict, seeds: list[int], running: list[int], computed: list[int], memory_format) -> None:
         """Score the clean validation half, log each running seed's history and update its early stopping."""
@@ -483,7 +468,7 @@ def train_seeds(
     return loop.results(data["x_test"], labels_test, memory_format)
 
 
-def _log_progress(log, epoch: int, step: int, config: TrainConfig, histories, stopping: _EarlyStopping, started: float) -> None:
+def _log_progress(log, epoch: int, step: int, config: TrainConfig, histories, stopping: EarlyStopping, started: float) -> None:
     """One line per epoch: each seed's latest evaluation and best so far, time so far and at most to go; a line per seed that stopped."""
     elapsed = time.perf_counter() - started
     shown = [s for s in range(len(histories)) if histories[s] and histories[s][-1]["epoch"] == epoch]

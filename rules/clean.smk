@@ -10,6 +10,7 @@ rule train_clean:
         log_path("train_clean", "{dataset}"),
     benchmark:
         bench_path("train_clean", "{dataset}")
+    priority: 10  # first: concentrated and instance noise, the K-NN and the analytic curves wait for it
     conda:
         "../envs/labelnoise.yaml"
     threads: lambda wildcards: SETTINGS[wildcards.dataset]["train"]["threads"]
@@ -35,6 +36,7 @@ rule embed:
         log_path("embed", "{dataset}"),
     benchmark:
         bench_path("embed", "{dataset}")
+    priority: 10
     conda:
         "../envs/labelnoise.yaml"
     threads: 1
@@ -77,6 +79,7 @@ rule softmax_clean_train:
         f"{RESULTS}/{{dataset}}/clean/train_softmax.npz",
     log:
         log_path("softmax_clean_train", "{dataset}"),
+    priority: 10
     conda:
         "../envs/labelnoise.yaml"
     threads: 1
@@ -99,6 +102,7 @@ rule kmeans:
         log_path("kmeans", "{dataset}/{k}"),
     benchmark:
         bench_path("kmeans", "{dataset}/{k}")
+    priority: 10
     conda:
         "../envs/labelnoise.yaml"
     threads: 1

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from labelnoise import download
+from labelnoise.readers import CIFAR10_CLASS_NAMES
 
 
 def idx_bytes(array: np.ndarray, type_code: int = 0x08) -> bytes:
@@ -37,8 +38,8 @@ def cifar_batch_pickle(images: np.ndarray, labels: np.ndarray) -> bytes:
     return pickle.dumps(batch, protocol=2)
 
 
-def add_member(archive: tarfile.TarFile, name: str, data: bytes) -> None:
-    info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+def add_member(archive: tarfile.TarFile, name: str, data: bytes, folder: str = "cifar-10-batches-py") -> None:
+    info = tarfile.TarInfo(f"{folder}/{name}")
     info.size = len(data)
     archive.addfile(info, io.BytesIO(data))
 
@@ -47,13 +48,50 @@ def write_cifar_tarball(path: Path, train: tuple[np.ndarray, np.ndarray], test: 
     """cifar-10-python.tar.gz at ``path``: ``train`` (N x 3 x 32 x 32 uint8, labels) in 5 batches, ``test`` in one."""
     images, labels = train
     bounds = np.linspace(0, len(labels), 6).astype(int)
-    names = [f"class{i}".encode() for i in range(10)]
+    names = [name.encode() for name in CIFAR10_CLASS_NAMES]
     with tarfile.open(path, "w:gz") as archive:
         for i in range(5):
             part = slice(bounds[i], bounds[i + 1])
             add_member(archive, f"data_batch_{i + 1}", cifar_batch_pickle(images[part], labels[part]))
         add_member(archive, "test_batch", cifar_batch_pickle(*test))
         add_member(archive, "batches.meta", pickle.dumps({b"label_names": names, b"num_vis": 3072}, protocol=2))
+
+
+def cifar_binary_members(train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray]) -> dict[str, bytes]:
+    """The six files of CIFAR-10's binary version, name -> bytes: records of a label byte and 3,072 image bytes.
+
+    The training images are cut into five batches exactly as :func:`write_cifar_tarball` cuts them.
+    """
+    def records(images: np.ndarray, labels: np.ndarray) -> bytes:
+        return np.concatenate([labels.astype(np.uint8)[:, None], images.reshape(len(images), -1)], axis=1).tobytes()
+
+    images, labels = train
+    bounds = np.linspace(0, len(labels), 6).astype(int)
+    members = {f"data_batch_{i + 1}.bin": records(images[bounds[i]:bounds[i + 1]], labels[bounds[i]:bounds[i + 1]])
+               for i in range(5)}
+    members["test_batch.bin"] = records(*test)
+    return members
+
+
+def write_cifar_binary(directory: Path, members: dict[str, bytes], archive: bool) -> None:
+    """The binary version in ``directory``: ``cifar-10-binary.tar.gz`` (``archive``) or the extracted folder."""
+    meta = "\n".join(CIFAR10_CLASS_NAMES).encode() + b"\n"
+    if archive:
+        with tarfile.open(directory / "cifar-10-binary.tar.gz", "w:gz") as tar:
+            for name, data in {**members, "batches.meta.txt": meta}.items():
+                add_member(tar, name, data, folder="cifar-10-batches-bin")
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, data in {**members, "batches.meta.txt": meta}.items():
+        (directory / name).write_bytes(data)
+
+
+def patch_binary_checksums(monkeypatch, members: dict[str, bytes], archive: Path | None = None) -> None:
+    """Expect these tiny members' (and archive's) MD5s in place of the published ones."""
+    specs = tuple(download.OfficialFile(name, hashlib.md5(data).hexdigest(), len(data)) for name, data in members.items())
+    monkeypatch.setattr(download, "CIFAR10_BINARY_MEMBERS", specs)
+    if archive is not None:
+        monkeypatch.setattr(download, "CIFAR10_BINARY_ARCHIVE", spec_of(archive))
 
 
 #: The four official MNIST file names, in the order of ``download.MNIST_FILES``.
@@ -91,21 +129,25 @@ def synthetic_cifar(n_per_class: int, rng: np.random.Generator) -> tuple[np.ndar
     return np.clip(np.round(images), 0, 255).astype(np.uint8), labels.astype(np.int64)
 
 
-def checksum_patch_env(directory: Path, files: dict[str, list[Path]]) -> dict[str, str]:
+def checksum_patch_env(directory: Path, files: dict[str, list[Path]], cifar_binary: list[Path] = ()) -> dict[str, str]:
     """Environment whose Python processes expect these files' MD5s for the official ones.
 
     Writes ``directory/sitecustomize.py``, which sets
-    ``download.OFFICIAL_FILES[source]`` to the given files' specs at start-up,
-    and returns ``os.environ`` with ``directory`` first on PYTHONPATH: every
-    Python process of a workflow run with it (Snakemake's and each job's)
-    then accepts the tiny files, and no other process is touched.
+    ``download.OFFICIAL_FILES[source]`` to the given files' specs at start-up
+    (and ``download.CIFAR10_BINARY_MEMBERS`` to ``cifar_binary``'s: the six
+    files of CIFAR-10's binary version), and returns ``os.environ`` with
+    ``directory`` first on PYTHONPATH: every Python process of a workflow run
+    with it (Snakemake's and each job's) then accepts the tiny files, and no
+    other process is touched.
     """
+    def specs(paths) -> str:
+        return ", ".join(f"download.OfficialFile({spec.name!r}, {spec.md5!r}, {spec.size})" for spec in map(spec_of, paths))
+
     directory.mkdir(parents=True, exist_ok=True)
     lines = ["from labelnoise import download"]
     for source, paths in files.items():
-        specs = ", ".join(
-            f"download.OfficialFile({spec.name!r}, {spec.md5!r}, {spec.size})" for spec in map(spec_of, paths)
-        )
-        lines.append(f"download.OFFICIAL_FILES[{source!r}] = ({specs},)")
+        lines.append(f"download.OFFICIAL_FILES[{source!r}] = ({specs(paths)},)")
+    if cifar_binary:
+        lines.append(f"download.CIFAR10_BINARY_MEMBERS = ({specs(cifar_binary)},)")
     (directory / "sitecustomize.py").write_text("\n".join(lines) + "\n")
     return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(directory), os.environ.get("PYTHONPATH")])))

@@ -116,10 +116,24 @@ def test_tables_and_examples_near_median():
     assert len(summary) == 1 and summary["paper_median_chi2"].iloc[0] == 0.143123
     assert summary["median_chi2"].iloc[0] == pytest.approx(np.median(result.distance))
     assert "(p_i - q_i)^2 / (p_i + q_i)" in summary["chi2_definition"].iloc[0]
+    assert summary["median_chi2_full"].iloc[0] == pytest.approx(2 * np.median(result.distance))  # same preferred K
+    # Pearson's reading at its own preferred K: brute-force neighbours, every K's histogram, the minimum over K
+    order = np.argsort(((test[:, None, :] - train[None]) ** 2).sum(axis=2), axis=1)[:, :50]
+    histograms = aa.label_histograms(labels[order], [10, 20, 50], 3)
+    expected = (((histograms - softmax[:, None]) ** 2) / softmax[:, None]).sum(axis=2).min(axis=1)
+    assert np.allclose(result.pearson, expected)
+    assert summary["median_chi2_pearson"].iloc[0] == pytest.approx(np.median(expected))
     chosen = aa.examples_near_median(result.distance, 4)
     gap = np.abs(result.distance - np.median(result.distance))
     assert np.sort(gap[chosen]).max() <= np.sort(gap)[3] + 1e-15
     assert (np.diff(result.distance[chosen]) >= 0).all()
+
+
+def test_pearson_reading_by_hand():
+    p, q = np.array([0.7, 0.2, 0.1]), np.array([0.5, 0.5, 0.0])
+    assert aa.pearson_chi_square(p, q) == pytest.approx(0.2**2 / 0.7 + 0.3**2 / 0.2 + 0.1**2 / 0.1)
+    # a softmax entry that underflowed to 0: no term where the histogram is 0 too, an infinite one where it is not
+    assert aa.pearson_chi_square([1.0, 0.0], [1.0, 0.0]) == 0 and np.isinf(aa.pearson_chi_square([1.0, 0.0], [0.5, 0.5]))
 
 
 def test_fig8_bars_and_median():

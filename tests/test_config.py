@@ -168,3 +168,24 @@ def test_a_malformed_yaml_file_is_named_with_its_line(tmp_path):
     assert out.stderr.startswith(f"config error: config file {bad} is not valid YAML: ") and "line 3, column 6" in out.stderr
     out = subprocess.run([sys.executable, "-m", "labelnoise.config", str(tmp_path / "missing.yaml")], capture_output=True, text=True)
     assert out.returncode == 1 and out.stderr.strip().endswith("missing.yaml: No such file or directory")
+
+
+def test_human_label_sets_are_read_only_where_a_file_is_given():
+    from labelnoise.config import noise_levels
+
+    sets = {"aggre": "aggre_label"}
+    without_file = dataset_settings(validate_config({"noise": {"human": {"sets": sets}}}), "mnist")
+    assert "human" not in noise_levels(without_file)  # a config may name the sets and leave the file to the user
+    with_file = dataset_settings(validate_config({"noise": {"human": {"file": "labels.pt", "sets": sets}}}), "mnist")
+    assert noise_levels(with_file)["human"] == ["aggre"]
+    with pytest.raises(ConfigError, match=r"'noise.human.sets'.*needs the label sets"):
+        validate_config({"noise": {"human": {"file": "labels.pt"}}})
+
+
+def test_the_cifar10_cpu_config_is_the_papers_cifar10_study():
+    view = dataset_settings(load_config_file("configs/cifar10_cpu.yaml"), "cifar10")
+    assert view["source"] == "cifar10" and view["seeds"] >= 2
+    assert view["clean_model"] == {"arch": "paper_cnn", "width": 1.0, "fc_dim": 256}  # Appendix A's net, full width
+    assert view["grid_model"]["arch"].startswith("allcnn_c") and view["analytic"]["case"] == "general"
+    assert view["appendix_a"]["K"][0] == 10 and view["appendix_a"]["K"][-1] == 300  # K from 10 to 300, as the paper
+    assert set(view["noise"]["human"]["sets"].values()) == {"aggre_label", "random_label1", "worse_label"}

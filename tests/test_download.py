@@ -18,17 +18,12 @@ import numpy as np
 import pytest
 
 from labelnoise import download
-from official_formats import add_member, idx_bytes, spec_of, write_cifar_tarball, write_mnist_files
-from labelnoise.data import (
-    DataError,
-    load_prepared,
-    load_source,
-    parse_idx,
-    prepare_dataset,
-    read_cifar10,
-    safe_unpickle,
-    save_prepared,
+from official_formats import (
+    add_member, cifar_binary_members, idx_bytes, patch_binary_checksums, spec_of, write_cifar_binary, write_cifar_tarball,
+    write_mnist_files,
 )
+from labelnoise.data import DataError, load_prepared, load_source, prepare_dataset, save_prepared
+from labelnoise.readers import CIFAR10_CLASS_NAMES, parse_cifar10_binary, parse_idx, read_cifar10, safe_unpickle
 
 PER_CLASS = 2  # images per class in each tiny official part: both halves of the test set get every class
 
@@ -222,7 +217,70 @@ def test_cifar10_download_and_parse(tiny_cifar, serve, tmp_path):
     assert images.dtype == np.uint8 and images.shape == (40, 3, 32, 32)
     assert np.array_equal(images, np.concatenate([train[0], test[0]]))  # rows are R, G, B planes of 32 x 32
     assert np.array_equal(labels, np.concatenate([train[1], test[1]]))
-    assert names == [f"class{i}" for i in range(10)]
+    assert names == CIFAR10_CLASS_NAMES
+
+
+@pytest.mark.parametrize("form", ["folder itself", "folder inside data_dir", "archive"])
+def test_cifar10_binary_version_gives_the_python_versions_arrays(tiny_cifar, tmp_path, monkeypatch, form):
+    """The same images written in both official formats read back as the same arrays, in the same order."""
+    served, train, test = tiny_cifar
+    python_version = load_source("cifar10", data_dir=served, download=False)
+    members = cifar_binary_members(train, test)
+    data_dir = tmp_path / "binary"
+    if form == "archive":
+        data_dir.mkdir()
+        write_cifar_binary(data_dir, members, archive=True)
+        patch_binary_checksums(monkeypatch, members, data_dir / "cifar-10-binary.tar.gz")
+    else:
+        write_cifar_binary(data_dir / "cifar-10-batches-bin", members, archive=False)
+        patch_binary_checksums(monkeypatch, members)
+        data_dir = data_dir / "cifar-10-batches-bin" if form == "folder itself" else data_dir
+    binary_version = load_source("cifar10", data_dir=data_dir, download=False)
+    for ours, theirs in zip(binary_version, python_version, strict=True):
+        assert np.array_equal(ours, theirs)
+    data = prepare_dataset("cifar10", 0.2, np.random.default_rng(0), data_dir=data_dir, download=False)
+    expected = ["cifar-10-binary.tar.gz"] if form == "archive" else sorted(members)
+    assert sorted(data.source_md5) == expected and np.array_equal(data.train_idx, np.arange(20))
+
+
+def test_cifar10_binary_version_is_checked_member_by_member(tiny_cifar, tmp_path, monkeypatch):
+    _, train, test = tiny_cifar
+    members = cifar_binary_members(train, test)
+    folder = tmp_path / "cifar-10-batches-bin"
+    write_cifar_binary(folder, members, archive=False)
+    patch_binary_checksums(monkeypatch, members)
+    (folder / "data_batch_3.bin").write_bytes(b"\0" + members["data_batch_3.bin"][1:])  # one byte changed
+    with pytest.raises(DataError, match=r"data_batch_3\.bin has MD5 .*expected"):
+        load_source("cifar10", data_dir=folder, download=False)
+    (folder / "data_batch_3.bin").unlink()
+    with pytest.raises(DataError, match=r"holds 5 of the 6 files .*put data_batch_3\.bin"):
+        load_source("cifar10", data_dir=tmp_path, download=False)
+    # an archive whose member differs from the official member fails although the archive's own MD5 is the expected one
+    damaged = dict(members, **{"test_batch.bin": members["test_batch.bin"][:-1] + b"\1"})
+    (tmp_path / "archive").mkdir()
+    write_cifar_binary(tmp_path / "archive", damaged, archive=True)
+    monkeypatch.setattr(download, "CIFAR10_BINARY_ARCHIVE", spec_of(tmp_path / "archive" / "cifar-10-binary.tar.gz"))
+    with pytest.raises(DataError, match=r"member test_batch\.bin fails its MD5"):
+        load_source("cifar10", data_dir=tmp_path / "archive", download=False)
+
+
+def test_cifar10_binary_records_are_checked():
+    record = bytes([3]) + bytes(3072)
+    images, labels = parse_cifar10_binary(record * 2, "x.bin")
+    assert images.shape == (2, 3, 32, 32) and labels.tolist() == [3, 3]
+    with pytest.raises(DataError, match="not a whole number of 3073-byte"):
+        parse_cifar10_binary(record[:-1], "x.bin")
+    with pytest.raises(DataError, match="label 10 outside 0..9"):
+        parse_cifar10_binary(bytes([10]) + bytes(3072), "x.bin")
+
+
+def test_missing_cifar10_names_every_official_form(tmp_path):
+    with pytest.raises(DataError) as err:
+        load_source("cifar10", data_dir=tmp_path, download=False)
+    message = str(err.value)
+    assert "cifar-10-python.tar.gz (MD5 c58f30108f718f92721af3b95e74349a)" in message
+    assert "cifar-10-binary.tar.gz (MD5 c32a1d4ab5d03f1284b67883e8d87530)" in message
+    assert "the 6 files of cifar-10-batches-bin/" in message and "\n" not in message
 
 
 class Exploit:

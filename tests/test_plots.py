@@ -276,10 +276,17 @@ def test_noise_types_points_equal_aggregated_means(train):
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend[:3] == ["locally concentrated noise", "random noise", "flip noise"]
     assert "10 seeds" in fig.legends[0].get_title().get_text() or "4 seeds" in fig.legends[0].get_title().get_text()
-    # the concentrated panel alone carries the 1 - gamma prediction
+    # the concentrated panel alone carries the prediction a0 (1 - gamma), a0 the clean CNN's accuracy
     dashed = [line for line in fig.axes[0].get_lines() if line.get_linestyle() == "--"]
     assert len(dashed) == 1
-    np.testing.assert_allclose(dashed[0].get_ydata(), 1 - dashed[0].get_xdata())
+    a0 = summary[(summary["noise"] == "random") & (summary["nominal_gamma"] == 0)]["test_acc_mean"].iloc[0]
+    assert 0.9 < a0 < 1
+    np.testing.assert_allclose(dashed[0].get_ydata(), a0 * (1 - dashed[0].get_xdata()))
+    assert f"{a0:.3f} (clean accuracy)" in dashed[0].get_label()
+    # without a clean grid level the prediction is the paper's 1 - gamma
+    alone = plot_fig4_noise_types(train[train["nominal_gamma"] > 0])
+    (line,) = [line for line in alone.axes[0].get_lines() if line.get_linestyle() == "--"]
+    np.testing.assert_allclose(line.get_ydata(), 1 - line.get_xdata())
     assert not [line for line in fig.axes[1].get_lines() if line.get_linestyle() == "--"]
 
 

@@ -57,11 +57,15 @@ def test_table_shows_the_chosen_levels_and_flags_a_k_at_the_grid_edge(tmp_path):
     table = render_table(tmp_path, "ref random=0.80 flip=0.40 concentrated=5")
     assert "| none | 0 | 0.900 ± 0.010 |" in table
     assert "| random | 0.80 | 0.500 ± 0.010 | 0.550 (K = 101) | 0.450 |" in table
-    assert "1 - gamma: 0.800" in table and "(gamma 0.20)" in table
+    assert "0.900 (1 - gamma): 0.720" in table and "(gamma 0.20)" in table  # clean accuracy 0.9 times 1 - 0.2
+    assert "| ~100% (Fig. 4) |" in table  # the paper's clean MNIST accuracy where the run records no source
     assert "random K = 101, RMSE 0.200 (edge of the K grid: no fit)" in table
     assert "9 jobs in 2 min 5 s" in table
     _reference(tmp_path / "inner", best_k=11)
     assert "edge of the K grid" not in render_table(tmp_path, "inner random=0.80")
+    run = pd.read_csv(tmp_path / "inner" / "run.csv").assign(source="cifar10")
+    run.to_csv(tmp_path / "inner" / "run.csv", index=False)
+    assert "| ~90% with All-CNN-C (Fig. 4) |" in render_table(tmp_path, "inner random=0.80")
 
 
 def test_a_level_the_reference_lacks_is_named(tmp_path):

@@ -1,15 +1,17 @@
 """The CIFAR-10 figure targets and CIFAR-10N's human labels, built for real from files in the official formats.
 
-The real CIFAR-10 cannot be downloaded here, so the test writes a tiny
-synthetic cifar-10-python.tar.gz (32x32 RGB, ten learnable classes) into
-``data_dir`` and runs the paper's CIFAR-10 targets through the same source,
-rules and models as configs/paper.yaml (official-tarball parsing, All-CNN-C
-grid model, the general analytic case, Appendix A). The published MD5 is the
-one thing swapped: a ``sitecustomize`` on the workflow's PYTHONPATH patches
-the expected checksum to the tiny tarball's, in every Python process the run
-starts, and in those only. The run uses configs/cifar10n.yaml itself, shrunk by
-tests/data/cifar_workflow.yaml, with a tiny CIFAR-10_human.pt written as
+The test writes a tiny synthetic CIFAR-10 (32x32 RGB, ten learnable classes)
+as the extracted binary version, ``cifar-10-batches-bin/``, the form the README
+tells users to point ``data_dir`` at, and runs configs/cifar10_cpu.yaml itself,
+shrunk by tests/data/cifar_workflow.yaml, through the same source, rules and
+models as the real run (binary-version parsing, All-CNN-C grid model, the
+general analytic case, Appendix A), with a tiny CIFAR-10_human.pt written as
 CIFAR-10N's is (a torch.save'd dict of label arrays in the official order).
+The published MD5s are the one thing swapped: a ``sitecustomize`` on the
+workflow's PYTHONPATH patches the expected checksums to the tiny files', in
+every Python process the run starts, and in those only. The real data is
+measured by hand (docs/reference/cifar10_cpu/); the python tarball runs in the
+paper smoke test and tests/test_download.py.
 """
 
 from __future__ import annotations
@@ -22,11 +24,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labelnoise.data import load_prepared, read_cifar10
-from official_formats import checksum_patch_env, spec_of, synthetic_cifar, write_cifar_tarball
+from labelnoise.data import load_prepared
+from official_formats import cifar_binary_members, checksum_patch_env, spec_of, synthetic_cifar, write_cifar_binary
 
 REPO = Path(__file__).resolve().parent.parent
-CONFIGS = [REPO / "configs" / "cifar10n.yaml", REPO / "tests" / "data" / "cifar_workflow.yaml"]
+CONFIGS = [REPO / "configs" / "cifar10_cpu.yaml", REPO / "tests" / "data" / "cifar_workflow.yaml"]
 #: The paper's CIFAR-10 figure targets, and Fig. 12 (human labels and instance noise).
 TARGETS = ["fig3", "fig4", "fig5", "fig6", "fig8", "fig9", "fig12"]
 #: Share of the training labels each tiny human label set changes (CIFAR-10N: 9%, 17%, 40%).
@@ -54,11 +56,12 @@ def write_human_labels(path: Path, clean: np.ndarray, rng: np.random.Generator) 
 def run(tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("cifar_workflow")
     rng = np.random.default_rng(0)
-    (workdir / "data").mkdir()
-    tarball = workdir / "data" / "cifar-10-python.tar.gz"
-    write_cifar_tarball(tarball, synthetic_cifar(N_TRAIN_PER_CLASS, rng), synthetic_cifar(N_TEST_PER_CLASS, rng))
-    write_human_labels(workdir / "data" / "CIFAR-10_human.pt", read_cifar10(tarball)[1], rng)
-    env = checksum_patch_env(workdir / "patch", {"cifar10": [tarball]})
+    folder = workdir / "data" / "cifar-10-batches-bin"
+    train = synthetic_cifar(N_TRAIN_PER_CLASS, rng)
+    members = cifar_binary_members(train, synthetic_cifar(N_TEST_PER_CLASS, rng))
+    write_cifar_binary(folder, members, archive=False)
+    write_human_labels(workdir / "data" / "CIFAR-10_human.pt", train[1], rng)
+    env = checksum_patch_env(workdir / "patch", {}, cifar_binary=[folder / name for name in members])
     targets = [f"results/{fig}_cifar10.pdf" for fig in TARGETS]
     out = subprocess.run(
         [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--configfile", *map(str, CONFIGS),
@@ -77,12 +80,13 @@ def test_every_cifar10_figure_target_is_built(run):
     assert not list(run.rglob("*.part*")), "temporary files left behind"
 
 
-def test_the_official_tarball_is_parsed_and_split_as_the_paper_does(run):
+def test_the_binary_version_is_parsed_and_split_as_the_paper_does(run):
     data = load_prepared(run / "data" / "cifar10.npz")
     assert data.source == "cifar10" and data.images.shape[1:] == (3, 32, 32) and data.images.dtype == np.uint8
     assert len(data.train_idx) == 10 * N_TRAIN_PER_CLASS  # the official training set
     assert len(data.val_idx) == len(data.test_idx) == 10 * N_TEST_PER_CLASS // 2  # the official test set, halved
-    assert data.source_md5 == {"cifar-10-python.tar.gz": spec_of(run.parent / "data" / "cifar-10-python.tar.gz").md5}
+    folder = run.parent / "data" / "cifar-10-batches-bin"
+    assert data.source_md5 == {path.name: spec_of(path).md5 for path in folder.glob("*.bin")}
 
 
 def test_all_cnn_c_grid_and_clean_model_learn(run):

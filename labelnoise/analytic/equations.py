@@ -112,6 +112,17 @@ def flip_accuracy_closed_form(gamma: float, K: int) -> float:
     return float(binomial_mass(K, 1.0 - gamma, first, K + 1))
 
 
+def concentrated_noise_accuracy(gamma, clean_accuracy: float = 1.0) -> np.ndarray:
+    """Section 5's prediction for concentrated noise, no resistance: accuracy = clean_accuracy * (1 - gamma).
+
+    A flipped cluster's test neighbourhood is predicted as its counterpart, so
+    the share gamma of test samples that fall in flipped clusters is lost and
+    the rest keep the clean net's accuracy. The paper writes 1 - gamma for a
+    net that is ~100% accurate on clean data (MNIST): ``clean_accuracy`` 1.
+    """
+    return clean_accuracy * (1.0 - np.asarray(gamma, dtype=float))
+
+
 def random_noise_probabilities(gamma: float, n_classes: int, correct: int = 0) -> np.ndarray:
     """Eq. 8: q for uniform random noise with the one-hot C of Eq. 7."""
     gamma = check_gamma(gamma)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from labelnoise.analytic import concentrated_noise_accuracy
 from labelnoise.tables import aggregate_over_seeds, require_columns
 from labelnoise.plots.common import (
     NOISE_LEVEL_LIMITS, NOISE_NAMES, REALISED_LABEL, draw_knn, draw_mean_std, format_accuracy_axis, knn_seed_means,
@@ -23,8 +24,10 @@ def plot_fig4_noise_types(
 
     Points are the mean over seeds with +-1 standard deviation; x is the mean
     fraction of training labels that actually differ from the clean ones.  The
-    concentrated panel adds the paper's prediction, accuracy = 1 - gamma
-    (Section 5): with concentrated noise a net has no resistance at all.
+    concentrated panel adds the paper's prediction (Section 5: with
+    concentrated noise a net has no resistance at all), accuracy = a0 (1 - gamma)
+    with a0 the CNN's mean clean accuracy (random noise at level 0, where
+    trained; else 1, the paper's 1 - gamma).
     With ``knn`` (the table of ``labelnoise.knn.knn_noise_table``, one K) each
     panel also shows the measured accuracy of a K-NN classifier on the clean
     features with the same noisy labels, mean over seeds (Section 4.1).
@@ -53,9 +56,12 @@ def plot_fig4_noise_types(
                 knn_handle = draw_knn(ax, knn_rows[knn_rows["noise"] == noise], "realised_gamma_mean")
             if noise == "concentrated":
                 gamma = np.linspace(0.0, 1.0, 101)
+                clean = summary[(summary["noise"] == "random") & (summary["realised_gamma_mean"] == 0)]["test_acc_mean"]
+                a0 = float(clean.iloc[0]) if len(clean) else 1.0
+                text = "1 − noise level" if a0 == 1.0 else f"{a0:.3f} (clean accuracy) × (1 − noise level)"
                 (prediction,) = ax.plot(
-                    gamma, 1.0 - gamma, linestyle="--", color="black", linewidth=1.3,
-                    label="prediction for concentrated noise: accuracy = 1 − noise level", zorder=2,
+                    gamma, concentrated_noise_accuracy(gamma, a0), linestyle="--", color="black", linewidth=1.3,
+                    label=f"prediction for concentrated noise: accuracy = {text}", zorder=2,
                 )
             ax.set_title(f"({chr(ord('a') + index)}) {dataset}: {NOISE_NAMES.get(noise, noise)}")
             ax.set_xlim(*NOISE_LEVEL_LIMITS)
