@@ -259,14 +259,14 @@ def agreement_over_seeds(table: pd.DataFrame) -> pd.DataFrame:
     return ordered.drop(columns="_noise_rank").reset_index(drop=True)
 
 
-def best_agreement_k(per_k: pd.DataFrame) -> pd.DataFrame:
-    """The sample-level effective K: per (dataset, noise, level), the row of :func:`agreement_over_seeds` whose
-    mean agreement is highest (the smallest K on a tie), with its K as ``effective_K``."""
-    keys = ["dataset", "noise", "level"]
-    group_top = per_k.groupby(keys, sort=False)["agreement_mean"].transform("max")
-    near_top = per_k[per_k["agreement_mean"] >= group_top - AGREEMENT_TIE_TOLERANCE]
-    best = near_top.drop_duplicates(keys, keep="first").reset_index(drop=True)  # rows sorted by K: the smallest
-    return best.rename(columns={"K": "effective_K"})
+def best_agreement_k(per_k: pd.DataFrame, keys=("dataset", "noise", "level"), column: str = "agreement_mean") -> pd.DataFrame:
+    """The sample-level effective K: per ``keys`` group (default: per level), the row of :func:`agreement_over_seeds`
+    whose mean agreement (``column``) is highest, the smallest K on a tie, with its K as ``effective_K``."""
+    keys = list(keys)
+    group_top = per_k.groupby(keys, sort=False)[column].transform("max")
+    near_top = per_k[per_k[column] >= group_top - AGREEMENT_TIE_TOLERANCE].sort_values("K", kind="mergesort")
+    best = near_top.drop_duplicates(keys, keep="first")  # the smallest K of each group
+    return best.loc[sorted(best.index)].reset_index(drop=True).rename(columns={"K": "effective_K"})
 
 
 #: Columns of the Fig. 10 table (results/fig10_{dataset}.csv), one row per (noise, level).
@@ -275,17 +275,28 @@ FIG10_COLUMNS = [
     "agreement_mean",
     "agreement_std", "chance_agreement_mean", "chance_agreement_uniform_mean", "both_wrong_mean",
     "same_wrong_label_mean", "knn_accuracy_mean", "fitted_K", "agreement_at_fitted_K",
+    "effective_K_seed_min", "effective_K_seed_max",
 ]
 
 
-def effective_k_table(per_k: pd.DataFrame, fitted: dict[str, int]) -> pd.DataFrame:
+def effective_k_table(per_k: pd.DataFrame, fitted: dict[str, int], per_seed: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per (noise, level): the sample-level effective K and what was measured at it, beside the curve-fitted K.
 
     ``per_k`` is :func:`agreement_over_seeds` output; ``fitted`` maps a noise
     type to the K that ``labelnoise.analytic.fit_k`` fitted to its accuracy
     curve (noise types without an analytic curve are absent: NaN there).
+    ``per_seed`` (the per-seed agreement table :func:`agreement_over_seeds`
+    aggregates) adds the smallest and largest of the seeds' own effective K:
+    their spread (NaN without it).
     """
     best = best_agreement_k(per_k)
+    best["effective_K_seed_min"] = best["effective_K_seed_max"] = np.nan
+    if per_seed is not None:
+        seeds = best_agreement_k(per_seed, ["dataset", "noise", "level", "seed_index"], column="agreement")
+        spread = seeds.groupby(["dataset", "noise", "level"])["effective_K"].agg(["min", "max"])
+        keys = pd.MultiIndex.from_frame(best[["dataset", "noise", "level"]])
+        best["effective_K_seed_min"] = spread["min"].reindex(keys).to_numpy(float)
+        best["effective_K_seed_max"] = spread["max"].reindex(keys).to_numpy(float)
     best["K_at_grid_edge"] = best["effective_K"] == per_k["K"].max()  # the agreement may rise further: a lower bound
     best["fitted_K"] = best["noise"].map(fitted).astype(float)
     at_fitted = per_k.rename(columns={"K": "fitted_K", "agreement_mean": "agreement_at_fitted_K"})

@@ -49,6 +49,7 @@ RULE_SETTINGS = {
     "knn_agreement": ["agreement", "knn.tie"],
     "train_subset": ["seeds", "grid_model", "train"],
     "data_scaling": ["scaling", "noise.levels.random"],
+    "fig13": ["noise.flip_shift"],
 }
 
 # A number in YAML 1.2 that YAML 1.1 (PyYAML, Snakemake) reads as a string: 1e-3, 5E+4, .5e-2.
@@ -66,24 +67,41 @@ def _key_path(path) -> str:
     return text or "<top level>"
 
 
+def _strict_validator(schema: dict):
+    """A JSON-schema validator whose integers are integers: JSON Schema counts 3.0 as one, the code would not."""
+    import jsonschema
+
+    base = jsonschema.Draft202012Validator
+    checker = base.TYPE_CHECKER.redefine("integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool))
+    return jsonschema.validators.extend(base, type_checker=checker)(schema)
+
+
 def _schema_validate(config: dict, schema_path: Path) -> None:
     import jsonschema
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
 
     try:
-        validate(config, str(schema_path))
+        validate(config, str(schema_path))  # fills in the defaults
     except WorkflowError as err:
         cause = err.__cause__ or err.__context__
         if not isinstance(cause, jsonschema.ValidationError):
             raise ConfigError(f"config is invalid: {err}") from None
         best = jsonschema.exceptions.best_match([cause])
         raise ConfigError(f"config key '{_key_path(best.absolute_path)}': {best.message}") from None
+    errors = list(_strict_validator(_schema(str(schema_path))).iter_errors(config))
+    if errors:
+        best = jsonschema.exceptions.best_match(errors)
+        raise ConfigError(f"config key '{_key_path(best.absolute_path)}': {best.message}") from None
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=4)
+def _schema(path: str) -> dict:
+    return read_yaml_file(path)
+
+
 def _train_schema() -> dict:
-    return read_yaml_file(SCHEMA_PATH)["$defs"]["train"]
+    return _schema(str(SCHEMA_PATH))["$defs"]["train"]
 
 
 def check_train_settings(settings: dict, what: str = "train") -> None:
@@ -94,7 +112,7 @@ def check_train_settings(settings: dict, what: str = "train") -> None:
     """
     import jsonschema
 
-    errors = list(jsonschema.Draft202012Validator(_train_schema()).iter_errors(settings))
+    errors = list(_strict_validator(_train_schema()).iter_errors(settings))
     if errors:
         best = jsonschema.exceptions.best_match(errors)
         raise ConfigError(f"{what}.{_key_path(best.absolute_path)}: {best.message}")
@@ -188,7 +206,17 @@ def pick_settings(view: dict, paths: list[str]) -> dict:
         for key in parents:
             source, target = source[key], target.setdefault(key, {})
         target[leaf] = copy.deepcopy(source[leaf])
-    return picked
+    return _sorted_keys(picked)
+
+
+def _sorted_keys(value: object) -> object:
+    """``value`` with every mapping's keys in sorted order: the same settings give the same params whatever order
+    a config wrote them in (a default written out explicitly must rerun nothing)."""
+    if isinstance(value, dict):
+        return {key: _sorted_keys(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_keys(item) for item in value]
+    return value
 
 
 def _check_semantics(view: dict, name: str) -> None:

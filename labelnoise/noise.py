@@ -30,6 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 
 NOISE_TYPES = ("random", "flip", "confusion", "concentrated", "instance")
+#: The class-conditional noise types (Eq. 6 holds): a label's corruption depends on its class alone.
+CLASS_CONDITIONAL = ("random", "flip", "confusion")
 ROW_SUM_TOLERANCE = 1e-6
 #: How far from 1 a softmax row may sum: a network's float32 softmax sums to 1 only to single precision.
 SOFTMAX_ROW_SUM_TOLERANCE = 1e-5

@@ -1,15 +1,19 @@
 """The resume checkpoint of a training: a pre-empted job goes on where it was killed (``train_seeds``' ``resume_path``).
 
 Everything that decides the rest of a training (weights, optimiser, the epoch's
-minibatch orders and generators, RNG streams, histories, best states and
-patience) is written atomically at every evaluation; a checkpoint is used only
-by the very same training (settings, seeds, labels, images, initial weights).
+minibatch orders and generators, RNG streams, histories, the selections'
+states) is written atomically at every evaluation, followed by the SHA-256 of
+those bytes; a checkpoint is used only when the digest matches and only by the
+very same training (settings, seeds, labels, images, initial weights).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import io
 import os
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -18,11 +22,15 @@ import torch
 from labelnoise.data import array_checksum
 from labelnoise.io import atomic_path
 
+#: Bytes of the SHA-256 digest that ends every checkpoint file.
+DIGEST_BYTES = 32
 
-def training_fingerprint(stack, config, seeds, labels: np.ndarray, images: np.ndarray) -> str:
-    """What makes two trainings the same: settings, seeds, labels, images and the initial weights."""
+
+def training_fingerprint(stack, config, seeds, labels: np.ndarray, images: np.ndarray, noisy_val: np.ndarray | None = None) -> str:
+    """What makes two trainings the same: settings, seeds, labels (and noisy validation labels), images, initial weights."""
     weights = (tensor.detach().cpu().numpy() for tensor in stack.state_dict().values())
-    return f"{dataclasses.asdict(config)!r} {list(seeds)!r} {array_checksum(labels, images, *weights)}"
+    extra = () if noisy_val is None else (np.asarray(noisy_val),)
+    return f"{dataclasses.asdict(config)!r} {list(seeds)!r} {array_checksum(labels, images, *extra, *weights)}"
 
 
 def rng_states() -> dict:
@@ -35,6 +43,19 @@ def set_rng_states(states: dict) -> None:
         torch.cuda.set_rng_state_all(states["cuda"])
 
 
+class CheckpointDamaged(ValueError):
+    """A checkpoint's bytes do not match the SHA-256 written after them."""
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict:
+    """The state a :class:`ResumeCheckpoint` saved at ``path``; CheckpointDamaged if its digest does not match."""
+    raw = Path(path).read_bytes()
+    payload, digest = raw[:-DIGEST_BYTES], raw[-DIGEST_BYTES:]
+    if len(raw) <= DIGEST_BYTES or hashlib.sha256(payload).digest() != digest:
+        raise CheckpointDamaged(f"{path}: its SHA-256 does not match its contents")
+    return torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
+
+
 class ResumeCheckpoint:
     """The resume checkpoint of one training (``train_seeds``' ``resume_path``); does nothing without a path."""
 
@@ -43,12 +64,19 @@ class ResumeCheckpoint:
         self.fingerprint = fingerprint() if path is not None else None  # hashing the data only when it is needed
 
     def load(self, log: Callable[[str], None]) -> dict | None:
-        """The saved state of this training, or None (no file, or one of another training: it is ignored)."""
+        """The saved state of this training, or None (no file, a damaged one, or one of another training: ignored).
+
+        The file ends with the SHA-256 of what precedes it (:meth:`save`): torch does not verify its zip CRCs,
+        so a checkpoint whose bytes were flipped or overwritten may still unpickle, and only the digest tells.
+        """
         if self.path is None or not os.path.exists(self.path):
             return None
         try:
-            saved = torch.load(self.path, map_location="cpu", weights_only=True)
-        except Exception:  # a checkpoint cut short by the kill that made it necessary: start afresh
+            saved = read_checkpoint(self.path)
+        except CheckpointDamaged:
+            log(f"resume checkpoint {self.path} is damaged (its SHA-256 does not match its contents); training from the start")
+            return None
+        except Exception:  # written by another version of this code: start afresh
             log(f"resume checkpoint {self.path} is unreadable; training from the start")
             return None
         if saved.get("fingerprint") != self.fingerprint:
@@ -62,6 +90,8 @@ class ResumeCheckpoint:
         """Write ``loop.state()`` (the training loop's whole state) atomically."""
         if self.path is None:
             return
-        state = {"fingerprint": self.fingerprint, "finished": finished, **loop.state()}
+        buffer = io.BytesIO()
+        torch.save({"fingerprint": self.fingerprint, "finished": finished, **loop.state()}, buffer)
+        payload = buffer.getvalue()
         with atomic_path(self.path) as tmp:
-            torch.save(state, tmp)
+            tmp.write_bytes(payload + hashlib.sha256(payload).digest())

@@ -15,6 +15,7 @@ import pandas as pd
 from labelnoise.agreement import agreement_over_seeds, best_agreement_k
 from labelnoise.analytic import best_fit
 from labelnoise.io import load_csv
+from labelnoise.selection import PROTOCOLS
 from labelnoise.tables import load_train_tables, require_columns
 
 #: What the paper reports per noise type (Fig. 4 and Section 5).
@@ -31,7 +32,7 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "dataset", "noise", "level", "train_fraction", "nominal_gamma", "corrupted_fraction", "realised_gamma",
     "n_seeds", "cnn_acc_mean", "cnn_acc_std", "fitted_K", "analytic_acc_fitted_K",
     "knn_K", "knn_acc", "effective_K", "agreement", "chance_agreement", "paper_claim",
-)
+) + tuple(f"{protocol}_{measure}" for protocol in PROTOCOLS for measure in ("acc_mean", "fitted_K", "rmse"))
 
 
 def analytic_at_fitted_k(analytic: pd.DataFrame, fit: pd.DataFrame, gammas) -> tuple[int, np.ndarray]:
@@ -92,6 +93,7 @@ def build_summary(
     effective_k: pd.DataFrame | None = None,
     scaling: pd.DataFrame | None = None,
     realised: dict[str, pd.DataFrame] | None = None,
+    selection: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Summary rows of one dataset (columns SUMMARY_COLUMNS).
 
@@ -105,7 +107,9 @@ def build_summary(
     a row per smaller training-set fraction at its level (``train_fraction``
     is 1 on the other rows). ``realised`` maps instance and human noise to
     Eq. 6 with their realised transition matrix, read at the K fitted to
-    random noise.
+    random noise. ``selection`` (the Fig. 13 table) adds, per selection
+    protocol, its mean test accuracy and the K fitted to its curve with the
+    RMSE (``{protocol}_acc_mean``, ``_fitted_K``, ``_rmse``; random and flip).
     """
     require_columns(
         train_summary,
@@ -143,6 +147,7 @@ def build_summary(
     out = pd.concat(parts, ignore_index=True)
     out["train_fraction"] = 1.0
     out = _with_agreement(out, effective_k)
+    out = _with_selection(out, selection)
     if scaling is not None:
         out = pd.concat([out, _scaling_rows(scaling)], ignore_index=True)
     out = out.rename(columns={
@@ -162,6 +167,19 @@ def _with_agreement(rows: pd.DataFrame, effective_k: pd.DataFrame | None) -> pd.
     columns = effective_k[["noise", "level", "effective_K", "agreement_mean", "chance_agreement_mean"]].rename(
         columns={"agreement_mean": "agreement", "chance_agreement_mean": "chance_agreement"})
     return rows.merge(columns.assign(level=columns["level"].astype(str)), on=["noise", "level"], how="left")
+
+
+def _with_selection(rows: pd.DataFrame, selection: pd.DataFrame | None) -> pd.DataFrame:
+    """Each protocol's mean test accuracy, fitted K and RMSE (the Fig. 13 table) joined on (noise, level); NaN elsewhere."""
+    columns = {f"{protocol}_{measure}": np.nan for protocol in PROTOCOLS for measure in ("acc_mean", "fitted_K", "rmse")}
+    if selection is None:
+        return rows.assign(**columns)
+    require_columns(selection, ("noise", "level", "protocol", "test_acc_mean", "fitted_K", "rmse"), "Fig. 13 table")
+    wide = selection.assign(level=selection["level"].astype(str)).pivot(
+        index=["noise", "level"], columns="protocol", values=["test_acc_mean", "fitted_K", "rmse"])
+    wide.columns = [f"{protocol}_{'acc_mean' if measure == 'test_acc_mean' else measure}" for measure, protocol in wide.columns]
+    merged = rows.merge(wide.reset_index(), on=["noise", "level"], how="left")
+    return merged.assign(**{column: np.nan for column in columns if column not in merged})
 
 
 def _scaling_rows(scaling: pd.DataFrame) -> pd.DataFrame:
@@ -220,6 +238,13 @@ def measured_labels(figure: str, inputs) -> dict[str, str]:
         labels["agreement at the effective K, most noise (chance)"] = "; ".join(
             f"{row.noise} {row.level}: {row.agreement_mean:.2f} at K = {row.effective_K} ({row.chance_agreement_mean:.2f})"
             for row in highest.itertuples())
+    if "flip_softmax" in keys:  # Fig. 13: each protocol at the highest random and flip level
+        rows = load_train_tables(tables)
+        highest = rows[rows["nominal_gamma"] == rows.groupby("noise")["nominal_gamma"].transform("max")]
+        for noise, level_rows in highest.groupby("noise", sort=False):
+            labels[f"{noise} {level_rows['level'].iloc[0]}: test accuracy by selection"] = "; ".join(
+                f"{protocol} {level_rows[f'{protocol}_test_acc'].mean():.3f}" for protocol in PROTOCOLS
+                if level_rows[f"{protocol}_test_acc"].notna().all())
     if "fit" in keys:
         k, rmse = best_fit(load_csv(inputs["fit"]))
         labels["fitted K (RMSE)"] = f"{k} ({rmse:.3f})"

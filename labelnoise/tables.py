@@ -17,16 +17,20 @@ import pandas as pd
 
 from labelnoise.io import ResultFileError, load_csv, rebuild_hint
 from labelnoise.noise import NOISE_TYPES
+from labelnoise.selection import PROTOCOLS, SELECTION_MEASURES
 
 #: Display and sort order of the noise types (Section 3 of the paper); noise
 #: types not listed here sort after these, alphabetically.
 NOISE_ORDER: tuple[str, ...] = (*NOISE_TYPES, "human")  # the synthetic types, then labels read from a file
 
-#: Columns of the per-level training tables results/{dataset}/train/{noise}/{level}.csv.
+#: Columns of the per-level training tables results/{dataset}/train/{noise}/{level}.csv: val_acc ... best_step are
+#: those of the reported protocol (``selection``); ``{protocol}_{step,val_acc,test_acc}`` those of every protocol
+#: (NaN where one was not measured: noisy_val without noisy validation labels).
 TABLE_COLUMNS = [
     "dataset", "noise", "level", "seed_index", "seed", "nominal_gamma", "corrupted_fraction",
     "realised_gamma", "val_acc", "test_acc", "best_epoch", "epochs_run", "best_step", "steps_run", "wall_s",
-]
+    "selection",
+] + [f"{protocol}_{measure}" for protocol in PROTOCOLS for measure in SELECTION_MEASURES]
 
 #: Columns of the per-seed training table that ``aggregate_over_seeds`` needs.
 TRAIN_COLUMNS_FOR_AGGREGATION: tuple[str, ...] = (

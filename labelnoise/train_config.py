@@ -46,7 +46,9 @@ class TrainConfig:
     CPU (``bench/train.py`` measures both); wide numbers differ from the
     loop's by float rounding. ``lr_schedule``, ``warmup_fraction``: see
     :func:`scheduled_lr`. ``hflip``, ``translate``: augmentation of the
-    training minibatches (:mod:`labelnoise.augment`).
+    training minibatches (:mod:`labelnoise.augment`). ``selection``: the
+    protocol whose state is reported (:mod:`labelnoise.selection`; all are
+    measured; ``noisy_val`` only where noisy validation labels are given); ``label_wave_window``: epochs in Label Wave's moving average.
 
     The values are checked against the ``train`` section of the workflow's
     config schema (``schemas/config.schema.yaml``), the one place their
@@ -71,6 +73,8 @@ class TrainConfig:
     warmup_fraction: float = 0.2
     hflip: bool = False
     translate: int = 0
+    selection: str = "clean_val"
+    label_wave_window: int = 3
 
     @classmethod
     def from_settings(cls, view: dict) -> "TrainConfig":
@@ -104,13 +108,17 @@ def scheduled_lr(config: TrainConfig, step: int, total_steps: int) -> float:
 class TrainResult:
     """Outcome of :func:`train_classifier`; accuracies are fractions in [0, 1].
 
-    ``history`` holds one dict per evaluation of the clean validation half:
+    ``history`` holds one dict per evaluation of the validation half:
     ``epoch`` (1-based, the epoch it fell in), ``step`` (optimiser steps so
     far), ``train_loss`` and ``train_acc`` (mean over the minibatches since
     the previous evaluation, against the labels trained on, i.e. the noisy
-    ones), ``val_acc``. ``best_epoch`` / ``best_step``: where the
-    best-validation state was taken; ``epochs_run`` / ``steps_run``: where
-    training stopped.
+    ones), ``val_acc`` (clean labels), ``noisy_val_acc`` (noisy validation
+    labels, where given). ``best_epoch`` / ``best_step``: where the
+    reported protocol's state was taken; ``epochs_run`` / ``steps_run``: the
+    whole trajectory. ``selections``: per protocol of
+    :data:`labelnoise.selection.PROTOCOLS` measured, its ``epoch``, ``step``,
+    ``val_acc``, ``test_acc`` and ``test_softmax`` (Label Wave also
+    ``decided``: False where its curve still fell at the end).
     """
 
     val_acc: float
@@ -123,6 +131,7 @@ class TrainResult:
     history: list[dict[str, float]]
     test_softmax: np.ndarray
     state_dict: dict[str, torch.Tensor] = field(repr=False)
+    selections: dict[str, dict] = field(default_factory=dict, repr=False)
 
 
 def resolve_device(name: str) -> torch.device:

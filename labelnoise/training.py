@@ -36,12 +36,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from labelnoise.augment import flip_and_translate
-from labelnoise.early_stopping import EarlyStopping
-from labelnoise.inference import batched_eval, channel_statistics, check_images, preprocess
+from labelnoise.inference import batched_eval, channel_statistics, preprocess
 from labelnoise.models import input_standardiser_of
 from labelnoise.resume import ResumeCheckpoint, rng_states, set_rng_states, training_fingerprint
 from labelnoise.seed_stack import SeedStack, preferred_stack_layout
+from labelnoise.selection import LabelWaveSelection, ScoreSelection
 from labelnoise.seeding import derive_seed, seed_everything
+from labelnoise.train_inputs import check_training_inputs, check_training_labels, model_n_classes
 from labelnoise.train_config import (
     TrainConfig, TrainingDiverged, TrainResult, autocast, request_deterministic_cuda, resolve_device, resolve_precision,
     scheduled_lr,
@@ -50,30 +51,6 @@ from labelnoise.train_config import (
 def _loss_precision(logits: torch.Tensor) -> torch.Tensor:
     """Logits for the loss: bf16 autocast outputs raised to float32, float64 kept."""
     return logits.to(torch.promote_types(logits.dtype, torch.float32))
-
-
-def _check_labels(labels: np.ndarray, n_images: int, n_classes: int, what: str) -> None:
-    if not isinstance(labels, np.ndarray) or not np.issubdtype(labels.dtype, np.integer):
-        kind = labels.dtype if isinstance(labels, np.ndarray) else type(labels).__name__
-        raise ValueError(f"{what} must be an integer numpy array, got {kind}")
-    if labels.shape != (n_images,):
-        raise ValueError(f"{what} must have shape ({n_images},) to match the images, got {labels.shape}")
-    low, high = int(labels.min()), int(labels.max())
-    if low < 0 or high >= n_classes:
-        raise ValueError(f"{what} must lie in 0..{n_classes - 1} (the model's classes), got range {low}..{high}")
-
-
-def _model_n_classes(model: nn.Module, image_shape: tuple[int, ...]) -> int:
-    n_classes = getattr(model, "n_classes", None)
-    if n_classes is not None:
-        return int(n_classes)
-    was_training = model.training
-    device = next(model.parameters()).device
-    model.eval()
-    with torch.no_grad():
-        out = model(torch.zeros((1, *image_shape), device=device))
-    model.train(was_training)
-    return int(out.shape[1])
 
 
 # --------------------------------------------------------------------------
@@ -111,24 +88,6 @@ def _minibatches(order: torch.Tensor, batch_size: int) -> tuple[torch.Tensor, ..
     return torch.tensor_split(order, math.ceil(len(order) / batch_size))
 
 
-def _check_seed(seed: object) -> None:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-
-
-def _check_image_sets(images_train: np.ndarray, images_val: np.ndarray, images_test: np.ndarray) -> tuple[int, ...]:
-    """Check the three image sets; return their common C x H x W shape."""
-    for images, what in ((images_train, "images_train"), (images_val, "images_val"), (images_test, "images_test")):
-        check_images(images, what)
-    image_shape = tuple(images_train.shape[1:])
-    for images, what in ((images_val, "images_val"), (images_test, "images_test")):
-        if tuple(images.shape[1:]) != image_shape:
-            raise ValueError(f"{what} has image shape {images.shape[1:]}, but images_train has {image_shape}")
-    if images_train.shape[0] < 2:
-        raise ValueError("training needs at least 2 images (BatchNorm needs a batch of 2 or more)")
-    return image_shape
-
-
 def _initialise_from_seed(model: nn.Module, seed: int, images_train: np.ndarray) -> None:
     """Seeded re-initialisation on the CPU and training-set input statistics.
 
@@ -157,12 +116,14 @@ def train_classifier(
     seed: int,
     log: Callable[[str], None] = print,
     resume_path: str | os.PathLike | None = None,
+    labels_val_noisy: np.ndarray | None = None,
 ) -> TrainResult:
-    """Train ``model`` on (noisy) training labels with early stopping on clean validation.
+    """Train ``model`` on (noisy) training labels; the state of ``config.selection`` is kept (default: clean validation).
 
     One seed is a stack of one: this is :func:`train_seeds` with ``[seed]``
-    (seed-major, a lone model's kernels; ``resume_path`` as there), and
-    ``model`` is left holding the best-validation state on the training device.
+    (seed-major, a lone model's kernels; ``resume_path`` and the noisy
+    validation labels as there), and ``model`` is left holding the reported
+    state on the training device.
     """
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
@@ -170,6 +131,7 @@ def train_classifier(
     result = train_seeds(
         lambda: model, [seed], images_train, labels[None], images_val, labels_val, images_test, labels_test,
         dataclasses.replace(config, stack_layout="seed_major"), log=log, resume_path=resume_path,
+        labels_val_noisy_per_seed=None if labels_val_noisy is None else np.asarray(labels_val_noisy)[None],
     )[0]
     model.load_state_dict(result.state_dict)
     model.to(resolve_device(config.device))
@@ -229,7 +191,11 @@ def stack_training_step(
 
 
 class _Loop:
-    """Everything a training of stacked seeds carries from step to step (and a resume checkpoint saves)."""
+    """Everything a training of stacked seeds carries from step to step (and a resume checkpoint saves).
+
+    Every seed trains for the whole budget (``max_epochs``); the selection
+    protocols (:mod:`labelnoise.selection`) each keep the state their rule picks.
+    """
 
     def __init__(self, stack: SeedStack, config: TrainConfig, seeds: list[int], n_train: int, device: torch.device):
         self.stack, self.config, self.device = stack, config, device
@@ -240,7 +206,9 @@ class _Loop:
         self.eval_every = config.eval_every or self.steps_per_epoch
         self.last_step = config.max_epochs * self.steps_per_epoch
         self.histories: list[list[dict[str, float]]] = [[] for _ in seeds]
-        self.stopping = EarlyStopping(len(seeds), config.patience)
+        self.clean = ScoreSelection(len(seeds), config.patience)
+        self.noisy = ScoreSelection(len(seeds), config.patience)
+        self.wave = LabelWaveSelection(len(seeds), n_train, config.label_wave_window, device)
         self.loss_sum = torch.zeros(len(seeds), dtype=torch.float64, device=device)  # since the last evaluation
         self.correct = torch.zeros(len(seeds), dtype=torch.int64, device=device)
         self.n_seen = 0
@@ -253,18 +221,22 @@ class _Loop:
         return {
             "epoch": self.epoch, "step": self.step, "orders": self.orders,
             "generators": [generator.get_state() for generator in self.generators + self.augment_generators],
-            "rng": rng_states(),
-            "stack": self.stack.state_dict(), "optimizer": self.optimizer.state_dict(), "histories": self.histories,
-            "stopping": dict(self.stopping.__dict__), "elapsed_s": time.perf_counter() - self.started,
+            "rng": rng_states(), "stack": self.stack.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "histories": self.histories, "clean": self.clean.state(), "noisy": self.noisy.state(), "wave": self.wave.state(),
+            "elapsed_s": time.perf_counter() - self.started,
         }
 
     def restore(self, saved: dict) -> None:
         self.epoch, self.step, self.orders, self.finished = saved["epoch"], saved["step"], saved["orders"], saved["finished"]
-        self.stack.load_state_dict(saved["stack"]), self.optimizer.load_state_dict(saved["optimizer"])
+        self.stack.load_state_dict(saved["stack"])
+        self.optimizer.load_state_dict(saved["optimizer"])
         for generator, state in zip(self.generators + self.augment_generators, saved["generators"], strict=True):
             generator.set_state(state)
         set_rng_states(saved["rng"])
-        self.histories, self.stopping.__dict__ = saved["histories"], saved["stopping"]
+        self.histories = saved["histories"]
+        self.clean.restore(saved["clean"])
+        self.noisy.restore(saved["noisy"])
+        self.wave.restore(saved["wave"])
         self.started -= saved["elapsed_s"]
         self.resumed = True
 
@@ -273,106 +245,125 @@ class _Loop:
         return range(0) if self.finished else range(max(self.epoch, 1), self.config.max_epochs + 1)
 
     def run_epoch(self, epoch: int, data: dict, seeds: list[int], autocast_dtype, memory_format, progress: ResumeCheckpoint) -> None:
-        """One epoch of every running seed, evaluating every ``eval_every`` steps; a resumed epoch goes on where it was."""
+        """One epoch of every seed, evaluating every ``eval_every`` steps; a resumed epoch goes on where it was."""
         self.epoch, stack, config = epoch, self.stack, self.config
         stack.train()
-        n_train = data["x_train"].shape[0]
+        n_train, every = data["x_train"].shape[0], list(range(len(seeds)))
         if not self.resumed:  # a resumed epoch goes on with its own orders, past the batches already done
             self.orders = [torch.randperm(n_train, generator=generator) for generator in self.generators]
         done_in_epoch = self.step - (epoch - 1) * self.steps_per_epoch if self.resumed else 0
         self.resumed = False
         schedules = [_minibatches(order, config.batch_size) for order in self.orders]
         for per_seed_indices in itertools.islice(zip(*schedules), done_in_epoch, None):
-            # The seed-major layout computes the running seeds only; the wide one computes all.
-            running = self.stopping.running()
-            computed = running if stack.layout == "seed_major" else list(range(len(seeds)))
-            indices = torch.stack([per_seed_indices[s] for s in computed]).to(self.device)  # S' x B
-            xb, yb = self.augmented(data["x_train"][indices], computed), torch.gather(data["y_train"][computed], 1, indices)
+            indices = torch.stack(per_seed_indices).to(self.device)  # S x B
+            xb, yb = self.augmented(data["x_train"][indices]), torch.gather(data["y_train"], 1, indices)
             for group in self.optimizer.param_groups:
                 group["lr"] = scheduled_lr(config, self.step + 1, self.last_step)
-            losses, logits = stack_training_step(stack, xb, yb, computed, self.optimizer, autocast_dtype, memory_format)
-            where = torch.tensor(computed, device=self.device)
-            self.loss_sum[where] += losses.double() * yb.shape[1]
-            self.correct[where] += (logits.argmax(dim=2) == yb).sum(dim=1)
+            losses, logits = stack_training_step(stack, xb, yb, every, self.optimizer, autocast_dtype, memory_format)
+            predictions = logits.argmax(dim=2)
+            self.wave.record(every, indices, predictions)  # Label Wave's prediction changes: no extra forward pass
+            self.loss_sum += losses.double() * yb.shape[1]
+            self.correct += (predictions == yb).sum(dim=1)
             self.n_seen += yb.shape[1]
             self.step += 1
             if self.step % self.eval_every and self.step != self.last_step:
                 continue
-            self.evaluate(data, seeds, running, computed, memory_format)
+            self.evaluate(data, seeds, memory_format)
             progress.save(self)
-            if not self.stopping.running():
-                break
+        for s in every:
+            self.wave.end_epoch(s, epoch, self.step, lambda: stack.seed_state_dict(s))
 
-    def augmented(self, xb: torch.Tensor, computed: list[int]) -> torch.Tensor:
-        """The minibatches ``xb`` (S' x B x C x H x W) of the seeds ``computed``, each augmented by its own generator."""
+    def augmented(self, xb: torch.Tensor) -> torch.Tensor:
+        """The minibatches ``xb`` (S x B x C x H x W), each seed's augmented by its own generator."""
         hflip, translate = self.config.hflip, self.config.translate
         if not (hflip or translate):
             return xb
-        return torch.stack([flip_and_translate(xb[position], self.augment_generators[s], hflip, translate)
-                            for position, s in enumerate(computed)])
+        return torch.stack([flip_and_translate(batch, generator, hflip, translate)
+                            for batch, generator in zip(xb, self.augment_generators)])
 
-    def evaluate(self, data: dict, seeds: list[int], running: list[int], computed: list[int], memory_format) -> None:
-        """Score the clean validation half, log each running seed's history and update its early stopping."""
+    def evaluate(self, data: dict, seeds: list[int], memory_format) -> None:
+        """Score the validation half against its clean (and noisy) labels, log the history, update the selections."""
         config, stack = self.config, self.stack
-        val_logits = _stack_logits(stack, data["x_val"], config.eval_batch_size, memory_format, computed)
-        val_accs = dict(zip(computed, (val_logits.argmax(dim=2) == data["y_val"]).double().mean(dim=1).tolist()))
+        predictions = _stack_logits(stack, data["x_val"], config.eval_batch_size, memory_format).argmax(dim=2)
+        val_accs = (predictions == data["y_val"]).double().mean(dim=1).tolist()
+        noisy = data.get("y_val_noisy")
+        noisy_accs = (predictions == noisy).double().mean(dim=1).tolist() if noisy is not None else None
         train_losses, train_accs = (self.loss_sum / self.n_seen).tolist(), (self.correct.double() / self.n_seen).tolist()
-        diverged = [s for s in running if not math.isfinite(train_losses[s])]
+        diverged = [s for s, loss in enumerate(train_losses) if not math.isfinite(loss)]
         if diverged:
             raise TrainingDiverged(
                 f"seed {diverged[0] + 1} of {len(seeds)} (seed {seeds[diverged[0]]}) diverged: training loss "
                 f"{train_losses[diverged[0]]} by step {self.step} (epoch {self.epoch}; {config.optimizer}, lr {config.lr}); "
                 "lower train.lr"
             )
-        for s in running:
+        for s in range(len(seeds)):
             self.histories[s].append({"epoch": self.epoch, "step": self.step, "train_loss": train_losses[s],
                                       "train_acc": train_accs[s], "val_acc": val_accs[s]})
-            self.stopping.update(s, val_accs[s], self.epoch, self.step, lambda: stack.seed_state_dict(s))
-        self.loss_sum.zero_(), self.correct.zero_()
+            self.clean.update(s, val_accs[s], self.epoch, self.step, lambda: stack.seed_state_dict(s))
+            if noisy_accs is not None:
+                self.histories[s][-1]["noisy_val_acc"] = noisy_accs[s]
+                self.noisy.update(s, noisy_accs[s], self.epoch, self.step, lambda: stack.seed_state_dict(s))
+        self.loss_sum.zero_()
+        self.correct.zero_()
         self.n_seen = 0
         stack.train()
 
-    def results(self, x_test: torch.Tensor, labels_test: np.ndarray, memory_format) -> list[TrainResult]:
-        """Each seed's best-validation state, scored on the test half."""
-        stack, stopping, n_seeds = self.stack, self.stopping, len(self.histories)
+    def selected_states(self) -> dict[str, list[dict]]:
+        """Per protocol, each seed's selected state and where it was taken (absent: no noisy validation labels)."""
+        n_seeds = len(self.histories)
         for s in range(n_seeds):
-            stack.load_seed_state_dict(s, stopping.best_state[s])
-        test_softmax = torch.softmax(_stack_logits(stack, x_test, self.config.eval_batch_size, memory_format), dim=2)
-        test_softmax = test_softmax.cpu().numpy().astype(np.float32, copy=False)
+            self.wave.finish(s)
+        final = {"epoch": self.epoch, "step": self.step}
+        chosen = {
+            "clean_val": [dict(self.clean.chosen[s], state=self.clean.states[s]) for s in range(n_seeds)],
+            "noisy_val": [dict(self.noisy.chosen[s], state=self.noisy.states[s]) for s in range(n_seeds)],
+            "label_wave": [dict(self.wave.chosen[s], state=self.wave.states[s]) for s in range(n_seeds)],
+            "final": [dict(final, state=self.stack.seed_state_dict(s)) for s in range(n_seeds)],
+        }
+        return {protocol: seeds for protocol, seeds in chosen.items() if all(seed["state"] for seed in seeds)}
+
+    def results(self, data: dict, labels_val: np.ndarray, labels_test: np.ndarray, memory_format) -> list[TrainResult]:
+        """Each protocol's state of every seed, scored on the validation and test halves; the configured one reported.
+
+        A state is scored once, however many protocols select it (the same step of the same trajectory), and its
+        validation accuracy is the one recorded when it was evaluated during training, where it was.
+        """
+        stack, n_seeds, batch = self.stack, len(self.histories), self.config.eval_batch_size
+        outcomes: list[dict[str, dict]] = [{} for _ in range(n_seeds)]
+        scored: dict[tuple[int, int], dict] = {}  # (seed, step) -> val_acc, test_acc, test_softmax
+        for protocol, chosen in self.selected_states().items():
+            new = [s for s in range(n_seeds) if (s, chosen[s]["step"]) not in scored]
+            if new:
+                for s in new:
+                    stack.load_seed_state_dict(s, chosen[s]["state"])
+                # the seed-major layout computes the new seeds only; the wide one computes every seed
+                computed, rows = (new, slice(None)) if stack.layout == "seed_major" else (None, new)
+                softmax = torch.softmax(_stack_logits(stack, data["x_test"], batch, memory_format, computed), dim=2)
+                softmax = softmax[rows].cpu().numpy().astype(np.float32, copy=False)
+                recorded = [{entry["step"]: entry["val_acc"] for entry in self.histories[s]} for s in new]
+                if not all(chosen[s]["step"] in steps for s, steps in zip(new, recorded)):
+                    logits = _stack_logits(stack, data["x_val"], batch, memory_format, computed)[rows]
+                    predictions = logits.argmax(dim=2).cpu().numpy()
+                    recorded = [{chosen[s]["step"]: float((p == labels_val).mean())} for s, p in zip(new, predictions)]
+                for position, s in enumerate(new):
+                    scored[(s, chosen[s]["step"])] = dict(
+                        val_acc=recorded[position][chosen[s]["step"]], test_softmax=softmax[position],
+                        test_acc=float((softmax[position].argmax(axis=1) == labels_test).mean()))
+            for s in range(n_seeds):
+                outcomes[s][protocol] = dict(chosen[s], **scored[(s, chosen[s]["step"])])
         wall_share = (time.perf_counter() - self.started) / n_seeds
+        reported = self.config.selection
         return [
             TrainResult(
-                val_acc=stopping.best_val_acc[s],
-                test_acc=float((test_softmax[s].argmax(axis=1) == labels_test).mean()),
-                best_epoch=stopping.best_epoch[s],
-                epochs_run=stopping.stopped_at[s][0] if stopping.stopped_at[s] else self.epoch,
-                best_step=stopping.best_step[s],
-                steps_run=stopping.stopped_at[s][1] if stopping.stopped_at[s] else self.step,
-                wall_s=wall_share,
-                history=self.histories[s],
-                test_softmax=test_softmax[s],
-                state_dict=stopping.best_state[s],
+                val_acc=outcome[reported]["val_acc"], test_acc=outcome[reported]["test_acc"],
+                best_epoch=outcome[reported]["epoch"], epochs_run=self.epoch, best_step=outcome[reported]["step"],
+                steps_run=self.step, wall_s=wall_share, history=self.histories[s],
+                test_softmax=outcome[reported]["test_softmax"], state_dict=outcome[reported]["state"],
+                selections={protocol: {key: value for key, value in result.items() if key != "state"}
+                            for protocol, result in outcome.items()},
             )
-            for s in range(n_seeds)
+            for s, outcome in enumerate(outcomes)
         ]
-
-
-def _check_training_inputs(config, seeds, images_train, labels_train_per_seed, images_val, images_test) -> list[int]:
-    """The checks of :func:`train_seeds`' arguments that need no model; returns the seeds as a list."""
-    if not isinstance(config, TrainConfig):
-        raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
-    seeds = list(seeds)
-    if not seeds:
-        raise ValueError("seeds must not be empty")
-    for seed in seeds:
-        _check_seed(seed)
-    _check_image_sets(images_train, images_val, images_test)
-    expected = (len(seeds), images_train.shape[0])
-    if np.shape(labels_train_per_seed) != expected:
-        raise ValueError(
-            f"labels_train_per_seed must have shape {expected} (seeds x images), got {np.shape(labels_train_per_seed)}"
-        )
-    return seeds
 
 
 def _seed_stack(model_factory, seeds, images_train, config, device, memory_format) -> tuple[SeedStack, int]:
@@ -382,7 +373,7 @@ def _seed_stack(model_factory, seeds, images_train, config, device, memory_forma
         model = model_factory()
         _initialise_from_seed(model, seed, images_train)
         models.append(model)
-    n_classes = _model_n_classes(models[0], tuple(images_train.shape[1:]))
+    n_classes = model_n_classes(models[0], tuple(images_train.shape[1:]))
     layout = preferred_stack_layout(device) if config.stack_layout == "auto" else config.stack_layout
     return SeedStack(models, layout=layout).to(device=device, memory_format=memory_format), n_classes
 
@@ -399,6 +390,7 @@ def train_seeds(
     config: TrainConfig,
     log: Callable[[str], None] = print,
     resume_path: str | os.PathLike | None = None,
+    labels_val_noisy_per_seed: np.ndarray | None = None,
 ) -> list[TrainResult]:
     """Train S networks, one per seed, as one :class:`~labelnoise.seed_stack.SeedStack`: the training loop.
 
@@ -410,30 +402,33 @@ def train_seeds(
     BatchNorm statistics), loss, element-wise optimiser state (Adam and SGD
     act per element, so this is S independent optimisers) and early stopping.
 
-    Early stopping (Section 5): the clean validation half is evaluated every
+    Model selection (Section 5 and :mod:`labelnoise.selection`): every seed
+    trains for ``max_epochs``; the validation half is evaluated every
     ``config.eval_every`` optimiser steps (default: at the end of every
-    epoch; the paper's authors evaluated every 10 steps); each seed keeps
-    its best-validation state and stops after ``config.patience``
-    evaluations without a strict improvement, while the others train on,
-    until every seed has stopped or ``max_epochs``. The test accuracy and
-    softmax reported are those of the best state.
+    epoch; the paper's authors evaluated every 10 steps) against its clean
+    labels and, given ``labels_val_noisy_per_seed`` (S x N_val), against
+    noisy ones. Each protocol of ``selection.PROTOCOLS`` keeps the state its
+    rule picks (early stopping with ``config.patience`` on the clean or noisy
+    validation accuracy, Label Wave, the final state); all are scored on the
+    validation and test halves (``TrainResult.selections``), and
+    ``config.selection``'s is reported (the paper's: ``clean_val``).
 
     Layout ``config.stack_layout`` ("auto": the device's preferred one).
     Seed-major: results equal training the seeds one at a time bit for bit
-    (same kernels on the same shapes), except where dropout draws masks, and
-    stopped seeds cost nothing. Wide: equal up to float rounding (grouped
-    kernels sum in another order); stopped seeds ride along. ``wall_s`` is
-    each seed's share of the total. Returns one :class:`TrainResult` per seed.
+    (same kernels on the same shapes), except where dropout draws masks.
+    Wide: equal up to float rounding (grouped kernels sum in another order).
+    ``wall_s`` is each seed's share of the total. Returns one
+    :class:`TrainResult` per seed.
 
     With ``resume_path`` the whole training state (weights, optimiser,
-    minibatch orders and generators, RNG streams, histories, best states and
-    patience counters) is written there atomically at every evaluation and
+    minibatch orders and generators, RNG streams, histories, the selections'
+    states and counters) is written there atomically at every evaluation and
     once more when training ends, and a run that finds a checkpoint of the
     same training (same data, labels, seeds, settings and initial weights)
     goes on from it: on the CPU the result equals an uninterrupted run bit for
     bit. The caller removes the file once its results are saved.
     """
-    seeds = _check_training_inputs(config, seeds, images_train, labels_train_per_seed, images_val, images_test)
+    seeds = check_training_inputs(config, seeds, images_train, labels_train_per_seed, images_val, images_test)
     labels_train_per_seed = np.asarray(labels_train_per_seed)
     device = resolve_device(config.device)
     memory_format = _memory_format(config)
@@ -441,45 +436,42 @@ def train_seeds(
     if device.type == "cuda":
         request_deterministic_cuda()
     stack, n_classes = _seed_stack(model_factory, seeds, images_train, config, device, memory_format)
-    for s, labels in enumerate(labels_train_per_seed):
-        _check_labels(labels, images_train.shape[0], n_classes, f"labels_train_per_seed[{s}]")
-    _check_labels(labels_val, images_val.shape[0], n_classes, "labels_val")
-    _check_labels(labels_test, images_test.shape[0], n_classes, "labels_test")
+    labels = {"labels_train_per_seed": labels_train_per_seed, "labels_val": labels_val, "labels_test": labels_test,
+              "labels_val_noisy_per_seed": labels_val_noisy_per_seed}
+    check_training_labels(labels, n_classes, len(seeds), len(images_train), len(images_val), len(images_test))
     # Dropout masks (the only randomness left) from all the seeds together.
     seed_everything(derive_seed(seeds[0], *seeds[1:], "batched"))
-    data = {
-        "x_train": preprocess(images_train, device),
-        "y_train": torch.from_numpy(labels_train_per_seed.astype(np.int64)).to(device),
-        "x_val": preprocess(images_val, device),
-        "y_val": torch.from_numpy(labels_val.astype(np.int64)).to(device),
-        "x_test": preprocess(images_test, device),
-    }
+    data = {"x_train": preprocess(images_train, device), "x_val": preprocess(images_val, device),
+            "x_test": preprocess(images_test, device)}
+    for key, name in (("y_train", "labels_train_per_seed"), ("y_val", "labels_val"), ("y_val_noisy", "labels_val_noisy_per_seed")):
+        if labels[name] is not None:
+            data[key] = torch.from_numpy(np.asarray(labels[name]).astype(np.int64)).to(device)
     loop = _Loop(stack, config, seeds, images_train.shape[0], device)
-    progress = ResumeCheckpoint(resume_path, lambda: training_fingerprint(stack, config, seeds, labels_train_per_seed, images_train))
+    fingerprint = lambda: training_fingerprint(stack, config, seeds, labels_train_per_seed, images_train,  # noqa: E731
+                                               labels_val_noisy_per_seed)
+    progress = ResumeCheckpoint(resume_path, fingerprint)
     saved = progress.load(log)
     if saved:
         loop.restore(saved)
     for epoch in loop.epochs():
         loop.run_epoch(epoch, data, seeds, autocast_dtype, memory_format, progress)
-        _log_progress(log, epoch, loop.step, config, loop.histories, loop.stopping, loop.started)
-        if not loop.stopping.running():
-            break
+        _log_progress(log, epoch, loop)
     progress.save(loop, finished=True)
-    return loop.results(data["x_test"], labels_test, memory_format)
+    return loop.results(data, labels_val, labels_test, memory_format)
 
 
-def _log_progress(log, epoch: int, step: int, config: TrainConfig, histories, stopping: EarlyStopping, started: float) -> None:
-    """One line per epoch: each seed's latest evaluation and best so far, time so far and at most to go; a line per seed that stopped."""
-    elapsed = time.perf_counter() - started
-    shown = [s for s in range(len(histories)) if histories[s] and histories[s][-1]["epoch"] == epoch]
-    latest = [histories[s][-1] for s in shown]
+def _log_progress(log, epoch: int, loop: _Loop) -> None:
+    """One line per epoch: each seed's latest evaluation, the clean-validation choice so far, time so far and to go."""
+    elapsed, config = time.perf_counter() - loop.started, loop.config
+    latest = [history[-1] for history in loop.histories if history]
+
+    def column(key: str) -> str:
+        return " ".join(format(entry[key], ".4f") for entry in latest)
+
+    noisy = f"noisy_val_acc {column('noisy_val_acc')}  " if latest and "noisy_val_acc" in latest[0] else ""
+    best = " ".join(f"{chosen['score']:.4f}@{chosen['step']}" for chosen in loop.clean.chosen if chosen)
     log(
-        f"epoch {epoch}/{config.max_epochs}  step {step}  seeds {' '.join(str(s + 1) for s in shown)}  "
-        f"train_loss {' '.join(format(entry['train_loss'], '.4f') for entry in latest)}  "
-        f"val_acc {' '.join(format(entry['val_acc'], '.4f') for entry in latest)}  "
-        f"best {' '.join(f'{stopping.best_val_acc[s]:.4f}@{stopping.best_step[s]}' for s in shown)}  "
-        f"{elapsed:.1f}s (at most {elapsed / epoch * (config.max_epochs - epoch):.0f}s more)"
+        f"epoch {epoch}/{config.max_epochs}  step {loop.step}  train_loss {column('train_loss')}  "
+        f"val_acc {column('val_acc')}  {noisy}best {best}  "
+        f"{elapsed:.1f}s (about {elapsed / epoch * (config.max_epochs - epoch):.0f}s more)"
     )
-    newly_stopped = [s + 1 for s in shown if stopping.stopped_at[s] and stopping.stopped_at[s][0] == epoch]
-    if newly_stopped:
-        log(f"early stop of seed(s) {newly_stopped}: no validation improvement in {config.patience} evaluations")

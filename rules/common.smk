@@ -1,7 +1,10 @@
 # Target lists and wildcard helpers shared by all rules.
 
+import functools
 import sys
+from pathlib import Path
 
+import labelnoise.download
 from labelnoise.config import (
     dataset_settings,
     format_level,
@@ -17,7 +20,7 @@ NOISE_TYPES = SYNTHETIC_NOISES + ["human"]  # human: labels read from a file (ru
 SPREAD_NOISES = ["random", "flip", "confusion"]  # the class-conditional noise types of Eq. 6
 FIG4_NOISES = ["concentrated", "random", "flip", "instance"]  # the paper's three, and instance-dependent noise
 REALISED_NOISES = ["instance", "human"]  # not class-conditional: Eq. 6 with their realised transition matrix
-FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9", "fig10", "fig11", "fig12"]
+FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9", "fig10", "fig11", "fig12", "fig13"]
 
 SETTINGS = {name: dataset_settings(config, name) for name in config["datasets"]}
 
@@ -32,13 +35,30 @@ wildcard_constraints:
     k="[0-9]+",
 
 
+@functools.cache
+def file_md5(path, size, mtime_ns):
+    """MD5 of a user's input file, once per (path, size, mtime) while the DAG is built."""
+    return labelnoise.download.file_md5(path)
+
+
+def job_settings(dataset, rule_name):
+    """The settings rule ``rule_name`` reads (labelnoise.config.RULE_SETTINGS); for human_noise also the MD5 of the
+    label file: a user's file is judged by its content, so a replaced file reruns it whatever its modification time."""
+    picked = rule_settings(SETTINGS[dataset], rule_name)
+    if rule_name == "human_noise":
+        path = Path(SETTINGS[dataset]["noise"]["human"]["file"])
+        stat = path.stat() if path.is_file() else None
+        picked["label_file_md5"] = file_md5(str(path), stat.st_size, stat.st_mtime_ns) if stat else None
+    return picked
+
+
 def settings(rule_name):
-    """Params function: the settings rule ``rule_name`` reads (labelnoise.config.RULE_SETTINGS).
+    """Params function: the settings rule ``rule_name`` reads (``job_settings``).
 
     Passing only what a rule reads keeps its params, a rerun trigger, from
     changing with unrelated settings.
     """
-    return lambda wildcards: rule_settings(SETTINGS[wildcards.dataset], rule_name)
+    return lambda wildcards: job_settings(wildcards.dataset, rule_name)
 
 
 def settings_file(rule_name):
@@ -54,7 +74,7 @@ def settings_file(rule_name):
     def path(wildcards):
         file = f"{RESULTS}/{wildcards.dataset}/settings/{rule_name}.json"
         try:
-            write_settings_file(file, rule_settings(SETTINGS[wildcards.dataset], rule_name))
+            write_settings_file(file, job_settings(wildcards.dataset, rule_name))
         except OSError as err:
             sys.exit(f"Results error: {err}")
         return file
@@ -275,6 +295,7 @@ def summary_inputs(wildcards):
         "realised": [f"{base}/analytic/{noise}_realised.csv" for noise in realised_noises(wildcards.dataset)],
         "effective_k": f"{RESULTS}/fig10_{wildcards.dataset}.csv",
         "scaling": f"{RESULTS}/fig11_{wildcards.dataset}.csv",
+        "selection": f"{RESULTS}/fig13_{wildcards.dataset}.csv",
     }
 
 
@@ -309,6 +330,15 @@ def fig10_inputs(wildcards):
     return {
         "agreement": [f"{base}/agreement/{noise}.csv" for noise in noise_types(wildcards.dataset)],
         "fits": [f"{base}/analytic/{noise}_fit.csv" for noise in SPREAD_NOISES],
+    }
+
+
+def fig13_inputs(wildcards):
+    base = f"{RESULTS}/{wildcards.dataset}"
+    return {
+        "tables": train_tables(wildcards.dataset, "random") + train_tables(wildcards.dataset, "flip"),
+        "analytic": [f"{base}/analytic/{noise}.csv" for noise in ("random", "flip")],
+        "flip_softmax": [f"{base}/train/flip/{level}.softmax.npz" for level in level_names(wildcards.dataset, "flip")],
     }
 
 

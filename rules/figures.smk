@@ -272,3 +272,27 @@ rule fig12:
         noises=lambda wildcards: realised_noises(wildcards.dataset),
     script:
         "../workflow_scripts/fig12.py"
+
+
+rule fig13:
+    """Fig. 13 (beyond the paper): random and flip noise under four model-selection protocols; the flip curve's decisions."""
+    input:
+        unpack(fig13_inputs),
+    output:
+        pdf=f"{RESULTS}/fig13_{{dataset}}.pdf",
+        png=report_figure(f"{RESULTS}/fig13_{{dataset}}.png", "fig13", "Fig. 13"),
+        table=f"{RESULTS}/fig13_{{dataset}}.csv",
+        flip=f"{RESULTS}/fig13_flip_{{dataset}}.csv",
+    log:
+        log_path("fig13", "{dataset}"),
+    localrule: True
+    conda:
+        "../envs/labelnoise.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        settings=settings("fig13"),
+    script:
+        "../workflow_scripts/fig13.py"

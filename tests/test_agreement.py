@@ -215,6 +215,10 @@ def test_best_agreement_k_takes_the_seed_mean_and_the_smallest_k_on_ties():
     assert best["agreement_std"].iloc[0] == pytest.approx(np.std([0.7, 0.9], ddof=1))
     with pytest.raises(ValueError, match="missing required column"):
         ag.agreement_over_seeds(pd.DataFrame(rows).drop(columns="agreement"))
+    # each seed's own effective K: level 0.20 seeds pick K = 1 (0.8) and K = 5 (0.9); level 0.60: K = 5 and K = 9 (0.6)
+    table = ag.effective_k_table(per_k, {"random": 5}, pd.DataFrame(rows))
+    assert table["effective_K_seed_min"].tolist() == [1, 5] and table["effective_K_seed_max"].tolist() == [5, 9]
+    assert ag.effective_k_table(per_k, {"random": 5})["effective_K_seed_min"].isna().all()
 
 
 # ---------------------------------------------------------------------------

@@ -268,6 +268,32 @@ def test_a_bad_human_label_file_fails_in_one_line_and_leaves_nothing(prepared_di
     assert not (tmp_path / "results" / "digits" / "noise" / "human" / "aggre.npz").exists() and not marker.exists()
 
 
+def test_a_label_file_replaced_by_one_with_an_older_modification_time_reruns_its_noise(prepared_digits, tmp_path):
+    """``cp -p``, ``rsync -a``, ``tar x``: a replaced label file keeps an old mtime; its content decides, also without
+    .snakemake (the settings file carries the file's MD5)."""
+    import torch
+
+    shutil.copytree(prepared_digits / "results", tmp_path / "results")
+    data = load_prepared(tmp_path / "results" / "data" / "digits.npz")
+    clean = data.labels[data.train_idx].astype(np.int64)
+    first, second = clean.copy(), clean.copy()
+    second[:50] = (second[:50] + 1) % 10  # another label set
+    path = tmp_path / "human.pt"
+    torch.save({"clean_label": clean, "aggre_label": first}, path)
+    text = f"noise: {{human: {{file: {path}, sets: {{aggre: aggre_label}}}}}}\n"
+    args = ["--configfile", *map(str, CONFIGS), overlay(tmp_path, text), "--", "results/digits/noise/human/aggre.npz"]
+    assert snakemake(tmp_path, "--cores", "1", *args).returncode == 0
+    made = np.load(tmp_path / "results" / "digits" / "noise" / "human" / "aggre.npz")["noisy_labels"]
+    assert np.array_equal(made[0], first)
+    old = path.stat()
+    torch.save({"clean_label": clean, "aggre_label": second}, path)
+    os.utime(path, ns=(old.st_atime_ns - 10**12, old.st_mtime_ns - 10**12))  # older than the noise file
+    shutil.rmtree(tmp_path / ".snakemake")
+    assert snakemake(tmp_path, "--cores", "1", *args).returncode == 0
+    remade = np.load(tmp_path / "results" / "digits" / "noise" / "human" / "aggre.npz")["noisy_labels"]
+    assert np.array_equal(remade[0], second)
+
+
 class _RunsCode:
     """Pickles to a call of os.system: loading it without a safe unpickler would create ``marker``."""
 

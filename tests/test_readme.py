@@ -102,3 +102,23 @@ def test_layout_section_finds_what_a_newcomer_looks_for():
     for wanted in ("early stopping", "concentrated noise", "fitted K", "Fig. 8"):
         hits = [what for what, _ in rows if wanted in what]
         assert len(hits) == 1, (wanted, hits)
+
+
+def test_fig13_and_recipe_tables_are_rendered_from_their_files(tmp_path):
+    from labelnoise.reference import render_block
+
+    curves = pd.DataFrame([dict(dataset="d", noise=noise, level=level, nominal_gamma=float(level), realised_gamma_mean=0.0,
+                                protocol=protocol, n_seeds=2, test_acc_mean=acc, test_acc_std=0.01, step_mean=10.0,
+                                fitted_K=k, rmse=0.05, analytic_acc=acc)
+                           for noise, k in (("random", 51), ("flip", 11)) for level in ("0.50", "0.90")
+                           for protocol, acc in (("clean_val", 0.9), ("label_wave", 0.7), ("final", 0.6))])
+    curves.to_csv(tmp_path / "fig13.csv", index=False)
+    table = render_block(tmp_path, "fig13.csv")
+    assert "| random | 0.90 | 0.900 ± 0.010 | 0.700 ± 0.010 | 0.600 ± 0.010 |" in table
+    assert "noisy validation" not in table.splitlines()[0]  # a protocol that was not measured has no column
+    assert "flip, Label Wave: K = 11, RMSE 0.050" in table
+    pd.DataFrame([dict(dataset="d", noise="flip", level="0.50", nominal_gamma=0.5, protocol="final", true_label=0.5,
+                       counterpart=0.45, other=0.05, tie_gap_mean=0.2, tie_gap_median=0.1)]).to_csv(tmp_path / "fig13_flip.csv", index=False)
+    assert "| 0.50 | no selection | 0.500 | 0.450 | 0.050 | 0.200 (0.100) |" in render_block(tmp_path, "fig13_flip.csv")
+    recipe = render_block(ROOT / "docs" / "reference" / "cifar10_cpu", "recipe_cpu.csv")
+    assert "| allcnn_c_nodropout, width 0.25 | 0 | sgd, 0.1, onecycle | 4 | 195 steps |" in recipe

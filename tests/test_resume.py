@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ import torch
 from sklearn.datasets import load_digits
 
 from labelnoise.models import build_model
+from labelnoise.resume import read_checkpoint
 from labelnoise.train_config import TrainConfig
 from labelnoise.training import train_seeds
 
@@ -35,8 +37,9 @@ def problem() -> dict:
     train, val, test = order[:600], order[600:800], order[800:]
     rng = np.random.default_rng(1)
     noisy = np.stack([np.where(rng.random(600) < 0.3, rng.integers(0, 10, 600), labels[train]) for _ in SEEDS])
+    noisy_val = np.stack([np.where(rng.random(200) < 0.3, rng.integers(0, 10, 200), labels[val]) for _ in SEEDS])
     return dict(images_train=images[train], labels_train_per_seed=noisy, images_val=images[val], labels_val=labels[val],
-                images_test=images[test], labels_test=labels[test])
+                images_test=images[test], labels_test=labels[test], labels_val_noisy_per_seed=noisy_val)
 
 
 def factory():
@@ -61,6 +64,11 @@ CHILD = textwrap.dedent("""
 
 def assert_identical(a, b) -> None:
     for left, right in zip(a, b, strict=True):
+        assert set(left.selections) == set(right.selections) == {"clean_val", "noisy_val", "label_wave", "final"}
+        for protocol, chosen in left.selections.items():  # every protocol's state, Label Wave's counts included
+            other = right.selections[protocol]
+            assert {k: v for k, v in chosen.items() if k != "test_softmax"} == {k: v for k, v in other.items() if k != "test_softmax"}
+            assert np.array_equal(chosen["test_softmax"], other["test_softmax"])
         assert np.array_equal(left.test_softmax, right.test_softmax)
         assert (left.val_acc, left.test_acc, left.best_step, left.steps_run) == (right.val_acc, right.test_acc, right.best_step, right.steps_run)
         assert left.history == right.history
@@ -83,7 +91,7 @@ def test_a_training_killed_mid_run_resumes_to_the_uninterrupted_result(tmp_path)
     finally:
         os.killpg(child.pid, signal.SIGKILL)
         child.wait()
-    saved = torch.load(checkpoint, weights_only=True)
+    saved = read_checkpoint(checkpoint)
     assert not saved["finished"] and saved["step"] % 10 != 0  # mid-epoch, mid-run
 
     lines: list[str] = []
@@ -106,3 +114,23 @@ def test_without_a_resume_path_nothing_is_written(tmp_path, monkeypatch):
     arrays = problem()
     train(arrays, config=dataclasses.replace(CONFIG, max_epochs=1), log=lambda line: None)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_damaged_checkpoint_that_still_unpickles_is_not_resumed(tmp_path):
+    """Bytes of a finished checkpoint's weights overwritten: torch would load it (it checks no CRC), the digest refuses
+    it, the log says so, and the training starts over, to the uninterrupted result."""
+    arrays = problem()
+    config = dataclasses.replace(CONFIG, max_epochs=2)
+    checkpoint = tmp_path / "seeds.pt"
+    reference = train(arrays, config=config, resume_path=checkpoint, log=lambda line: None)
+    raw = bytearray(checkpoint.read_bytes())
+    middle = len(raw) // 2
+    raw[middle:middle + 8] = bytes(8)  # inside the tensor data of the zip archive
+    checkpoint.write_bytes(bytes(raw))
+    with open(checkpoint, "rb") as handle:  # it still loads without the digest check: the damage would go unseen
+        torch.load(io.BytesIO(handle.read()[:-32]), weights_only=True)
+    lines: list[str] = []
+    again = train(arrays, config=config, resume_path=checkpoint, log=lines.append)
+    assert lines[0] == f"resume checkpoint {checkpoint} is damaged (its SHA-256 does not match its contents); training from the start"
+    assert any(line.startswith("epoch 1/") for line in lines)  # trained again, not taken from the damaged state
+    assert_identical(again, reference)

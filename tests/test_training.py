@@ -11,6 +11,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from labelnoise.models import build_model
+from labelnoise.selection import best_with_patience
 from labelnoise.inference import channel_statistics, extract_features, predict_softmax, preprocess
 from labelnoise.train_config import TrainConfig, TrainResult, resolve_device
 from labelnoise.training import _minibatches, train_classifier
@@ -44,7 +45,7 @@ def _model():
     return build_model("paper_cnn", 1, 8, N_CLASSES, width=WIDTH, fc_dim=FC_DIM)
 
 
-def _train(digits, config=FAST, seed=0, train_labels=None, model=None, log=_quiet) -> TrainResult:
+def _train(digits, config=FAST, seed=0, train_labels=None, model=None, log=_quiet, labels_val_noisy=None) -> TrainResult:
     (xtr, ytr), (xva, yva), (xte, yte) = digits["train"], digits["val"], digits["test"]
     return train_classifier(
         model if model is not None else _model(),
@@ -57,6 +58,7 @@ def _train(digits, config=FAST, seed=0, train_labels=None, model=None, log=_quie
         config,
         seed=seed,
         log=log,
+        labels_val_noisy=labels_val_noisy,
     )
 
 
@@ -150,14 +152,31 @@ def test_same_seed_is_bit_identical_and_seeds_differ(digits):
     assert first.history != other.history
 
 
-def test_early_stopping_on_random_labels(digits):
-    """With labels unrelated to the images, validation accuracy stalls and patience ends training."""
-    config = dataclasses.replace(FAST, max_epochs=40, patience=2)
+def test_every_protocol_selects_what_its_rule_picks_from_the_same_trajectory(digits):
+    """Random labels: clean validation stalls and its patience ends the clean_val rule early, while the
+    trajectory runs the whole budget for the other protocols; each selection is its rule on the recorded history."""
+    config = dataclasses.replace(FAST, max_epochs=8, patience=2)
     random_labels = np.random.default_rng(5).integers(0, N_CLASSES, size=len(digits["train"][1]))
-    result = _train(digits, config, train_labels=random_labels)
-    assert result.epochs_run < config.max_epochs
-    assert result.epochs_run == result.best_epoch + config.patience
+    noisy_val = np.random.default_rng(6).integers(0, N_CLASSES, size=len(digits["val"][1]))
+    result = _train(digits, config, train_labels=random_labels, labels_val_noisy=noisy_val)
+    assert result.epochs_run == config.max_epochs and len(result.history) == config.max_epochs  # the whole budget
+    chosen = result.selections
+    assert set(chosen) == {"clean_val", "noisy_val", "label_wave", "final"}
+    for protocol, key in (("clean_val", "val_acc"), ("noisy_val", "noisy_val_acc")):
+        best, stopped = best_with_patience([entry[key] for entry in result.history], config.patience)
+        assert chosen[protocol]["step"] == result.history[best]["step"], protocol
+    assert best_with_patience([entry["val_acc"] for entry in result.history], config.patience)[1]  # the paper's rule
+    # stopped early, yet the trajectory went on to the end of the budget for the others
+    assert chosen["clean_val"]["val_acc"] == result.history[[e["step"] for e in result.history].index(chosen["clean_val"]["step"])]["val_acc"]
+    assert chosen["final"]["step"] == result.steps_run
+    assert (result.best_step, result.val_acc, result.test_acc) == (chosen["clean_val"]["step"], chosen["clean_val"]["val_acc"],
+                                                                  chosen["clean_val"]["test_acc"])  # the reported protocol
+    assert np.array_equal(result.test_softmax, chosen["clean_val"]["test_softmax"])
     assert result.test_acc < 0.5
+    # another reported protocol: the same trajectory, the final state reported
+    final = _train(digits, dataclasses.replace(config, selection="final"), train_labels=random_labels, labels_val_noisy=noisy_val)
+    assert final.history == result.history and final.best_step == result.steps_run
+    assert final.test_acc == chosen["final"]["test_acc"]
 
 
 def test_sgd_optimiser_runs(digits):

@@ -21,7 +21,7 @@ from labelnoise.seeding import rng_for
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "tests" / "data" / "digits_workflow.yaml"
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--configfile", str(CONFIG)]
-FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9", "fig10", "fig11"]
+FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9", "fig10", "fig11", "fig12", "fig13"]
 
 pytestmark = pytest.mark.slow
 
@@ -74,6 +74,31 @@ def test_training_table_has_a_row_per_level_and_seed(run):
     assert (random["realised_gamma"] < random["nominal_gamma"]).all()
     summary = pd.read_csv(run / "digits" / "train_summary.csv")
     assert len(summary) == 10 and (summary["n_seeds"] == 1).all()
+
+
+def test_every_selection_protocol_is_recorded_and_drawn(run):
+    """Fig. 13: the four protocols from one trajectory per seed; noisy validation labels where the noise is class-conditional."""
+    table = pd.read_csv(run / "digits" / "train.csv", dtype={"level": str})
+    assert (table["selection"] == "clean_val").all() and (table["epochs_run"] == 12).all()  # the whole budget
+    assert (table["best_step"] == table["clean_val_step"]).all() and (table["test_acc"] == table["clean_val_test_acc"]).all()
+    assert (table["final_step"] == table["steps_run"]).all()
+    class_conditional = table["noise"].isin(["random", "flip", "confusion"])
+    assert table.loc[class_conditional, "noisy_val_test_acc"].notna().all()
+    assert table.loc[~class_conditional, "noisy_val_test_acc"].isna().all()
+    data = load_prepared(run / "data" / "digits.npz")
+    val = data.labels[data.val_idx]
+    for level, gamma in (("0.20", 0.2), ("0.40", 0.4)):  # flip noise changes every label it re-draws: exact counts
+        noisy_val = np.load(run / "digits" / "noise" / "flip" / f"{level}.npz")["noisy_val_labels"]
+        assert noisy_val.shape == (1, len(val)) and (noisy_val != val).sum() == round(gamma * len(val))
+    curves = pd.read_csv(run / "fig13_digits.csv", dtype={"level": str})
+    assert set(curves["noise"]) == {"random", "flip"}
+    assert set(curves["protocol"]) == {"clean_val", "noisy_val", "label_wave", "final"}
+    assert curves["fitted_K"].isin([1, 5, 11]).all()
+    flip = pd.read_csv(run / "fig13_flip_digits.csv", dtype={"level": str})
+    assert len(flip) == 2 * 4 and np.allclose(flip[["true_label", "counterpart", "other"]].sum(axis=1), 1)
+    summary = pd.read_csv(run / "summary_digits.csv", dtype={"level": str})
+    random = summary[(summary["noise"] == "random") & (summary["train_fraction"] == 1.0)]
+    assert random["label_wave_fitted_K"].notna().all() and random["noisy_val_acc_mean"].notna().all()
 
 
 def test_clean_model_learns_digits(run):
@@ -172,7 +197,7 @@ def test_deleting_one_level_reruns_only_that_level_and_downstream(run):
     jobs = planned_jobs(workdir)
     assert jobs.pop("train_grid") == 1
     assert set(jobs) <= {"collect_grid", "fit_k", "fig2", "fig3", "fig4", "fig5", "summary", "all",
-                         "knn_agreement", "fig10", "data_scaling", "fig11", "fig12"}, jobs
+                         "knn_agreement", "fig10", "data_scaling", "fig11", "fig12", "fig13"}, jobs
     assert {"fig4", "fig5", "fit_k"} <= set(jobs)
     out = snakemake(workdir, "--cores", "2")
     assert out.returncode == 0, out.stderr[-3000:]

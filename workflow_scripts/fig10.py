@@ -9,16 +9,16 @@ from labelnoise.plots.fig10 import plot_fig10_agreement
 from labelnoise.runtime import job_logger
 
 log = job_logger(snakemake)
-per_k = agreement_over_seeds(pd.concat([load_csv(path, dtype={"level": str}) for path in snakemake.input.agreement],
-                                       ignore_index=True))
+per_seed = pd.concat([load_csv(path, dtype={"level": str}) for path in snakemake.input.agreement], ignore_index=True)
+per_k = agreement_over_seeds(per_seed)
 fitted = {}
 for path in snakemake.input.fits:
     fit = load_csv(path)
     fitted[str(fit["noise"].iloc[0])] = best_fit(fit)[0]
-table = effective_k_table(per_k, fitted)
+table = effective_k_table(per_k, fitted, per_seed)
 save_csv(snakemake.output.table, table)
 save_figure(plot_fig10_agreement(per_k, table), snakemake.output.pdf)
 for row in table.itertuples():
-    log.info("%s %s: CNN %.3f; agreement %.3f at effective K = %d (chance %.3f); fitted K %s", row.noise, row.level,
-             row.cnn_accuracy_mean, row.agreement_mean, row.effective_K, row.chance_agreement_mean,
-             "-" if pd.isna(row.fitted_K) else int(row.fitted_K))
+    log.info("%s %s: CNN %.3f; agreement %.3f at effective K = %d (seeds %d-%d; chance %.3f); fitted K %s", row.noise,
+             row.level, row.cnn_accuracy_mean, row.agreement_mean, row.effective_K, row.effective_K_seed_min,
+             row.effective_K_seed_max, row.chance_agreement_mean, "-" if pd.isna(row.fitted_K) else int(row.fitted_K))

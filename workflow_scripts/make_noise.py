@@ -6,7 +6,7 @@ from labelnoise.config import parse_level
 from labelnoise.data import load_prepared
 from labelnoise.io import load_csv, load_npz, save_npz
 from labelnoise.noise import (
-    corrupted_count, flip_permutation, make_noisy_labels, most_likely_wrong_class, nominal_gamma, realised_transition_matrix,
+    CLASS_CONDITIONAL, corrupted_count, flip_permutation, make_noisy_labels, most_likely_wrong_class, nominal_gamma, realised_transition_matrix,
 )
 from labelnoise.provenance import check_inputs
 from labelnoise.runtime import job_logger
@@ -40,9 +40,19 @@ realisations = [
     )
     for seed_index in range(settings["seeds"])
 ]
+# The noisy_val selection protocol: the validation labels drawn with the same class-conditional noise,
+# independently of the training labels (the other noise types depend on the training samples themselves).
+val_labels = data.part("val")[1]
+noisy_val = {} if noise not in CLASS_CONDITIONAL else dict(noisy_val_labels=np.stack([
+    make_noisy_labels(noise, level, val_labels, data.n_classes,
+                      rng_for(settings["seed"], settings["name"], "noise", noise, level_name, seed_index, "validation"),
+                      permutation, confusion).labels
+    for seed_index in range(settings["seeds"])
+]))
 save_npz(
     snakemake.output[0],
     record,
+    **noisy_val,
     noisy_labels=np.stack([r.labels for r in realisations]),
     corrupted=np.stack([r.corrupted for r in realisations]),
     clean_labels=clean,

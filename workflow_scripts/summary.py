@@ -16,7 +16,8 @@ summary = build_summary(train_summary, analytic, fits, knn,
                         effective_k=load_csv(snakemake.input.effective_k, dtype={"level": str}),
                         scaling=load_csv(snakemake.input.scaling, dtype={"level": str}),
                         realised={noise: load_csv(path, dtype={"level": str})
-                                  for noise, path in zip(snakemake.params.realised_noises, snakemake.input.realised)})
+                                  for noise, path in zip(snakemake.params.realised_noises, snakemake.input.realised)},
+                        selection=load_csv(snakemake.input.selection, dtype={"level": str}))
 with atomic_path(snakemake.output.html) as tmp:
     tmp.write_text(summary_html(summary, snakemake.wildcards.dataset))
 save_csv(snakemake.output.table, summary)

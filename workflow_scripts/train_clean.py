@@ -28,8 +28,10 @@ result = train_classifier(
     model, *data.part("train"), *data.part("val"), *data.part("test"),
     config=TrainConfig.from_settings(settings),
     seed=seed, log=log.info, resume_path=f"{snakemake.params.resume}/clean.pt",
+    labels_val_noisy=data.part("val")[1],  # clean training labels: its "noisy" validation labels are the clean ones
 )
-log.info("clean model: validation %.4f, test %.4f at epoch %d", result.val_acc, result.test_acc, result.best_epoch)
+log.info("clean model: validation %.4f, test %.4f at epoch %d (%s selection)", result.val_acc, result.test_acc,
+         result.best_epoch, settings["train"]["selection"])
 save_checkpoint(snakemake.output.model, clean_kwargs, result.state_dict, record)
 save_csv(
     snakemake.output.table,

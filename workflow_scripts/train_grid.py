@@ -40,9 +40,10 @@ table, softmax = train_noise_level(
     coordinates=dict(dataset=settings["name"], noise=noise, level=level, nominal_gamma=float(noisy["nominal_gamma"])),
     log=log.info,
     resume_dir=snakemake.params.resume,
+    noisy_val_labels=noisy.get("noisy_val_labels"),  # class-conditional noise: the noisy_val selection protocol
 )
 if "softmax" in snakemake.output.keys():  # first: the table is the rule's primary output and lands last
-    save_npz(snakemake.output.softmax, record, softmax=softmax, labels=data.part("test")[1], seeds=table["seed"].to_numpy())
+    save_npz(snakemake.output.softmax, record, **softmax, labels=data.part("test")[1], seeds=table["seed"].to_numpy())
 save_csv(snakemake.output.table, table)
 shutil.rmtree(snakemake.params.resume, ignore_errors=True)  # the resume checkpoints: results are saved
 log.info("%s %s: test accuracy %.4f +- %.4f (std over %d seeds)", noise, level, table.test_acc.mean(), table.test_acc.std(ddof=1), len(table))

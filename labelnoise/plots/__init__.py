@@ -16,6 +16,7 @@ Fig. 9     softmax vs K-NN histogram, example pairs       ``fig8_fig9.plot_fig9_
 Fig. 10    CNN vs K-NN agreement per test sample          ``fig10.plot_fig10_agreement``
 Fig. 11    fitted K vs training samples per class         ``fig11.plot_fig11_effective_k_vs_data``
 Fig. 12    instance and human noise vs Eq. 6              ``fig12.plot_fig12_realised_noise``
+Fig. 13    accuracy under four selection protocols        ``fig13.plot_fig13_selection``
 =========  =============================================  ===============================
 
 The shared style, colours and drawing helpers are in :mod:`labelnoise.plots.common`.

@@ -1,0 +1,149 @@
+"""Model selection: which state of a training trajectory is reported, with and without clean labels.
+
+The paper (Section 5) keeps the state with the best accuracy on a clean
+validation half, evaluated during training; its authors did the same. A
+practitioner whose labels are noisy has no clean validation set, so the
+resistance the paper measures may partly be the selection's. Four protocols,
+each a rule applied to the recorded history of one trajectory, so that one
+trajectory per seed (same seeds, same minibatches, the whole budget of
+``max_epochs``) serves all of them:
+
+``clean_val``
+    the paper's: the best clean-validation accuracy (the first on ties) among
+    the evaluations before ``patience`` evaluations pass without a strict
+    improvement (:func:`best_with_patience`).
+``noisy_val``
+    the same rule on a validation half whose labels carry the training noise
+    (same type and level, drawn independently of the training labels): Toner &
+    Storkey, "Noisy Early Stopping for Noisy Labels" (arXiv 2409.06830, 2024).
+``label_wave``
+    no validation data: the end of the epoch at the first local minimum of the
+    prediction changes, the number of training samples whose predicted label
+    differs from the previous epoch's, smoothed by a trailing moving average
+    (:func:`label_wave_epoch`); Yuan, Feng & Liu, "Early Stopping Against Label
+    Noise Without Validation Data" (ICLR 2025). The predictions are those of
+    the training forward passes, as in the authors' code: no extra compute.
+``final``
+    no selection: the state after the whole budget.
+
+The trackers here apply these rules online, during training, and keep the
+state each rule picks; their choices equal the rules applied afterwards to the
+recorded history (tests/test_selection.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+
+PROTOCOLS: tuple[str, ...] = ("clean_val", "noisy_val", "label_wave", "final")
+#: What the training tables record of each protocol's state (columns ``{protocol}_{measure}``).
+SELECTION_MEASURES: tuple[str, ...] = ("step", "val_acc", "test_acc")
+
+
+def best_with_patience(scores: Sequence[float], patience: int) -> tuple[int, bool]:
+    """(index of the selected evaluation, whether the rule has stopped) for the scores so far.
+
+    The best score, the first on ties, among the evaluations up to the one at
+    which ``patience`` evaluations in a row brought no strict improvement
+    (early stopping on the validation half, Section 5).
+    """
+    best, since = 0, 0
+    for index in range(1, len(scores)):
+        if scores[index] > scores[best]:
+            best, since = index, 0
+            continue
+        since += 1
+        if since >= patience:
+            return best, True
+    return best, False
+
+
+def moving_average(values: Sequence[float], window: int) -> list[float]:
+    """Trailing mean over the last ``window`` values (fewer at the start)."""
+    return [sum(values[max(0, i - window + 1): i + 1]) / (i + 1 - max(0, i - window + 1)) for i in range(len(values))]
+
+
+def label_wave_epoch(changes: Sequence[float], window: int) -> int | None:
+    """Index into ``changes`` of the first local minimum of its moving average; None while it still falls.
+
+    ``changes[i]`` counts the training samples whose prediction differs
+    between epochs i + 1 and i + 2 (1-based), so index i selects the state at
+    the end of epoch i + 2. The minimum is found once the smoothed curve rises
+    strictly for the first time.
+    """
+    smooth = moving_average(changes, window)
+    return next((i for i in range(len(smooth) - 1) if smooth[i + 1] > smooth[i]), None)
+
+
+class ScoreSelection:
+    """:func:`best_with_patience` online for each seed: the scores so far, and the state at the selected one."""
+
+    def __init__(self, n_seeds: int, patience: int):
+        self.patience = patience
+        self.scores: list[list[float]] = [[] for _ in range(n_seeds)]
+        self.chosen: list[dict] = [{} for _ in range(n_seeds)]  # epoch, step, score of the selected evaluation
+        self.states: list[dict[str, torch.Tensor]] = [{} for _ in range(n_seeds)]
+        self.stopped = [False] * n_seeds
+
+    def update(self, s: int, score: float, epoch: int, step: int, state: Callable[[], dict[str, torch.Tensor]]) -> None:
+        if self.stopped[s]:
+            return
+        self.scores[s].append(score)
+        best, self.stopped[s] = best_with_patience(self.scores[s], self.patience)
+        if best == len(self.scores[s]) - 1:
+            self.chosen[s] = {"epoch": epoch, "step": step, "score": score}
+            self.states[s] = state()
+
+    def state(self) -> dict:
+        return {"scores": self.scores, "chosen": self.chosen, "states": self.states, "stopped": self.stopped}
+
+    def restore(self, saved: dict) -> None:
+        self.scores, self.chosen, self.states, self.stopped = saved["scores"], saved["chosen"], saved["states"], saved["stopped"]
+
+
+class LabelWaveSelection:
+    """:func:`label_wave_epoch` online for each seed, from the predictions of the training forward passes."""
+
+    def __init__(self, n_seeds: int, n_train: int, window: int, device: torch.device):
+        self.window = window
+        self.current = torch.full((n_seeds, n_train), -1, dtype=torch.int64, device=device)  # this epoch's predictions
+        self.previous = torch.full_like(self.current, -1)
+        self.changes: list[list[int]] = [[] for _ in range(n_seeds)]
+        self.chosen: list[dict] = [{} for _ in range(n_seeds)]  # epoch and step of the selected state, once decided
+        self.candidate: list[dict] = [{} for _ in range(n_seeds)]  # the last epoch's end: epoch, step, state
+        self.states: list[dict[str, torch.Tensor]] = [{} for _ in range(n_seeds)]
+
+    def record(self, seeds: list[int], indices: torch.Tensor, predictions: torch.Tensor) -> None:
+        """The predicted labels ``predictions`` (S' x B) of the training samples ``indices`` (S' x B) of ``seeds``."""
+        rows = torch.tensor(seeds, device=indices.device)[:, None].expand_as(indices)
+        self.current[rows, indices] = predictions
+
+    def end_epoch(self, s: int, epoch: int, step: int, state: Callable[[], dict[str, torch.Tensor]]) -> None:
+        """Count seed ``s``'s prediction changes; select the previous epoch's state at the first local minimum."""
+        if self.chosen[s]:
+            return
+        if epoch > 1:
+            self.changes[s].append(int((self.current[s] != self.previous[s]).sum()))
+        self.previous[s] = self.current[s]
+        if label_wave_epoch(self.changes[s], self.window) is not None:
+            self.chosen[s] = {"epoch": self.candidate[s]["epoch"], "step": self.candidate[s]["step"], "decided": True}
+            self.states[s] = self.candidate[s]["state"]
+            return
+        self.candidate[s] = {"epoch": epoch, "step": step, "state": state()}
+
+    def finish(self, s: int) -> None:
+        """At the end of the budget: still falling, the rule selects the last epoch."""
+        if not self.chosen[s]:
+            self.chosen[s] = {"epoch": self.candidate[s]["epoch"], "step": self.candidate[s]["step"], "decided": False}
+            self.states[s] = self.candidate[s]["state"]
+
+    def state(self) -> dict:
+        return {"current": self.current, "previous": self.previous, "changes": self.changes, "chosen": self.chosen,
+                "candidate": self.candidate, "states": self.states}
+
+    def restore(self, saved: dict) -> None:
+        self.current.copy_(saved["current"])
+        self.previous.copy_(saved["previous"])
+        self.changes, self.chosen, self.candidate, self.states = saved["changes"], saved["chosen"], saved["candidate"], saved["states"]
