@@ -1,10 +1,23 @@
-"""Fixtures shared across test modules."""
+"""Fixtures shared across test modules, and how pytest-xdist shares the modules between its workers."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+
+#: Modules that use the session's small digits run: one xdist group, so that it is made once.
+SMALL_DIGITS_MODULES = {"test_faults", "test_report", "test_slurm"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Each module's tests on one worker (module fixtures such as a workflow run are made once); the modules that
+    share the small digits run on one worker together."""
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        group = "small_digits" if module in SMALL_DIGITS_MODULES else module
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,7 @@ TABLE = "results/digits/train/random/0.20.csv"
 def test_killed_training_job_leaves_nothing_complete_and_a_rerun_resumes_it(small_digits_run, tmp_path):
     log = tmp_path / "results" / "logs" / "train_grid" / "digits" / "random" / "0.20.log"
     proc = subprocess.Popen(
-        SNAKEMAKE + ["--directory", str(tmp_path), "--cores", "1", TABLE],
+        SNAKEMAKE + ["--directory", str(tmp_path), "--cores", "2", TABLE],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     try:
@@ -39,13 +39,13 @@ def test_killed_training_job_leaves_nothing_complete_and_a_rerun_resumes_it(smal
     table = tmp_path / TABLE
     assert not table.exists() and not table.with_suffix(".softmax.npz").exists()
     # Snakemake plans the job again (nothing it would take as complete is there) ...
-    dry = snakemake(tmp_path, "--dry-run", "--cores", "1", TABLE)
+    dry = snakemake(tmp_path, "--dry-run", "--cores", "2", TABLE)
     assert dry.returncode == 0 and "train_grid" in dry.stdout, dry.stdout + dry.stderr
     # ... and, once the lock the killed Snakemake left is released, the rerun finishes it
     assert snakemake(tmp_path, "--unlock").returncode == 0
     resume = tmp_path / "results" / "digits" / "resume" / "train_grid" / "random" / "0.20"
     assert list(resume.iterdir())  # the checkpoint written at the killed job's last evaluation
-    rerun = snakemake(tmp_path, "--cores", "1", "--rerun-incomplete", TABLE)
+    rerun = snakemake(tmp_path, "--cores", "2", "--rerun-incomplete", TABLE)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert table.exists() and not list(table.parent.glob(".*.part*"))
     assert "resuming from results/digits/resume/train_grid/random/0.20/seed0.pt: epoch " in log.read_text()
@@ -63,7 +63,7 @@ def test_corrupted_prepared_data_is_detected_by_checksum(small_digits_run, tmp_p
     arrays["labels"] = arrays["labels"].copy()
     arrays["labels"][0] = (arrays["labels"][0] + 1) % 10  # one label silently changed, old checksum kept
     np.savez_compressed(prepared, **arrays)
-    out = snakemake(workdir, "--cores", "1", "--forcerun", "make_noise", "--", "results/digits/noise/random/0.20.npz")
+    out = snakemake(workdir, "--cores", "2", "--forcerun", "make_noise", "--", "results/digits/noise/random/0.20.npz")
     assert out.returncode != 0
     errors = [line for line in out.stderr.splitlines() if "DataError:" in line]
     assert errors and all("checksum" in line for line in errors), out.stderr[-3000:]
@@ -71,7 +71,7 @@ def test_corrupted_prepared_data_is_detected_by_checksum(small_digits_run, tmp_p
     # "delete it and rerun" plans its rebuild and, through it, everything downstream ...
     saved = prepared.read_bytes()
     prepared.unlink()
-    planned = snakemake(workdir, "--cores", "1", "--dry-run")
+    planned = snakemake(workdir, "--cores", "2", "--dry-run")
     assert planned.returncode == 0 and re.search(r"^prepare_data\s+1$", planned.stdout, re.M), planned.stdout[-3000:]
     assert re.search(r"^train_grid\s+5$", planned.stdout, re.M)  # one level of each of the five noise types
     # ... and so does the command the error gives
@@ -80,7 +80,7 @@ def test_corrupted_prepared_data_is_detected_by_checksum(small_digits_run, tmp_p
     assert advice == ["--cores", "all", "--force", "results/data/digits.npz"]
     assert snakemake(workdir, *advice).returncode == 0
     load_prepared(prepared)  # intact again (and, being identical, Snakemake's checksum spares what depends on it)
-    rerun = snakemake(workdir, "--cores", "1")
+    rerun = snakemake(workdir, "--cores", "2")
     assert rerun.returncode == 0, rerun.stderr[-3000:]
 
 
@@ -97,7 +97,7 @@ def one_line_errors(stderr: str, prefix: str) -> list[str]:
 
 def test_results_path_that_is_a_file_gives_one_line_error(tmp_path):
     (tmp_path / "results").write_text("not a folder")
-    out = snakemake(tmp_path, "--cores", "1")
+    out = snakemake(tmp_path, "--cores", "2")
     errors = one_line_errors(out.stderr, "Results error")
     assert out.returncode != 0 and len(errors) == 1, out.stderr
     assert str(tmp_path / "results") in errors[0] and "not a directory" in errors[0]
@@ -124,7 +124,7 @@ needs_mounts = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") i
 def test_read_only_results_folder_gives_one_line_error(tmp_path, folder):
     """Root ignores permission bits, so the folder is a read-only tmpfs in a private mount namespace."""
     (tmp_path / folder).mkdir(parents=True)
-    out = in_private_mounts(f"mount -t tmpfs -o ro,size=1m tmpfs {tmp_path / folder}", ["--cores", "1", "--dry-run"], tmp_path)
+    out = in_private_mounts(f"mount -t tmpfs -o ro,size=1m tmpfs {tmp_path / folder}", ["--cores", "2", "--dry-run"], tmp_path)
     errors = one_line_errors(out.stderr, "Results error")
     assert out.returncode != 0 and len(errors) == 1, out.stdout + out.stderr
     assert f"{tmp_path / folder} is not writable" in errors[0]
@@ -135,7 +135,7 @@ def test_a_full_disk_is_one_line_naming_the_file_and_leaves_nothing(small_digits
     workdir = copy_run(small_digits_run, tmp_path)
     knn = workdir / "results" / "digits" / "knn"
     out = in_private_mounts(f"mount -t tmpfs -o size=8k tmpfs {knn} && dd if=/dev/zero of={knn}/fill bs=1k count=8",
-                            ["--cores", "1", "--force", "results/digits/knn/random.csv"], workdir)
+                            ["--cores", "2", "--force", "results/digits/knn/random.csv"], workdir)
     assert out.returncode != 0
     log = (workdir / "results" / "logs" / "knn_baseline" / "digits" / "random.log").read_text()
     assert log.splitlines()[-1].endswith("ResultWriteError: cannot write results/digits/knn/random.csv: No space left on device"), log
@@ -146,7 +146,7 @@ def test_misspelt_top_level_config_key_gives_one_line_error(tmp_path):
     typo = tmp_path / "typo.yaml"
     typo.write_text("seedz: 3\n")
     out = subprocess.run(
-        SNAKEMAKE + [str(typo), "--directory", str(tmp_path), "--cores", "1", "--dry-run"],
+        SNAKEMAKE + [str(typo), "--directory", str(tmp_path), "--cores", "2", "--dry-run"],
         capture_output=True, text=True, timeout=300,
     )
     errors = one_line_errors(out.stderr, "Config error")
@@ -168,7 +168,7 @@ def overlay(tmp_path, text: str):
 
 
 def test_a_diverging_training_job_fails_in_one_line_and_leaves_nothing(tmp_path):
-    out = snakemake(tmp_path, "--cores", "1", "--configfile", *map(str, CONFIGS), overlay(tmp_path, "train: {lr: 100000}\n"),
+    out = snakemake(tmp_path, "--cores", "2", "--configfile", *map(str, CONFIGS), overlay(tmp_path, "train: {lr: 100000}\n"),
                     "--", "results/digits/clean/model.pt")
     log = (tmp_path / "results" / "logs" / "train_clean" / "digits.log").read_text()
     assert out.returncode != 0 and "TrainingDiverged: seed 1 of 1" in log.splitlines()[-1] and "lower train.lr" in log, log
@@ -179,26 +179,26 @@ def test_a_clean_model_of_another_fc_dim_is_refused_in_one_line(small_digits_run
     """A model.pt made under other settings, its Snakemake metadata gone (copied in, or .snakemake/ lost)."""
     workdir = copy_run(small_digits_run, tmp_path)
     other = overlay(tmp_path, "clean_model: {arch: paper_cnn, width: 0.5, fc_dim: 32}\n")
-    made = snakemake(tmp_path / "other", "--cores", "1", "--configfile", *map(str, CONFIGS), other, "--", "results/digits/clean/model.pt")
+    made = snakemake(tmp_path / "other", "--cores", "2", "--configfile", *map(str, CONFIGS), other, "--", "results/digits/clean/model.pt")
     assert made.returncode == 0, made.stderr[-3000:]
     shutil.copy(tmp_path / "other" / "results" / "digits" / "clean" / "model.pt", workdir / "results" / "digits" / "clean")
     shutil.rmtree(workdir / ".snakemake")
-    out = snakemake(workdir, "--cores", "1", "results/digits/clean/embeddings.npz")
+    out = snakemake(workdir, "--cores", "2", "results/digits/clean/embeddings.npz")
     errors = one_line_errors((workdir / "results" / "logs" / "embed" / "digits.log").read_text(), "")
     assert out.returncode != 0 and errors[-1].endswith(
         "ResultFileError: results/digits/clean/model.pt was made with clean_model.fc_dim = 32, but the config says 256; "
         "rebuild it with `snakemake --cores all --force results/digits/clean/model.pt` (with your usual --configfile), "
         "then rerun the workflow"), errors
     assert not (workdir / "results" / "digits" / "clean" / "embeddings.npz").exists()  # no 32-d embeddings
-    assert snakemake(workdir, "--cores", "1", "--force", "results/digits/clean/model.pt").returncode == 0  # the advice
-    assert snakemake(workdir, "--cores", "1", "results/digits/clean/embeddings.npz").returncode == 0
+    assert snakemake(workdir, "--cores", "2", "--force", "results/digits/clean/model.pt").returncode == 0  # the advice
+    assert snakemake(workdir, "--cores", "2", "results/digits/clean/embeddings.npz").returncode == 0
 
 
 def test_a_config_change_reruns_what_it_shapes_without_snakemake_metadata(small_digits_run, tmp_path):
     shutil.copytree(small_digits_run, tmp_path / "results", symlinks=True)  # results only, no .snakemake/
-    same = snakemake(tmp_path, "--cores", "1", "--dry-run")
+    same = snakemake(tmp_path, "--cores", "2", "--dry-run")
     assert same.returncode == 0 and "Nothing to be done" in same.stdout + same.stderr, same.stdout[-3000:]
-    changed = snakemake(tmp_path, "--cores", "1", "--dry-run", "--configfile", *map(str, CONFIGS),
+    changed = snakemake(tmp_path, "--cores", "2", "--dry-run", "--configfile", *map(str, CONFIGS),
                         overlay(tmp_path, "knn: {K: 7}\n"))
     planned = dict(re.findall(r"^(\w+)\s+(\d+)$", changed.stdout, re.M))
     assert changed.returncode == 0 and planned.get("knn_baseline") == "5" and "train_grid" not in planned, changed.stdout[-3000:]
@@ -207,7 +207,7 @@ def test_a_config_change_reruns_what_it_shapes_without_snakemake_metadata(small_
 def test_a_truncated_intermediate_file_is_named_and_the_advice_rebuilds_it(small_digits_run, tmp_path):
     workdir = copy_run(small_digits_run, tmp_path)
     (workdir / "results" / "digits" / "clean" / "test_embeddings.npz").write_bytes(b"")
-    out = snakemake(workdir, "--cores", "1", "--keep-going")
+    out = snakemake(workdir, "--cores", "2", "--keep-going")
     assert out.returncode != 0
     messages = {line.split("ResultFileError: ", 1)[1] for path in (workdir / "results" / "logs").rglob("*.log")
                 for line in path.read_text().splitlines() if "ResultFileError: " in line}
@@ -217,13 +217,13 @@ def test_a_truncated_intermediate_file_is_named_and_the_advice_rebuilds_it(small
     advice = re.search(r"`snakemake (.*?)`", message).group(1).split()
     assert advice == ["--cores", "all", "--force", "results/digits/clean/test_embeddings.npz"]
     assert snakemake(workdir, *advice).returncode == 0
-    rerun = snakemake(workdir, "--cores", "1")
+    rerun = snakemake(workdir, "--cores", "2")
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert snakemake(workdir, "--cores", "1", "--dry-run").stdout.count("Nothing to be done") == 1
+    assert snakemake(workdir, "--cores", "2", "--dry-run").stdout.count("Nothing to be done") == 1
 
 
 def test_a_target_for_an_unconfigured_level_is_refused_listing_the_configured_ones(tmp_path):
-    out = snakemake(tmp_path, "--cores", "1", "--dry-run", "results/digits/train/random/0.2.csv")
+    out = snakemake(tmp_path, "--cores", "2", "--dry-run", "results/digits/train/random/0.2.csv")
     errors = one_line_errors(out.stderr, "Target error")
     assert out.returncode != 0 and errors == [
         "Target error: random level 0.2 of dataset 'digits' is not configured (noise.levels.random); configured: 0.20"
@@ -233,7 +233,7 @@ def test_a_target_for_an_unconfigured_level_is_refused_listing_the_configured_on
 
 def test_a_malformed_config_file_is_named_with_its_line(tmp_path):
     (tmp_path / "config.yaml").write_text("seed: 0\ntargets: [digits\nseeds: 1\n")
-    out = snakemake(tmp_path, "--cores", "1", "--dry-run")
+    out = snakemake(tmp_path, "--cores", "2", "--dry-run")
     errors = one_line_errors(out.stderr, "Config error")
     assert out.returncode != 0 and len(errors) == 1, out.stderr[-3000:]
     assert errors[0].startswith("Config error: config file config.yaml is not valid YAML: ") and "line 3, column" in errors[0]
@@ -260,7 +260,7 @@ def test_a_bad_human_label_file_fails_in_one_line_and_leaves_nothing(prepared_di
         content["aggre_label"] = _RunsCode(str(marker))
     torch.save(content, tmp_path / "human.pt")
     text = f"noise: {{human: {{file: {tmp_path / 'human.pt'}, sets: {{aggre: aggre_label}}}}}}\n"
-    out = snakemake(tmp_path, "--cores", "1", "--configfile", *map(str, CONFIGS), overlay(tmp_path, text),
+    out = snakemake(tmp_path, "--cores", "2", "--configfile", *map(str, CONFIGS), overlay(tmp_path, text),
                     "--", "results/digits/noise/human/aggre.npz")
     log = (tmp_path / "results" / "logs" / "human_noise" / "digits" / "aggre.log").read_text()
     assert out.returncode != 0 and "Traceback" not in log, log
@@ -282,14 +282,14 @@ def test_a_label_file_replaced_by_one_with_an_older_modification_time_reruns_its
     torch.save({"clean_label": clean, "aggre_label": first}, path)
     text = f"noise: {{human: {{file: {path}, sets: {{aggre: aggre_label}}}}}}\n"
     args = ["--configfile", *map(str, CONFIGS), overlay(tmp_path, text), "--", "results/digits/noise/human/aggre.npz"]
-    assert snakemake(tmp_path, "--cores", "1", *args).returncode == 0
+    assert snakemake(tmp_path, "--cores", "2", *args).returncode == 0
     made = np.load(tmp_path / "results" / "digits" / "noise" / "human" / "aggre.npz")["noisy_labels"]
     assert np.array_equal(made[0], first)
     old = path.stat()
     torch.save({"clean_label": clean, "aggre_label": second}, path)
     os.utime(path, ns=(old.st_atime_ns - 10**12, old.st_mtime_ns - 10**12))  # older than the noise file
     shutil.rmtree(tmp_path / ".snakemake")
-    assert snakemake(tmp_path, "--cores", "1", *args).returncode == 0
+    assert snakemake(tmp_path, "--cores", "2", *args).returncode == 0
     remade = np.load(tmp_path / "results" / "digits" / "noise" / "human" / "aggre.npz")["noisy_labels"]
     assert np.array_equal(remade[0], second)
 
@@ -308,6 +308,6 @@ class _RunsCode:
 def prepared_digits(tmp_path_factory):
     """A folder whose results/ holds the prepared digits of the small configuration (made once for the module)."""
     workdir = tmp_path_factory.mktemp("prepared_digits")
-    out = snakemake(workdir, "--cores", "1", "--configfile", *map(str, CONFIGS), "--", "results/data/digits.npz")
+    out = snakemake(workdir, "--cores", "2", "--configfile", *map(str, CONFIGS), "--", "results/data/digits.npz")
     assert out.returncode == 0, out.stderr[-2000:]
     return workdir
