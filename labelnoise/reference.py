@@ -265,8 +265,9 @@ def render_fig13(path: Path) -> str:
     """Fig. 13: test accuracy per selection protocol at every random and flip level, and each protocol's fitted K."""
     table = pd.read_csv(path, dtype={"level": str})
     protocols = [p for p in PROTOCOL_NAMES if p in set(table["protocol"])]
-    wide = table.pivot_table(index=["noise", "level"], columns="protocol", values="test_acc_mean", sort=False)
-    spread = table.pivot_table(index=["noise", "level"], columns="protocol", values="test_acc_std", sort=False)
+    rows = list(dict.fromkeys(zip(table["noise"], table["level"])))  # the table's order: noise, then increasing level
+    wide = table.pivot_table(index=["noise", "level"], columns="protocol", values="test_acc_mean").reindex(rows)
+    spread = table.pivot_table(index=["noise", "level"], columns="protocol", values="test_acc_std").reindex(rows)
     lines = ["| noise | level | " + " | ".join(PROTOCOL_NAMES[p] for p in protocols) + " |",
              "| --- | --- | " + " | ".join("---" for _ in protocols) + " |"]
     for (noise, level), row in wide.iterrows():

@@ -1,35 +1,49 @@
-"""Fixtures shared across test modules, and how pytest-xdist shares the modules between its workers."""
+"""Fixtures shared across test modules, and the environment of the workflow runs the tests start.
+
+The suite runs on two pytest-xdist workers (pyproject.toml), each test module on one worker (``--dist
+loadscope``: a module's fixtures, such as its workflow run, are made once).
+"""
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
-#: Modules that use the session's small digits run: one xdist group, so that it is made once.
-SMALL_DIGITS_MODULES = {"test_faults", "test_report", "test_slurm"}
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items):
-    """Each module's tests on one worker (module fixtures such as a workflow run are made once); the modules that
-    share the small digits run on one worker together."""
-    for item in items:
-        module = item.module.__name__.rsplit(".", 1)[-1]
-        group = "small_digits" if module in SMALL_DIGITS_MODULES else module
-        item.add_marker(pytest.mark.xdist_group(group))
+# Two workers each run Snakemake jobs whose torch threads fill the two cores. OpenMP threads that spin while they
+# wait for their peers then steal the cores from the other worker's jobs and every run slows several-fold; passive
+# waiting yields the core instead. Inherited by every process the tests start (Snakemake, its jobs, Slurm jobs).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 @pytest.fixture(scope="session")
-def small_digits_run(tmp_path_factory) -> Path:
+def small_digits_run(tmp_path_factory, worker_id) -> Path:
     """The whole workflow run once locally on the small digits configuration; returns its results folder.
 
     Shared by the Slurm comparison, the report and the determinism tests. Tests
-    must not change it: copy it first.
+    must not change it: copy it first. Under pytest-xdist the first worker to
+    need it makes it and the others wait for it (the file-lock recipe of
+    pytest-xdist's documentation), so that the modules using it can run on
+    different workers.
     """
+    if worker_id == "master":  # not distributed
+        return _make_small_digits_run(tmp_path_factory.mktemp("small_digits_local"))
+    shared = tmp_path_factory.getbasetemp().parent  # common to all workers of this session
+    record = shared / "small_digits_run.json"
+    with FileLock(str(record) + ".lock"):
+        if record.is_file():
+            return Path(json.loads(record.read_text())["results"])
+        results = _make_small_digits_run(shared / "small_digits_local")
+        record.write_text(json.dumps({"results": str(results)}))
+        return results
+
+
+def _make_small_digits_run(workdir: Path) -> Path:
     from slurm.workflow import snakemake
 
-    workdir = tmp_path_factory.mktemp("small_digits_local")
     out = snakemake(workdir, "--cores", "2")
     assert out.returncode == 0, out.stderr[-5000:]
     return workdir / "results"

@@ -120,5 +120,8 @@ def test_fig13_and_recipe_tables_are_rendered_from_their_files(tmp_path):
     pd.DataFrame([dict(dataset="d", noise="flip", level="0.50", nominal_gamma=0.5, protocol="final", true_label=0.5,
                        counterpart=0.45, other=0.05, tie_gap_mean=0.2, tie_gap_median=0.1)]).to_csv(tmp_path / "fig13_flip.csv", index=False)
     assert "| 0.50 | no selection | 0.500 | 0.450 | 0.050 | 0.200 (0.100) |" in render_block(tmp_path, "fig13_flip.csv")
+    published = render_block(ROOT / "docs" / "reference" / "mnist5k", "fig13.csv")  # config levels, then Fig. 13's extra ones
+    flip_levels = [float(line.split("|")[2]) for line in published.splitlines() if line.startswith("| flip |")]
+    assert len(flip_levels) > 3 and flip_levels == sorted(flip_levels)
     recipe = render_block(ROOT / "docs" / "reference" / "cifar10_cpu", "recipe_cpu.csv")
     assert "| allcnn_c_nodropout, width 0.25 | 0 | sgd, 0.1, onecycle | 4 | 195 steps |" in recipe

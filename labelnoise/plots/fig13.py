@@ -49,7 +49,6 @@ def _draw_flip_decisions(ax, decisions: pd.DataFrame) -> None:
     ax.set_xlabel(r"flip noise level $\gamma$")
     ax.set_ylabel("share of test predictions")
     ax.set_ylim(0, 1.02)
-    ax.text(0.02, 0.03, "solid: the true label\ndotted: its flip counterpart", transform=ax.transAxes, fontsize=8.5)
 
 
 def plot_fig13_selection(curves: pd.DataFrame, decisions: pd.DataFrame | None, dataset: str) -> Figure:
@@ -73,7 +72,8 @@ def plot_fig13_selection(curves: pd.DataFrame, decisions: pd.DataFrame | None, d
         if panels > len(noises):
             _draw_flip_decisions(axes[-1], decisions)
             axes[-1].set_title(f"({chr(ord('a') + len(noises))}) {dataset}: what the nets predict under flip noise")
-            axes[-1].legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=1)
+            axes[-1].legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=1,
+                            title="solid: the true label; dotted: its flip counterpart", title_fontsize=8)
         fig.suptitle("Model selection: the paper's clean validation against selection without clean labels "
                      f"(test accuracy, mean ± std over {seed_count_text(curves)}; dashed: analytic K-NN)")
     return fig
