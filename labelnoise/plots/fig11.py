@@ -37,7 +37,7 @@ def plot_fig11_effective_k_vs_data(scaling: pd.DataFrame) -> Figure:
         ax_k.set_yticklabels([str(k) for k in ks])
         ax_k.set_xlabel("training samples per class")
         ax_k.set_ylabel("fitted K (random noise)")
-        ax_k.set_title("(a) Effective K vs data")
+        ax_k.set_title("(a) The K fitted to the accuracy curve, against the data")
         if edge.any():
             ax_k.legend(fontsize=8, frameon=False, loc="upper left")
         level = scaling["level"].iloc[0]
