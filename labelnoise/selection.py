@@ -34,8 +34,10 @@ recorded history (tests/test_selection.py).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # the rules and names here serve the table and figure jobs, which need not import torch
+    import torch
 
 PROTOCOLS: tuple[str, ...] = ("clean_val", "noisy_val", "label_wave", "final")
 #: What the training tables record of each protocol's state (columns ``{protocol}_{measure}``).
@@ -107,6 +109,8 @@ class LabelWaveSelection:
     """:func:`label_wave_epoch` online for each seed, from the predictions of the training forward passes."""
 
     def __init__(self, n_seeds: int, n_train: int, window: int, device: torch.device):
+        import torch  # only the training loop makes one
+
         self.window = window
         self.current = torch.full((n_seeds, n_train), -1, dtype=torch.int64, device=device)  # this epoch's predictions
         self.previous = torch.full_like(self.current, -1)
@@ -117,7 +121,7 @@ class LabelWaveSelection:
 
     def record(self, seeds: list[int], indices: torch.Tensor, predictions: torch.Tensor) -> None:
         """The predicted labels ``predictions`` (S' x B) of the training samples ``indices`` (S' x B) of ``seeds``."""
-        rows = torch.tensor(seeds, device=indices.device)[:, None].expand_as(indices)
+        rows = indices.new_tensor(seeds)[:, None].expand_as(indices)
         self.current[rows, indices] = predictions
 
     def end_epoch(self, s: int, epoch: int, step: int, state: Callable[[], dict[str, torch.Tensor]]) -> None:
