@@ -109,6 +109,11 @@ def _fit(folder: Path, noise: str) -> str:
     return f"K = {k}, RMSE {rmse:.3f}{edge}"
 
 
+def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """The lines of a Markdown table: the header, its separator, one line per row of cells."""
+    return ["| " + " | ".join(cells) + " |" for cells in [header, ["---"] * len(header), *rows]]
+
+
 def render_table(root: Path, spec: str) -> str:
     """The Markdown of one README block: the chosen levels of a reference run, and its headline numbers."""
     folder, levels = _levels(spec)
@@ -120,31 +125,32 @@ def render_table(root: Path, spec: str) -> str:
     appendix = pd.read_csv(folder / "appendix_a.csv").iloc[0]
     knn_k = summary["knn_K"].dropna()
     knn_header = f"real {int(knn_k.iloc[0])}-NN in the clean feature space" if len(knn_k) and knn_k.nunique() == 1 else "real K-NN"
-    lines = [
-        f"| noise | level | CNN test accuracy (mean ± std, {int(summary['n_seeds'].max())} seeds) | analytic K-NN (Eq. 2) at the fitted K | {knn_header} | the paper |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
+    header = ["noise", "level", f"CNN test accuracy (mean ± std, {int(summary['n_seeds'].max())} seeds)",
+              "analytic K-NN (Eq. 2) at the fitted K", knn_header, "the paper"]
+    rows = []
     random = summary[summary["noise"] == "random"]
     clean = random[random["level"].astype(float) == 0.0]
     a0 = float(clean["cnn_acc_mean"].iloc[0]) if len(clean) else 1.0  # Section 5's prediction for concentrated noise
     prediction_text = "1 - gamma" if a0 == 1.0 else f"{a0:.3f} (1 - gamma)"
     if len(clean):
         row = clean.iloc[0]
-        lines.append(f"| none | 0 | {row.cnn_acc_mean:.3f} ± {row.cnn_acc_std:.3f} | {row.analytic_acc_fitted_K:.3f} | "
-                     f"{row.knn_acc:.3f} | {CLEAN_CLAIMS.get(run.get('source'), '~100% (Fig. 4)')} |")
+        rows.append(["none", "0", f"{row.cnn_acc_mean:.3f} ± {row.cnn_acc_std:.3f}", f"{row.analytic_acc_fitted_K:.3f}",
+                     f"{row.knn_acc:.3f}", CLEAN_CLAIMS.get(run.get("source"), "~100% (Fig. 4)")])
     for noise, chosen in levels.items():
-        rows = _rows(summary, noise, chosen)
-        cnn = " / ".join(f"{r.cnn_acc_mean:.3f} ± {r.cnn_acc_std:.3f}" for r in rows.itertuples())
-        knn = " / ".join(f"{r.knn_acc:.3f}" for r in rows.itertuples())
+        chosen_rows = _rows(summary, noise, chosen)
+        cnn = " / ".join(f"{r.cnn_acc_mean:.3f} ± {r.cnn_acc_std:.3f}" for r in chosen_rows.itertuples())
+        knn = " / ".join(f"{r.knn_acc:.3f}" for r in chosen_rows.itertuples())
         if noise == "concentrated":
-            shown = " / ".join(rows.index) + " (gamma " + " / ".join(f"{g:.2f}" for g in rows["realised_gamma"]) + ")"
-            analytic = f"{prediction_text}: " + " / ".join(f"{a:.3f}" for a in concentrated_noise_accuracy(rows["realised_gamma"], a0))
+            shown = " / ".join(chosen_rows.index) + " (gamma " + " / ".join(f"{g:.2f}" for g in chosen_rows["realised_gamma"]) + ")"
+            analytic = f"{prediction_text}: " + " / ".join(
+                f"{a:.3f}" for a in concentrated_noise_accuracy(chosen_rows["realised_gamma"], a0))
         else:
-            shown = " / ".join(rows.index)
-            analytic = " / ".join(f"{a:.3f}" for a in rows["analytic_acc_fitted_K"]) + f" (K = {int(rows['fitted_K'].iloc[0])})"
+            shown = " / ".join(chosen_rows.index)
+            analytic = (" / ".join(f"{a:.3f}" for a in chosen_rows["analytic_acc_fitted_K"])
+                        + f" (K = {int(chosen_rows['fitted_K'].iloc[0])})")
         claims = CIFAR10_CLAIMS if run.get("source") == "cifar10" else {}
-        claim = claims.get(noise, PAPER_CLAIMS.get(noise, ""))
-        lines.append(f"| {NOISE_LABELS.get(noise, noise)} | {shown} | {cnn} | {analytic} | {knn} | {claim} |")
+        rows.append([NOISE_LABELS.get(noise, noise), shown, cnn, analytic, knn, claims.get(noise, PAPER_CLAIMS.get(noise, ""))])
+    lines = markdown_table(header, rows)
     fits = "; ".join(f"{noise} {_fit(folder, noise)}" for noise in SPREAD_NOISES if (folder / f"fit_{noise}.csv").exists())
     minutes, seconds = divmod(int(run["wall_s"]), 60)
     flipped = summary[summary["noise"] == "concentrated"]
@@ -177,13 +183,9 @@ def render_eval_sweep(path: Path) -> str:
     table = sweep.groupby(keys + ["eval_every"])["val_acc"].mean().unstack("eval_every")
     intervals = sorted((c for c in table.columns if c != "epoch"), key=int) + ["epoch"]
     seeds = int(sweep.groupby(keys + ["eval_every"]).size().min())
-    lines = [
-        "| noise | level | Adam lr | batch | " + " | ".join(
-            f"every {c} steps" if c != "epoch" else "once per epoch" for c in intervals) + " |",
-        "| --- | --- | --- | --- | " + " | ".join("---" for _ in intervals) + " |",
-    ]
-    for (noise, level, _width, lr, batch), row in table.iterrows():
-        lines.append(f"| {noise} | {level:g} | {lr:g} | {batch} | " + " | ".join(f"{row[c]:.4f}" for c in intervals) + " |")
+    header = ["noise", "level", "Adam lr", "batch"] + [f"every {c} steps" if c != "epoch" else "once per epoch" for c in intervals]
+    lines = markdown_table(header, [[noise, f"{level:g}", f"{lr:g}", f"{batch}"] + [f"{row[c]:.4f}" for c in intervals]
+                                    for (noise, level, _width, lr, batch), row in table.iterrows()])
     machine = sweep["machine"].iloc[0].split(",")[0]
     return "\n".join(lines) + f"\n\nClean validation accuracy, mean of {seeds} seeds per cell, quarter-width net ({machine}, bf16; `{path.name}`).\n"
 
@@ -191,12 +193,11 @@ def render_eval_sweep(path: Path) -> str:
 def render_recipe(path: Path) -> str:
     """The recipe runs behind a CPU config (bench/recipe.py rows): settings, clean validation accuracy, wall time."""
     runs = pd.read_csv(path)
-    lines = ["| net | random noise | optimiser, lr, schedule | epochs | evaluated every | clean validation accuracy | wall time per net |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
-    for row in runs.itertuples():
-        every = "epoch" if row.eval_every == "epoch" else f"{row.eval_every} steps"
-        lines.append(f"| {row.arch}, width {row.width:g} | {row.level:g} | {row.optimizer}, {row.lr:g}, {row.lr_schedule} | "
-                     f"{row.max_epochs} | {every} | {row.val_acc:.4f} | {row.wall_s:.0f} s |")
+    lines = markdown_table(
+        ["net", "random noise", "optimiser, lr, schedule", "epochs", "evaluated every", "clean validation accuracy", "wall time per net"],
+        [[f"{row.arch}, width {row.width:g}", f"{row.level:g}", f"{row.optimizer}, {row.lr:g}, {row.lr_schedule}", f"{row.max_epochs}",
+          "epoch" if row.eval_every == "epoch" else f"{row.eval_every} steps", f"{row.val_acc:.4f}", f"{row.wall_s:.0f} s"]
+         for row in runs.itertuples()])
     augment = "flips and 2-pixel translations" if runs["hflip"].all() and (runs["translate"] == 2).all() else "see the file"
     return "\n".join(lines) + (f"\n\nOne seed per row, batch {runs['batch_size'].iloc[0]}, augmentation: {augment}; "
                                f"{runs['machine'].iloc[0]} (`{path.name}`).\n")
@@ -205,30 +206,32 @@ def render_recipe(path: Path) -> str:
 def render_parity(path: Path) -> str:
     """fp32 vs bf16 test accuracy per machine and noise level, from the parity runs."""
     runs = pd.read_csv(path)
-    lines = ["| machine | random noise | Adam lr 0.007, batch, validation | fp32 test accuracy (seeds) | bf16 test accuracy (seeds) |",
-             "| --- | --- | --- | --- | --- |"]
+    table_rows = []
     for (machine, level, batch, every), rows in runs.groupby(["machine", "level", "batch_size", "eval_every"], sort=True):
         cells = []
         for precision in ("fp32", "bf16"):
             values = rows.loc[rows["precision"] == precision, "test_acc"]
             spread = f" ± {values.std():.4f}" if len(values) > 1 else ""
             cells.append(f"{values.mean():.4f}{spread} ({len(values)})" if len(values) else "-")
-        lines.append(f"| {machine} | {level:g} | {batch}, every {every} steps | {cells[0]} | {cells[1]} |")
+        table_rows.append([machine, f"{level:g}", f"{batch}, every {every} steps", *cells])
+    lines = markdown_table(["machine", "random noise", "Adam lr 0.007, batch, validation", "fp32 test accuracy (seeds)",
+                            "bf16 test accuracy (seeds)"], table_rows)
     return "\n".join(lines) + f"\n\nMean ± std over seeds (`{path.name}`).\n"
 
 
 def render_fig10(path: Path) -> str:
     """Fig. 10 at the least and the most noise of each noise type: agreement at the effective K against chance."""
     table = pd.read_csv(path, dtype={"level": str})
-    lines = ["| noise | level | CNN test accuracy | agreement with K-NN at the effective K | by chance | CNN errors where the K-NN has the same wrong label |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    table_rows = []
     for noise, rows in table.groupby("noise", sort=False):
         for row in rows.sort_values("nominal_gamma").iloc[[0, -1]].itertuples():
             edge = "+" if row.K_at_grid_edge else ""
             seeds = (f"; seeds {row.effective_K_seed_min:.0f}-{row.effective_K_seed_max:.0f}"
                      if pd.notna(getattr(row, "effective_K_seed_min", float("nan"))) else "")
-            lines.append(f"| {noise} | {row.level} | {row.cnn_accuracy_mean:.3f} | {row.agreement_mean:.3f} (K = {row.effective_K}{edge}{seeds}) | "
-                         f"{row.chance_agreement_mean:.3f} | {row.same_wrong_label_mean:.2f} |")
+            table_rows.append([noise, row.level, f"{row.cnn_accuracy_mean:.3f}", f"{row.agreement_mean:.3f} (K = {row.effective_K}{edge}{seeds})",
+                               f"{row.chance_agreement_mean:.3f}", f"{row.same_wrong_label_mean:.2f}"])
+    lines = markdown_table(["noise", "level", "CNN test accuracy", "agreement with K-NN at the effective K", "by chance",
+                            "CNN errors where the K-NN has the same wrong label"], table_rows)
     return "\n".join(lines) + (f"\n\nMean over seeds; chance: two classifiers with these per-class predictions, independent given "
                                f"the class; K+ is the largest K measured, a lower bound; seeds: the smallest and largest of the seeds' own effective K, where recorded (`{path.name}`).\n")
 
@@ -237,23 +240,23 @@ def render_fig11(path: Path) -> str:
     """Fig. 11: the fitted K of random noise and the CNN's accuracy per training-set size."""
     table = pd.read_csv(path, dtype={"level": str})
     level = table["level"].iloc[0]
-    lines = [f"| training samples per class | fitted K (RMSE) | CNN test accuracy at random noise {level} |", "| --- | --- | --- |"]
+    rows = []
     for row in table.sort_values("n_train_per_class").itertuples():
         edge = " (top of the K grid: a lower bound)" if row.K_at_grid_edge else ""
         spread = f" ± {row.cnn_acc_std:.3f}" if pd.notna(row.cnn_acc_std) else ""
-        lines.append(f"| {row.n_train_per_class:.0f} | {row.fitted_K} ({row.rmse:.3f}){edge} | {row.cnn_acc_mean:.3f}{spread} |")
+        rows.append([f"{row.n_train_per_class:.0f}", f"{row.fitted_K} ({row.rmse:.3f}){edge}", f"{row.cnn_acc_mean:.3f}{spread}"])
+    lines = markdown_table(["training samples per class", "fitted K (RMSE)", f"CNN test accuracy at random noise {level}"], rows)
     return "\n".join(lines) + f"\n\nK fitted {table['fit'].iloc[0]} (`{path.name}`).\n"
 
 
 def render_fig12(path: Path) -> str:
     """Fig. 12: instance-dependent (and human) noise against the class-conditional theory."""
     table = pd.read_csv(path, dtype={"level": str})
-    lines = ["| noise | level | realised noise | CNN test accuracy | K-NN | class-conditional theory (Eq. 6, realised matrix) |",
-             "| --- | --- | --- | --- | --- | --- |"]
-    for row in table.itertuples():
-        spread = f" ± {row.test_acc_std:.3f}" if pd.notna(row.test_acc_std) else ""
-        lines.append(f"| {row.noise} | {row.level} | {row.realised_gamma_mean:.3f} | {row.test_acc_mean:.3f}{spread} | "
-                     f"{row.knn_acc:.3f} (K = {row.knn_K}) | {row.analytic_acc:.3f} (K = {row.analytic_K}) |")
+    lines = markdown_table(
+        ["noise", "level", "realised noise", "CNN test accuracy", "K-NN", "class-conditional theory (Eq. 6, realised matrix)"],
+        [[row.noise, row.level, f"{row.realised_gamma_mean:.3f}",
+          f"{row.test_acc_mean:.3f}" + (f" ± {row.test_acc_std:.3f}" if pd.notna(row.test_acc_std) else ""),
+          f"{row.knn_acc:.3f} (K = {row.knn_K})", f"{row.analytic_acc:.3f} (K = {row.analytic_K})"] for row in table.itertuples()])
     return "\n".join(lines) + f"\n\n(`{path.name}`)\n"
 
 
@@ -268,11 +271,10 @@ def render_fig13(path: Path) -> str:
     rows = list(dict.fromkeys(zip(table["noise"], table["level"])))  # the table's order: noise, then increasing level
     wide = table.pivot_table(index=["noise", "level"], columns="protocol", values="test_acc_mean").reindex(rows)
     spread = table.pivot_table(index=["noise", "level"], columns="protocol", values="test_acc_std").reindex(rows)
-    lines = ["| noise | level | " + " | ".join(PROTOCOL_NAMES[p] for p in protocols) + " |",
-             "| --- | --- | " + " | ".join("---" for _ in protocols) + " |"]
-    for (noise, level), row in wide.iterrows():
-        cells = [f"{row[p]:.3f} ± {spread.loc[(noise, level), p]:.3f}" if pd.notna(row[p]) else "-" for p in protocols]
-        lines.append(f"| {noise} | {level} | " + " | ".join(cells) + " |")
+    lines = markdown_table(
+        ["noise", "level"] + [PROTOCOL_NAMES[p] for p in protocols],
+        [[noise, level] + [f"{row[p]:.3f} ± {spread.loc[(noise, level), p]:.3f}" if pd.notna(row[p]) else "-" for p in protocols]
+         for (noise, level), row in wide.iterrows()])
     fits = table.drop_duplicates(["noise", "protocol"])
     fitted = "; ".join(f"{row.noise}, {PROTOCOL_NAMES[row.protocol]}: K = {row.fitted_K:.0f}, RMSE {row.rmse:.3f}"
                        for row in fits.itertuples() if pd.notna(row.fitted_K))
@@ -282,11 +284,11 @@ def render_fig13(path: Path) -> str:
 def render_fig13_flip(path: Path) -> str:
     """Fig. 13 (c): under flip noise, what the selected nets predict and how far their softmax is from the tie."""
     table = pd.read_csv(path, dtype={"level": str})
-    lines = ["| flip level | selection | prediction = true label | = its flip counterpart | other | mean (median) abs(p(true) - p(counterpart)) |",
-             "| --- | --- | --- | --- | --- | --- |"]
-    for row in table.itertuples():
-        lines.append(f"| {row.level} | {PROTOCOL_NAMES[row.protocol]} | {row.true_label:.3f} | {row.counterpart:.3f} | "
-                     f"{row.other:.3f} | {row.tie_gap_mean:.3f} ({row.tie_gap_median:.3f}) |")
+    lines = markdown_table(
+        ["flip level", "selection", "prediction = true label", "= its flip counterpart", "other",
+         "mean (median) abs(p(true) - p(counterpart))"],
+        [[row.level, PROTOCOL_NAMES[row.protocol], f"{row.true_label:.3f}", f"{row.counterpart:.3f}", f"{row.other:.3f}",
+          f"{row.tie_gap_mean:.3f} ({row.tie_gap_median:.3f})"] for row in table.itertuples()])
     return "\n".join(lines) + f"\n\nShares of the test samples, mean over seeds (`{path.name}`).\n"
 
 
