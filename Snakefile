@@ -18,7 +18,7 @@ from labelnoise.runtime import put_on_jobs_python_path
 # (envs/ holds the pins only): jobs, local or on a cluster node, inherit the PYTHONPATH set here.
 put_on_jobs_python_path(workflow.basedir)
 
-from labelnoise.config import ConfigError, read_yaml_file, validate_config
+from labelnoise.config import ConfigError, read_yaml_file, validated_settings
 
 if os.path.exists("config.yaml"):  # Snakemake's own YAML error names neither the file nor the line
     try:
@@ -31,7 +31,7 @@ configfile: "config.yaml"
 
 
 try:
-    validate_config(config, workflow.source_path("schemas/config.schema.yaml"))
+    SETTINGS = validated_settings(config, workflow.source_path("schemas/config.schema.yaml"))  # once, for the whole run
 except ConfigError as err:
     sys.exit(f"Config error: {err}")
 

@@ -33,6 +33,7 @@ COLUMNS = ("source", "noise", "level", "seed_index", "arch", "width", "optimizer
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Training options left out take the config schema's defaults (TrainConfig.defaults).
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", default="mnist", help="data source (mnist: the official files in --data-dir)")
     parser.add_argument("--data-dir", default="data")
@@ -43,20 +44,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--arch", default="paper_cnn", choices=("paper_cnn", "allcnn_c", "allcnn_c_nodropout"))
     parser.add_argument("--width", type=float, default=0.25)
     parser.add_argument("--fc-dim", type=int, default=500)
-    parser.add_argument("--optimizer", default="adam", choices=("adam", "sgd"))
-    parser.add_argument("--lr", type=float, default=0.007)
-    parser.add_argument("--lr-schedule", default="constant", choices=("constant", "onecycle"))
-    parser.add_argument("--warmup-fraction", type=float, default=0.2)
-    parser.add_argument("--momentum", type=float, default=0.9)
-    parser.add_argument("--weight-decay", type=float, default=0.0)
-    parser.add_argument("--hflip", action="store_true", help="augment: random horizontal flips")
-    parser.add_argument("--translate", type=int, default=0, help="augment: random shifts of up to this many pixels")
-    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--optimizer", default=None, choices=("adam", "sgd"))
+    parser.add_argument("--lr", type=float, default=None)
+    parser.add_argument("--lr-schedule", default=None, choices=("constant", "onecycle"))
+    parser.add_argument("--warmup-fraction", type=float, default=None)
+    parser.add_argument("--momentum", type=float, default=None)
+    parser.add_argument("--weight-decay", type=float, default=None)
+    parser.add_argument("--hflip", action="store_true", default=None, help="augment: random horizontal flips")
+    parser.add_argument("--translate", type=int, default=None, help="augment: random shifts of up to this many pixels")
+    parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--eval-every", type=int, default=None, help="steps between validations (default: each epoch)")
-    parser.add_argument("--patience", type=int, default=10)
-    parser.add_argument("--max-epochs", type=int, default=10)
-    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--patience", type=int, default=None)
+    parser.add_argument("--max-epochs", type=int, default=None)
+    parser.add_argument("--precision", default=None, choices=("auto", "fp32", "bf16"))
+    parser.add_argument("--device", default=None)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--header", action="store_true", help="print the CSV header first")
     args = parser.parse_args(argv)
@@ -70,11 +71,10 @@ def main(argv: list[str] | None = None) -> int:
                           flip_permutation(data.n_classes), None, None).labels
         for i in seed_indices
     ])
-    config = TrainConfig(max_epochs=args.max_epochs, patience=args.patience, batch_size=args.batch_size, lr=args.lr,
-                         weight_decay=args.weight_decay, optimizer=args.optimizer, momentum=args.momentum,
-                         device=args.device, precision=args.precision, eval_every=args.eval_every, batched_seeds=True,
-                         lr_schedule=args.lr_schedule, warmup_fraction=args.warmup_fraction, hflip=args.hflip,
-                         translate=args.translate)
+    training = {key: getattr(args, key) for key in ("max_epochs", "patience", "batch_size", "lr", "weight_decay", "optimizer",
+                                                     "momentum", "device", "precision", "eval_every", "lr_schedule",
+                                                     "warmup_fraction", "hflip", "translate")}
+    config = TrainConfig.defaults(batched_seeds=True, **{key: value for key, value in training.items() if value is not None})
     seeds = [derive_seed(0, "recipe", args.noise, args.level, i) for i in seed_indices]
     factory = lambda: build_model(args.arch, *data.image_shape[:2], data.n_classes, width=args.width, fc_dim=args.fc_dim)  # noqa: E731
     started = time.perf_counter()
@@ -84,8 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.header:
         print(",".join(COLUMNS))
     for i, result in zip(seed_indices, results):
-        row = (args.source, args.noise, args.level, i, args.arch, args.width, args.optimizer, args.lr, args.lr_schedule,
-               args.weight_decay, args.batch_size, args.hflip, args.translate, args.eval_every or "epoch", args.patience, args.max_epochs, args.precision, f"{result.val_acc:.4f}",
+        row = (args.source, args.noise, args.level, i, args.arch, args.width, config.optimizer, config.lr, config.lr_schedule,
+               config.weight_decay, config.batch_size, config.hflip, config.translate, config.eval_every or "epoch",
+               config.patience, config.max_epochs, config.precision, f"{result.val_acc:.4f}",
                f"{result.test_acc:.4f}", result.best_step, result.steps_run, f"{total / len(results):.1f}")
         print(",".join(map(str, row)), flush=True)
     return 0

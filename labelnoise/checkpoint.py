@@ -6,14 +6,14 @@ from pathlib import Path
 
 import torch
 
-from labelnoise.io import RECORD_KEY, ResultFileError, atomic_path, error_reason, rebuild_hint, record_text
+from labelnoise.io import ResultFileError, atomic_path, error_reason, rebuild_hint
 from labelnoise.models import build_model
 
 
-def save_checkpoint(path: str | Path, model_kwargs: dict, state_dict: dict, record: dict) -> None:
-    """Write the model's constructor arguments, weights and provenance ``record`` atomically."""
+def save_checkpoint(path: str | Path, model_kwargs: dict, state_dict: dict) -> None:
+    """Write the model's constructor arguments and weights atomically."""
     with atomic_path(path) as tmp:
-        torch.save({"model_kwargs": dict(model_kwargs), "state_dict": state_dict, RECORD_KEY: record_text(path, record)}, tmp)
+        torch.save({"model_kwargs": dict(model_kwargs), "state_dict": state_dict}, tmp)
 
 
 def read_checkpoint(path: str | Path) -> dict:

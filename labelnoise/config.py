@@ -1,7 +1,7 @@
 """The workflow configuration: validation, per-dataset views, level names.
 
-``schemas/config.schema.yaml`` is the one place that defines every key, its
-default and its meaning. :func:`validate_config` fills the defaults and stops
+The schema (``labelnoise/config.schema.yaml``, :mod:`labelnoise.schema`) is
+the one place that defines every key, its default and its meaning. :func:`validate_config` fills the defaults and stops
 with a one-line :class:`ConfigError` naming the offending key;
 :func:`dataset_settings` returns one dataset's view, its overrides deep-merged
 over the global sections and validated again.
@@ -10,7 +10,6 @@ over the global sections and validated again.
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import math
 import re
@@ -19,16 +18,20 @@ from typing import Any
 
 import numpy as np
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
+from labelnoise.schema import SCHEMA_PATH, ConfigError, key_path, read_schema, strict_validator
+
 STUDY_SECTIONS = ("seeds", "clean_model", "grid_model", "train", "noise", "analytic", "figures", "knn", "appendix_a",
                   "agreement", "scaling")
 GAMMA_NOISES = ("random", "flip", "confusion")
 
-#: The settings each rule reads: dotted keys of a dataset view (name and seed always come along). They are
-#: the rule's params, its settings file (a rerun trigger that needs no .snakemake metadata, rules/common.smk)
-#: and the settings recorded in its output files and checked by their consumers (labelnoise.provenance).
-#: Where the data is read from (data_dir, download, mirrors) is not among them: it does not shape the data,
-#: whose source MD5s the prepared file records.
+#: The noise levels (and human label sets) whose results a collecting rule gathers: part of its settings, so a
+#: table or figure made from other levels is rebuilt (with or without Snakemake's metadata).
+GATHERED_LEVELS = ["noise.levels", "noise.human"]
+
+#: The settings each rule is made under: dotted keys of a dataset view (name and seed always come along). They are
+#: the rule's params and the settings recorded beside every file it writes, which the workflow compares with the
+#: config when it starts (labelnoise.records). Where the data is read from (data_dir, download, mirrors) is not
+#: among them: it does not shape the data, whose source MD5s the prepared file records.
 RULE_SETTINGS = {
     "prepare_data": ["source", "test_fraction"],
     "train_clean": ["clean_model", "train"],
@@ -37,43 +40,32 @@ RULE_SETTINGS = {
     "make_noise": ["seeds", "noise.flip_shift"],
     "human_noise": ["seeds", "noise.human"],
     "train_grid": ["seeds", "grid_model", "train"],
+    "collect_grid": GATHERED_LEVELS,
     "analytic": ["analytic", "noise.flip_shift", "noise.levels"],
-    "analytic_realised": ["analytic"],
-    "knn_baseline": ["knn"],
+    "fit_k": GATHERED_LEVELS,
+    "analytic_realised": ["analytic", *GATHERED_LEVELS],
+    "knn_baseline": ["knn", *GATHERED_LEVELS],
     "appendix_a": ["appendix_a"],
     "fig1": ["figures.embedding"],
     "fig2": ["figures.softmax_examples"],
     "fig3": ["figures.softmax_examples", "knn"],
+    "fig4": GATHERED_LEVELS,
+    "fig5": GATHERED_LEVELS,
+    "fig6": GATHERED_LEVELS,
+    "fig7": GATHERED_LEVELS,
     "fig8": ["appendix_a"],
     "fig9": ["appendix_a"],
-    "knn_agreement": ["agreement", "knn.tie"],
+    "knn_agreement": ["agreement", "knn.tie", *GATHERED_LEVELS],
+    "fig10": GATHERED_LEVELS,
     "train_subset": ["seeds", "grid_model", "train"],
     "data_scaling": ["scaling", "noise.levels.random"],
-    "fig13": ["noise.flip_shift"],
+    "fig12": GATHERED_LEVELS,
+    "fig13": ["noise.flip_shift", *GATHERED_LEVELS],
+    "summary": GATHERED_LEVELS,
 }
 
 # A number in YAML 1.2 that YAML 1.1 (PyYAML, Snakemake) reads as a string: 1e-3, 5E+4, .5e-2.
 _EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
-
-
-class ConfigError(ValueError):
-    """A configuration value is invalid; the message names the key."""
-
-
-def _key_path(path) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "<top level>"
-
-
-def _strict_validator(schema: dict):
-    """A JSON-schema validator whose integers are integers: JSON Schema counts 3.0 as one, the code would not."""
-    import jsonschema
-
-    base = jsonschema.Draft202012Validator
-    checker = base.TYPE_CHECKER.redefine("integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool))
-    return jsonschema.validators.extend(base, type_checker=checker)(schema)
 
 
 def _schema_validate(config: dict, schema_path: Path) -> None:
@@ -88,37 +80,15 @@ def _schema_validate(config: dict, schema_path: Path) -> None:
         if not isinstance(cause, jsonschema.ValidationError):
             raise ConfigError(f"config is invalid: {err}") from None
         best = jsonschema.exceptions.best_match([cause])
-        raise ConfigError(f"config key '{_key_path(best.absolute_path)}': {best.message}") from None
-    errors = list(_strict_validator(_schema(str(schema_path))).iter_errors(config))
+        raise ConfigError(f"config key '{key_path(best.absolute_path)}': {best.message}") from None
+    errors = list(strict_validator(_schema(str(schema_path))).iter_errors(config))
     if errors:
         best = jsonschema.exceptions.best_match(errors)
-        raise ConfigError(f"config key '{_key_path(best.absolute_path)}': {best.message}") from None
+        raise ConfigError(f"config key '{key_path(best.absolute_path)}': {best.message}") from None
 
 
-@functools.lru_cache(maxsize=4)
 def _schema(path: str) -> dict:
-    return read_yaml_file(path)
-
-
-def _train_schema() -> dict:
-    return _schema(str(SCHEMA_PATH))["$defs"]["train"]
-
-
-def check_train_settings(settings: dict, what: str = "train") -> None:
-    """Check training settings against the schema's ``train`` section, the one place their rules are written.
-
-    Used by :class:`labelnoise.train_config.TrainConfig`, so a library user who
-    never writes a config file gets the same checks; ConfigError names the key.
-    """
-    import jsonschema
-
-    errors = list(_strict_validator(_train_schema()).iter_errors(settings))
-    if errors:
-        best = jsonschema.exceptions.best_match(errors)
-        raise ConfigError(f"{what}.{_key_path(best.absolute_path)}: {best.message}")
-    for key, value in settings.items():  # JSON schema lets NaN and infinity through every bound
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ConfigError(f"{what}.{key} must be a finite number, got {value!r}")
+    return read_schema(path)
 
 
 def _read_exponent_numbers(node: object) -> object:
@@ -130,6 +100,72 @@ def _read_exponent_numbers(node: object) -> object:
         else:
             _read_exponent_numbers(value)
     return node
+
+
+def _parse_scalar(text: str) -> object:
+    """A command-line scalar as a YAML 1.2 reader takes it: 0.3, 5, 1e-3, true, null."""
+    import yaml
+
+    if _EXPONENT_NUMBER.fullmatch(text.strip()):
+        return float(text)
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def _read_typed_strings(node: object, schema: dict, root: dict | None = None, section: str | None = None) -> object:
+    """Strings where the schema wants another type, read as that type, in place.
+
+    Snakemake reads a nested ``--config`` value (``datasets={mnist: {test_fraction: 0.3}}``) with YAML's base
+    loader, which keeps every scalar a string; a file's values already have their types and are left alone.
+    """
+    root = root or schema
+    schema = _resolve(schema, root)
+    if section and schema.get("type") == "object" and not schema.get("properties"):  # a dataset's study overrides
+        schema = _resolve(root["properties"][section], root)
+    if isinstance(node, dict):
+        for key, value in node.items():
+            sub = schema.get("properties", {}).get(key)
+            if sub is None and isinstance(schema.get("additionalProperties"), dict):
+                sub = schema["additionalProperties"]
+            if sub is None:
+                continue
+            if isinstance(value, str):
+                node[key] = _typed(value, sub, root)
+            else:
+                _read_typed_strings(value, sub, root, key if key in STUDY_SECTIONS else None)
+    elif isinstance(node, list) and isinstance(schema.get("items"), dict):
+        for index, value in enumerate(node):
+            if isinstance(value, str):
+                node[index] = _typed(value, schema["items"], root)
+            else:
+                _read_typed_strings(value, schema["items"], root)
+    return node
+
+
+def _resolve(schema: dict, root: dict) -> dict:
+    while "$ref" in schema:
+        schema = root["$defs"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def _typed(text: str, schema: dict, root: dict) -> object:
+    """``text``, or the value it reads as where only that value fits ``schema``."""
+    validator = strict_validator({**schema, "$defs": root.get("$defs", {})})
+    if validator.is_valid(text):
+        return text
+    value = _parse_scalar(text)
+    return value if not isinstance(value, str) and validator.is_valid(value) else text
+
+
+def _refuse_non_finite(node: object, path: tuple = ()) -> None:
+    """NaN and infinity pass every bound of JSON Schema: refused here, naming the key."""
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"config key '{key_path(path + (key,))}': must be a finite number, got {value!r}")
+        _refuse_non_finite(value, path + (key,))
 
 
 def _deep_merge(base: dict, override: dict) -> dict:
@@ -144,16 +180,23 @@ def _deep_merge(base: dict, override: dict) -> dict:
 
 def validate_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict:
     """Fill defaults in place and check ``config``; ConfigError names the bad key."""
+    validated_settings(config, schema_path)
+    return config
+
+
+def validated_settings(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict[str, dict]:
+    """Check ``config`` (defaults filled in place) and return every dataset's settings view, each validated once:
+    the workflow's one validation, when it starts (the Snakefile); jobs get their settings from it."""
     if not isinstance(config, dict):
         raise ConfigError("config must be a mapping of keys to values")
     _read_exponent_numbers(config)
+    _read_typed_strings(config, _schema(str(schema_path)))
+    _refuse_non_finite(config)
     _schema_validate(config, Path(schema_path))
     unknown = [name for name in config["targets"] if name not in config["datasets"]]
     if unknown:
         raise ConfigError(f"config key 'targets': unknown dataset(s) {unknown}; known: {sorted(config['datasets'])}")
-    for name in config["datasets"]:
-        dataset_settings(config, name, schema_path)
-    return config
+    return {name: dataset_settings(config, name, schema_path) for name in config["datasets"]}
 
 
 def dataset_settings(config: dict, name: str, schema_path: str | Path = SCHEMA_PATH) -> dict:
@@ -180,18 +223,6 @@ def rule_settings(view: dict, rule: str) -> dict:
     return pick_settings(view, RULE_SETTINGS.get(rule, []))
 
 
-def write_settings_file(path: str | Path, settings: dict) -> None:
-    """Write a rule's settings as JSON (rules/common.smk: settings_file), only if the file holds others."""
-    from labelnoise.io import atomic_path
-
-    text = json.dumps(settings, indent=2, sort_keys=True) + "\n"
-    path = Path(path)
-    if path.is_file() and path.read_text() == text:
-        return
-    with atomic_path(path) as tmp:
-        tmp.write_text(text)
-
-
 def pick_settings(view: dict, paths: list[str]) -> dict:
     """The parts of a dataset view named by dotted ``paths`` (plus name and seed).
 
@@ -206,22 +237,31 @@ def pick_settings(view: dict, paths: list[str]) -> dict:
         for key in parents:
             source, target = source[key], target.setdefault(key, {})
         target[leaf] = copy.deepcopy(source[leaf])
-    return _sorted_keys(picked)
+    return sorted_keys(picked)
 
 
-def _sorted_keys(value: object) -> object:
+def sorted_keys(value: object) -> object:
     """``value`` with every mapping's keys in sorted order: the same settings give the same params whatever order
     a config wrote them in (a default written out explicitly must rerun nothing)."""
     if isinstance(value, dict):
-        return {key: _sorted_keys(value[key]) for key in sorted(value)}
+        return {key: sorted_keys(value[key]) for key in sorted(value)}
     if isinstance(value, list):
-        return [_sorted_keys(item) for item in value]
+        return [sorted_keys(item) for item in value]
     return value
 
 
 def _check_semantics(view: dict, name: str) -> None:
+    from labelnoise.data import SOURCE_CLASS_COUNTS
+
     noise = view["noise"]
+    n_classes = len(SOURCE_CLASS_COUNTS[view["source"]][0])
+    if noise["flip_shift"] % n_classes == 0:
+        raise ConfigError(f"config key 'noise.flip_shift' (dataset '{name}'): {noise['flip_shift']} maps every label of "
+                          f"{view['source']}'s {n_classes} classes to itself; use 1 to {n_classes - 1}")
     matrix = noise.get("confusion_matrix")
+    if matrix is not None and len(matrix) != n_classes:
+        raise ConfigError(f"config key 'noise.confusion_matrix' (dataset '{name}'): {len(matrix)} rows, but "
+                          f"{view['source']} has {n_classes} classes")
     if matrix is not None:
         from labelnoise.noise import check_confusion_matrix
 

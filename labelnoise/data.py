@@ -268,8 +268,8 @@ def prepare_dataset(
     return PreparedData(images, labels, train, val, test, list(loaded.class_names), source, dict(loaded.source_md5))
 
 
-def save_prepared(path: str | Path, data: PreparedData, record: dict | None = None) -> None:
-    """Write a prepared dataset, with its checksum and provenance ``record``, atomically."""
+def save_prepared(path: str | Path, data: PreparedData) -> None:
+    """Write a prepared dataset, with its checksum, atomically."""
     arrays = dict(
         images=data.images,
         labels=data.labels,
@@ -279,7 +279,6 @@ def save_prepared(path: str | Path, data: PreparedData, record: dict | None = No
     )
     save_npz(
         path,
-        record,
         **arrays,
         class_names=np.array(data.class_names),
         source=np.array(data.source),

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -31,10 +30,6 @@ class NonFiniteResult(ValueError):
     """A computed result holds NaN or infinity; it is not written."""
 
 
-#: The member of an .npz (the key of a model.pt) holding the file's provenance record (labelnoise.provenance).
-RECORD_KEY = "provenance"
-
-
 def error_reason(exc: BaseException) -> str:
     """The first line of an exception's message (its type's name if it has none), for a one-line error."""
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -44,11 +39,6 @@ def rebuild_hint(path: str | os.PathLike) -> str:
     """How to rebuild one result file: force its job, then let Snakemake redo what depends on it."""
     return (f"rebuild it with `snakemake --cores all --force {path}` (with your usual --configfile), "
             f"then rerun the workflow")
-
-
-def record_text(path: str | os.PathLike, record: dict) -> str:
-    """A provenance record as stored in the file at ``path`` (the path it was written to filled in)."""
-    return json.dumps({"path": os.path.normpath(path), **record}, sort_keys=True)
 
 
 #: Errors of the file system refusing a write (others, such as a failed download into the file, pass unchanged).
@@ -80,8 +70,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             tmp.unlink()
 
 
-def save_npz(path: str | os.PathLike, record: dict | None = None, **arrays: object) -> None:
-    """Write a compressed .npz atomically, with the provenance ``record`` of the job that made it.
+def save_npz(path: str | os.PathLike, **arrays: object) -> None:
+    """Write a compressed .npz atomically.
 
     A float array holding NaN or infinity is refused (ValueError naming the
     file and array): nothing is written that a rerun would take as a result.
@@ -91,8 +81,6 @@ def save_npz(path: str | os.PathLike, record: dict | None = None, **arrays: obje
         if np.issubdtype(value.dtype, np.floating) and not np.isfinite(value).all():
             count = int(np.size(value) - np.isfinite(value).sum())
             raise NonFiniteResult(f"{path} not written: '{key}' holds {count} NaN or infinite values")
-    if record is not None:
-        arrays[RECORD_KEY] = np.array(record_text(path, record))
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             np.savez_compressed(fh, **arrays)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 import yaml
 
-from labelnoise.config import dataset_settings, noise_levels
+from labelnoise.config import noise_levels
 from labelnoise.io import ACCURACY_DECIMALS, rounded_for_reading
 
 PAPER = ("Drory, Avidan and Giryes, *On the Resistance of Neural Nets to Label Noise* (arXiv:1803.11410)")
@@ -51,8 +51,9 @@ def _differences_from_paper(view: dict) -> list[str]:
     return notes
 
 
-def run_description(config: dict, split_sizes: dict[str, dict[str, int]], clean_accuracy: dict[str, float]) -> str:
-    """The report's landing page for the datasets in ``config['targets']``.
+def run_description(config: dict, views: dict[str, dict], split_sizes: dict[str, dict[str, int]],
+                    clean_accuracy: dict[str, float]) -> str:
+    """The report's landing page for the datasets in ``config['targets']`` (``views``: their settings).
 
     ``split_sizes``: per dataset, samples in train / val / test and the image
     shape and class count as measured on the prepared data; ``clean_accuracy``:
@@ -65,7 +66,7 @@ def run_description(config: dict, split_sizes: dict[str, dict[str, int]], clean_
              "softmax with the label histogram of the K nearest training samples (Figs. 8, 9). Every number in "
              "the figures' labels and the summary tables was measured in this run.", ""]
     for name in config["targets"]:
-        view, sizes = dataset_settings(config, name), split_sizes[name]
+        view, sizes = views[name], split_sizes[name]
         levels = noise_levels(view)
         title = f"Data set ``{name}``"
         lines += [title, "-" * len(title), "",

@@ -38,9 +38,9 @@ def one_line_error_types() -> tuple[type[BaseException], ...]:
     from labelnoise.config import ConfigError
     from labelnoise.data import DataError
     from labelnoise.io import NonFiniteResult, ResultFileError, ResultWriteError
-    from labelnoise.train_config import TrainingDiverged
+    from labelnoise.train_config import DeviceUnavailable, TrainingDiverged
 
-    return (DataError, ConfigError, ResultFileError, ResultWriteError, NonFiniteResult, TrainingDiverged,
+    return (DataError, ConfigError, ResultFileError, ResultWriteError, NonFiniteResult, TrainingDiverged, DeviceUnavailable,
             FileNotFoundError, PermissionError, NotADirectoryError)
 
 
@@ -107,3 +107,21 @@ def limit_native_threads(threads: int) -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=max(1, int(threads)))
+
+
+def device_problem(views: dict[str, dict]) -> str | None:
+    """Why a dataset's ``train.device`` cannot run on this machine (for a local run), or None.
+
+    torch is imported only when a CUDA device is named: other runs start as fast as before.
+    """
+    named = {name: view["train"]["device"] for name, view in views.items() if view["train"]["device"].startswith("cuda")}
+    if not named:
+        return None
+    from labelnoise.train_config import DeviceUnavailable, resolve_device
+
+    for name, device in named.items():
+        try:
+            resolve_device(device)
+        except DeviceUnavailable as err:
+            return f"config key 'train.device' (dataset '{name}'): {str(err).removeprefix('train.device ')}"
+    return None

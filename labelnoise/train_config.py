@@ -10,12 +10,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from labelnoise.config import check_train_settings
+from labelnoise.schema import ConfigError, check_section, section_defaults
 
 #: cuBLAS workspace setting that makes its matrix products deterministic (CUDA docs).
 CUBLAS_DETERMINISTIC_WORKSPACE: str = ":4096:8"
 #: Default number of images per forward pass when only evaluating.
 DEFAULT_EVAL_BATCH_SIZE: int = 1024
+
+
+class DeviceUnavailable(RuntimeError):
+    """The configured ``train.device`` does not exist on this machine."""
 
 
 class TrainingDiverged(RuntimeError):
@@ -24,7 +28,8 @@ class TrainingDiverged(RuntimeError):
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Hyper-parameters of one training run (defaults: fast CPU training).
+    """Hyper-parameters of one training run: the ``train`` section of the config schema, whose defaults
+    :meth:`defaults` fills in (the schema is the one place they are written).
 
     ``eval_every``: evaluate the clean validation half every this many
     optimiser steps (None: at the end of every epoch). ``patience``: stop
@@ -50,42 +55,49 @@ class TrainConfig:
     protocol whose state is reported (:mod:`labelnoise.selection`; all are
     measured; ``noisy_val`` only where noisy validation labels are given); ``label_wave_window``: epochs in Label Wave's moving average.
 
-    The values are checked against the ``train`` section of the workflow's
-    config schema (``schemas/config.schema.yaml``), the one place their
-    rules are written.
+    Build one with :meth:`defaults` (a library user: the schema's defaults and
+    checks) or :meth:`from_settings` (the workflow: settings it validated when
+    it started); the constructor itself checks nothing.
     """
 
-    max_epochs: int = 30
-    patience: int = 5
-    batch_size: int = 128
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    optimizer: str = "adam"
-    momentum: float = 0.9
-    device: str = "auto"
-    eval_batch_size: int = DEFAULT_EVAL_BATCH_SIZE
-    channels_last: bool = True
-    precision: str = "auto"
-    batched_seeds: str | bool = "auto"
-    stack_layout: str = "auto"
-    eval_every: int | None = None
-    lr_schedule: str = "constant"
-    warmup_fraction: float = 0.2
-    hflip: bool = False
-    translate: int = 0
-    selection: str = "clean_val"
-    label_wave_window: int = 3
+    max_epochs: int
+    patience: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    optimizer: str
+    momentum: float
+    device: str
+    channels_last: bool
+    precision: str
+    batched_seeds: str | bool
+    stack_layout: str
+    eval_every: int | None
+    lr_schedule: str
+    warmup_fraction: float
+    hflip: bool
+    translate: int
+    selection: str
+    label_wave_window: int
+    eval_batch_size: int = DEFAULT_EVAL_BATCH_SIZE  # not a setting of the study: memory only
 
     @classmethod
     def from_settings(cls, view: dict) -> "TrainConfig":
-        """The training settings of a dataset view (``labelnoise.config.dataset_settings``)."""
+        """The training settings of a validated dataset view (the workflow's rules pass them as params)."""
         return cls(**{key: value for key, value in view["train"].items() if key != "threads"})
 
-    def __post_init__(self) -> None:
-        check_train_settings({key: value for key, value in dataclasses.asdict(self).items() if key != "eval_batch_size"},
-                             "TrainConfig")
-        if isinstance(self.eval_batch_size, bool) or not isinstance(self.eval_batch_size, int) or self.eval_batch_size < 1:
-            raise ValueError(f"TrainConfig.eval_batch_size must be an integer >= 1, got {self.eval_batch_size!r}")
+    @classmethod
+    def defaults(cls, **overrides) -> "TrainConfig":
+        """The schema's ``train`` defaults with ``overrides``, checked by the schema's rules (ConfigError naming the key)."""
+        eval_batch_size = overrides.pop("eval_batch_size", DEFAULT_EVAL_BATCH_SIZE)
+        settings = {**section_defaults("train"), **overrides}
+        check_section("train", settings)
+        for key, value in settings.items():  # JSON schema lets NaN and infinity through every bound
+            if isinstance(value, float) and not np.isfinite(value):
+                raise ConfigError(f"train.{key} must be a finite number, got {value!r}")
+        if isinstance(eval_batch_size, bool) or not isinstance(eval_batch_size, int) or eval_batch_size < 1:
+            raise ConfigError(f"eval_batch_size must be an integer >= 1, got {eval_batch_size!r}")
+        return dataclasses.replace(cls.from_settings({"train": settings}), eval_batch_size=eval_batch_size)
 
 
 def scheduled_lr(config: TrainConfig, step: int, total_steps: int) -> float:
@@ -144,9 +156,9 @@ def resolve_device(name: str) -> torch.device:
         raise ValueError(f"{name!r} is not a torch device: {exc}") from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError(f"device {name!r} requested but CUDA is not available; use 'cpu' or 'auto'")
+            raise DeviceUnavailable(f"train.device {name!r}, but this machine has no CUDA device; use 'cpu' or 'auto'")
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ValueError(f"device {name!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist")
+            raise DeviceUnavailable(f"train.device {name!r}, but this machine has {torch.cuda.device_count()} CUDA device(s)")
     return device
 
 

@@ -15,7 +15,6 @@ rule knn_agreement:
             f"{RESULTS}/{wildcards.dataset}/train/{wildcards.noise}/{level}.softmax.npz"
             for level in level_names(wildcards.dataset, wildcards.noise)
         ],
-        settings=settings_file("knn_agreement"),
     output:
         f"{RESULTS}/{{dataset}}/agreement/{{noise}}.csv",
     log:

@@ -36,6 +36,8 @@ rule fit_k:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        settings=settings("fit_k"),
     script:
         "../workflow_scripts/fit_k.py"
 

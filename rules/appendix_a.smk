@@ -20,6 +20,7 @@ rule embed_test:
         mem_mb=3000,
         runtime=20,
     params:
+        settings=settings("embed_test"),
         part="test",
     script:
         "../workflow_scripts/embed.py"
@@ -31,7 +32,6 @@ rule appendix_a:
         embeddings=f"{RESULTS}/{{dataset}}/clean/embeddings.npz",
         test_embeddings=f"{RESULTS}/{{dataset}}/clean/test_embeddings.npz",
         softmax=f"{RESULTS}/{{dataset}}/clean/softmax.npz",
-        settings=settings_file("appendix_a"),
     output:
         samples=f"{RESULTS}/{{dataset}}/appendix_a/samples.csv",
         summary=f"{RESULTS}/{{dataset}}/appendix_a/summary.csv",

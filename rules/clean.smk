@@ -2,7 +2,6 @@ rule train_clean:
     """Train the clean-label model whose features and softmax the analysis needs."""
     input:
         data=f"{RESULTS}/data/{{dataset}}.npz",
-        settings=settings_file("train_clean"),
     output:
         model=f"{RESULTS}/{{dataset}}/clean/model.pt",
         table=f"{RESULTS}/{{dataset}}/clean/train.csv",
@@ -44,6 +43,7 @@ rule embed:
         mem_mb=3000,
         runtime=20,
     params:
+        settings=settings("embed"),
         part="train",
     script:
         "../workflow_scripts/embed.py"
@@ -65,6 +65,7 @@ rule softmax_clean:
         mem_mb=2000,
         runtime=10,
     params:
+        settings=settings("softmax_clean"),
         part="test",
     script:
         "../workflow_scripts/softmax_clean.py"
@@ -87,6 +88,7 @@ rule softmax_clean_train:
         mem_mb=3000,
         runtime=10,
     params:
+        settings=settings("softmax_clean_train"),
         part="train",
     script:
         "../workflow_scripts/softmax_clean.py"

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import labelnoise.download
 from labelnoise.config import (
-    dataset_settings,
     format_level,
     noise_levels,
     rule_settings,
-    write_settings_file,
+    sorted_keys,
 )
+from labelnoise.records import stale_results
+from labelnoise.runtime import device_problem
 
 RESULTS = "results"
 RUN_DESCRIPTION = f"{RESULTS}/run_description.rst"  # the report's landing page (Snakefile: report)
@@ -22,7 +23,11 @@ FIG4_NOISES = ["concentrated", "random", "flip", "instance"]  # the paper's thre
 REALISED_NOISES = ["instance", "human"]  # not class-conditional: Eq. 6 with their realised transition matrix
 FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9", "fig10", "fig11", "fig12", "fig13"]
 
-SETTINGS = {name: dataset_settings(config, name) for name in config["datasets"]}
+# SETTINGS (the Snakefile): each dataset's settings view, validated once when the workflow starts.
+if workflow.local_exec and (
+    problem := device_problem(SETTINGS)
+):  # a cluster's nodes may have the GPU its submit host lacks
+    sys.exit(f"Config error: {problem}")
 
 
 wildcard_constraints:
@@ -53,33 +58,49 @@ def job_settings(dataset, rule_name):
 
 
 def settings(rule_name):
-    """Params function: the settings rule ``rule_name`` reads (``job_settings``).
+    """Params function: the settings rule ``rule_name`` is made under (``job_settings``), which its script reads and
+    records beside every file it writes (labelnoise.records).
 
-    Passing only what a rule reads keeps its params, a rerun trigger, from
-    changing with unrelated settings.
+    Passing only what a rule reads keeps its results from being rebuilt when an
+    unrelated setting changes (editing a figure option must not retrain the networks).
     """
     return lambda wildcards: job_settings(wildcards.dataset, rule_name)
 
 
-def settings_file(rule_name):
-    """Input function: the file holding the settings rule ``rule_name`` reads, rewritten when they change.
+def recorded_settings(rule_name, wildcards):
+    """The settings a result file of ``rule_name`` with ``wildcards`` would record under this config (None: this config
+    makes no such file, e.g. a removed dataset)."""
+    if rule_name == "run_description":
+        return sorted_keys(config)
+    if wildcards.get("dataset") not in SETTINGS:
+        return None
+    return job_settings(wildcards["dataset"], rule_name)
 
-    The file is (re)written here, while Snakemake builds the DAG and before it
-    compares times, so a changed setting makes the file newer than every output
-    made under the old one: the rule and all downstream of it rerun even where
-    Snakemake's params trigger cannot see the change (results copied without
-    .snakemake/). Unchanged settings leave the file untouched.
+
+# Every result this config would not make as it is, found once when the workflow starts (labelnoise.records).
+# Jobs on a cluster node run one job Snakemake already judged: they skip the search.
+STALE = {} if workflow.remote_exec else stale_results(RESULTS, recorded_settings)
+if STALE:
+    example, reason = next(iter(STALE.items()))
+    print(
+        f"Records: {len(STALE)} file(s) under {RESULTS}/ are not what this config makes (e.g. {example}: {reason}); "
+        "those this run needs are rebuilt",
+        file=sys.stderr,
+    )
+
+
+def rebuild_stale(wildcards):
+    """Input function of prepare_data that names no file and marks the stale results for rebuilding.
+
+    Every job of every run depends on a prepare_data job, so this runs while
+    Snakemake builds its DAG and before it decides what to run: a stale file
+    it needs is then rebuilt as if forced (``--force``), and so is everything
+    made from it. Files this run does not need are left alone.
     """
-
-    def path(wildcards):
-        file = f"{RESULTS}/{wildcards.dataset}/settings/{rule_name}.json"
-        try:
-            write_settings_file(file, job_settings(wildcards.dataset, rule_name))
-        except OSError as err:
-            sys.exit(f"Results error: {err}")
-        return file
-
-    return path
+    dag = getattr(workflow, "_dag", None)
+    if dag is not None:
+        dag.forcefiles.update(STALE)
+    return []
 
 
 def configured_level(wildcards, noise=None):
@@ -183,7 +204,7 @@ def bench_path(rule_name, pattern):
 # rules/noise.smk
 def noise_inputs(wildcards):
     configured_level(wildcards)
-    inputs = {"data": f"{RESULTS}/data/{wildcards.dataset}.npz", "settings": settings_file("make_noise")(wildcards)}
+    inputs = {"data": f"{RESULTS}/data/{wildcards.dataset}.npz"}
     if wildcards.noise == "instance":
         inputs["softmax"] = f"{RESULTS}/{wildcards.dataset}/clean/train_softmax.npz"
     if wildcards.noise == "concentrated":
@@ -199,7 +220,6 @@ def train_inputs(wildcards):
     return {
         "data": f"{RESULTS}/data/{wildcards.dataset}.npz",
         "noise": f"{RESULTS}/{wildcards.dataset}/noise/{wildcards.noise}/{wildcards.level}.npz",
-        "settings": settings_file("train_grid")(wildcards),
     }
 
 
@@ -208,13 +228,12 @@ def kmeans_inputs(wildcards):
     configured_level(wildcards)
     return {
         "embeddings": f"{RESULTS}/{wildcards.dataset}/clean/embeddings.npz",
-        "settings": settings_file("kmeans")(wildcards),
     }
 
 
 # rules/analytic.smk
 def analytic_inputs(wildcards):
-    inputs = {"data": f"{RESULTS}/data/{wildcards.dataset}.npz", "settings": settings_file("analytic")(wildcards)}
+    inputs = {"data": f"{RESULTS}/data/{wildcards.dataset}.npz"}
     if SETTINGS[wildcards.dataset]["analytic"]["case"] == "general":
         inputs["softmax"] = f"{RESULTS}/{wildcards.dataset}/clean/softmax.npz"
     if wildcards.spread_noise == "confusion":
@@ -234,7 +253,6 @@ def fig1_inputs(wildcards):
     concentrated_level = figure_level(wildcards, "embedding", "concentrated")
     base = f"{RESULTS}/{wildcards.dataset}"
     return {
-        "settings": settings_file("fig1")(wildcards),
         "embeddings": f"{base}/clean/embeddings.npz",
         "random_noise": f"{base}/noise/random/{random_level}.npz",
         "concentrated_noise": f"{base}/noise/concentrated/{concentrated_level}.npz",
@@ -246,7 +264,7 @@ def fig1_inputs(wildcards):
 # rules/figures.smk
 def fig2_inputs(wildcards):
     base = f"{RESULTS}/{wildcards.dataset}"
-    inputs = {"data": f"{RESULTS}/data/{wildcards.dataset}.npz", "settings": settings_file("fig2")(wildcards)}
+    inputs = {"data": f"{RESULTS}/data/{wildcards.dataset}.npz"}
     for noise in ("random", "flip", "concentrated"):
         level = figure_level(wildcards, "softmax_examples", noise)
         inputs[f"{noise}_softmax"] = f"{base}/train/{noise}/{level}.softmax.npz"
@@ -277,7 +295,6 @@ def fig3_inputs(wildcards):
     base = f"{RESULTS}/{wildcards.dataset}"
     level = figure_level(wildcards, "softmax_examples", "concentrated")
     return fig2_inputs(wildcards) | {
-        "settings": settings_file("fig3")(wildcards),
         "embeddings": f"{base}/clean/embeddings.npz",
         "test_embeddings": f"{base}/clean/test_embeddings.npz",
         "concentrated_noise": f"{base}/noise/concentrated/{level}.npz",
@@ -309,7 +326,7 @@ def train_subset_inputs(wildcards):
             f"'{wildcards.dataset}' is not configured (scaling.fractions, random noise only; 1 is the full grid): "
             f"{', '.join(sorted(fractions - {'1'}))}"
         )
-    return train_inputs(wildcards) | {"settings": settings_file("train_subset")(wildcards)}
+    return train_inputs(wildcards)
 
 
 # rules/scaling.smk
@@ -319,7 +336,6 @@ def data_scaling_inputs(wildcards):
     return {
         "data": f"{RESULTS}/data/{wildcards.dataset}.npz",
         "analytic": f"{base}/analytic/random.csv",
-        "settings": settings_file("data_scaling")(wildcards),
         **{f"tables_{index}": scaling_tables(wildcards.dataset, fraction) for index, fraction in enumerate(fractions)},
     }
 
@@ -353,7 +369,6 @@ def human_noise_inputs(wildcards):
     return {
         "data": f"{RESULTS}/data/{wildcards.dataset}.npz",
         "labels": SETTINGS[wildcards.dataset]["noise"]["human"]["file"],
-        "settings": settings_file("human_noise")(wildcards),
     }
 
 
@@ -362,7 +377,6 @@ def analytic_realised_inputs(wildcards):
     base = f"{RESULTS}/{wildcards.dataset}"
     inputs = {
         "data": f"{RESULTS}/data/{wildcards.dataset}.npz",
-        "settings": settings_file("analytic_realised")(wildcards),
         "noise": [
             f"{base}/noise/{wildcards.realised_noise}/{level}.npz"
             for level in level_names(wildcards.dataset, wildcards.realised_noise)

@@ -1,7 +1,7 @@
 rule prepare_data:
     """Load the dataset's source and split it into train / clean validation / test."""
     input:
-        settings=settings_file("prepare_data"),
+        rebuild_stale,
     output:
         f"{RESULTS}/data/{{dataset}}.npz",
     log:

@@ -89,6 +89,7 @@ rule fig4:
         mem_mb=2000,
         runtime=10,
     params:
+        settings=settings("fig4"),
         noises=FIG4_NOISES,
     script:
         "../workflow_scripts/fig4.py"
@@ -111,6 +112,7 @@ rule fig5:
         mem_mb=2000,
         runtime=10,
     params:
+        settings=settings("fig5"),
         noise="random",
     script:
         "../workflow_scripts/fig_comparison.py"
@@ -133,6 +135,7 @@ rule fig6:
         mem_mb=2000,
         runtime=10,
     params:
+        settings=settings("fig6"),
         noise="flip",
     script:
         "../workflow_scripts/fig_comparison.py"
@@ -155,6 +158,7 @@ rule fig7:
         mem_mb=2000,
         runtime=10,
     params:
+        settings=settings("fig7"),
         noise="confusion",
     script:
         "../workflow_scripts/fig_comparison.py"
@@ -165,7 +169,6 @@ rule fig8:
     input:
         samples=f"{RESULTS}/{{dataset}}/appendix_a/samples.csv",
         summary=f"{RESULTS}/{{dataset}}/appendix_a/summary.csv",
-        settings=settings_file("fig8"),
     output:
         pdf=f"{RESULTS}/fig8_{{dataset}}.pdf",
         png=report_figure(f"{RESULTS}/fig8_{{dataset}}.png", "fig8", "Fig. 8"),
@@ -190,7 +193,6 @@ rule fig9:
         data=f"{RESULTS}/data/{{dataset}}.npz",
         samples=f"{RESULTS}/{{dataset}}/appendix_a/samples.csv",
         pairs=f"{RESULTS}/{{dataset}}/appendix_a/histograms.npz",
-        settings=settings_file("fig9"),
     output:
         pdf=f"{RESULTS}/fig9_{{dataset}}.pdf",
         png=report_figure(f"{RESULTS}/fig9_{{dataset}}.png", "fig9", "Fig. 9"),
@@ -226,6 +228,8 @@ rule fig10:
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        settings=settings("fig10"),
     script:
         "../workflow_scripts/fig10.py"
 
@@ -247,6 +251,8 @@ rule fig11:
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        settings=settings("fig11"),
     script:
         "../workflow_scripts/fig11.py"
 
@@ -269,6 +275,7 @@ rule fig12:
         mem_mb=2000,
         runtime=10,
     params:
+        settings=settings("fig12"),
         noises=lambda wildcards: realised_noises(wildcards.dataset),
     script:
         "../workflow_scripts/fig12.py"

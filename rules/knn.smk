@@ -10,7 +10,6 @@ rule knn_baseline:
             f"{RESULTS}/{wildcards.dataset}/noise/{wildcards.noise}/{level}.npz"
             for level in level_names(wildcards.dataset, wildcards.noise)
         ],
-        settings=settings_file("knn_baseline"),
     output:
         f"{RESULTS}/{{dataset}}/knn/{{noise}}.csv",
     log:

@@ -2,7 +2,6 @@ rule confusion_matrix:
     """P(noisy | clean) of confusion-matrix noise: from the config or drawn from the seed."""
     input:
         data=f"{RESULTS}/data/{{dataset}}.npz",
-        settings=settings_file("confusion_matrix"),
     output:
         f"{RESULTS}/{{dataset}}/noise/confusion_matrix.csv",
     log:

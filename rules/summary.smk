@@ -29,6 +29,7 @@ rule summary:
         mem_mb=1000,
         runtime=5,
     params:
+        settings=settings("summary"),
         spread_noises=SPREAD_NOISES,
         knn_noises=lambda wildcards: noise_types(wildcards.dataset),
         realised_noises=lambda wildcards: realised_noises(wildcards.dataset),
@@ -53,6 +54,7 @@ rule run_description:
         mem_mb=1000,
         runtime=5,
     params:
-        settings={dataset: SETTINGS[dataset] for dataset in config["targets"]},
+        settings=sorted_keys(config),  # the page shows the resolved configuration: any change rebuilds it
+        views=sorted_keys({dataset: SETTINGS[dataset] for dataset in config["targets"]}),
     script:
         "../workflow_scripts/run_description.py"

@@ -42,5 +42,7 @@ rule collect_grid:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        settings=settings("collect_grid"),
     script:
         "../workflow_scripts/collect_grid.py"

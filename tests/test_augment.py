@@ -42,12 +42,12 @@ def test_augmentation_is_a_function_of_the_generator():
 
 
 def test_constant_schedule_is_the_learning_rate():
-    config = TrainConfig(lr=0.05)
+    config = TrainConfig.defaults(lr=0.05)
     assert {scheduled_lr(config, step, 100) for step in range(1, 101)} == {0.05}
 
 
 def test_onecycle_rises_linearly_to_lr_then_falls_linearly_towards_zero():
-    config = TrainConfig(lr=0.1, lr_schedule="onecycle", warmup_fraction=0.2)
+    config = TrainConfig.defaults(lr=0.1, lr_schedule="onecycle", warmup_fraction=0.2)
     rates = np.array([scheduled_lr(config, step, 100) for step in range(1, 101)])
     assert rates[:20] == pytest.approx(0.1 * np.arange(1, 21) / 20)  # 20 warm-up steps end at lr
     assert rates[19] == pytest.approx(0.1) and rates.max() == pytest.approx(0.1)

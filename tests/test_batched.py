@@ -31,7 +31,7 @@ torch.set_num_threads(1)
 
 N_CLASSES = 10
 SEEDS = [3, 17, 40]
-SGD = TrainConfig(max_epochs=3, patience=3, batch_size=64, optimizer="sgd", lr=0.02, weight_decay=1e-3, device="cpu")
+SGD = TrainConfig.defaults(max_epochs=3, patience=3, batch_size=64, optimizer="sgd", lr=0.02, weight_decay=1e-3, device="cpu")
 
 
 def _quiet(_line: str) -> None:
@@ -284,9 +284,9 @@ def test_device_dependent_defaults(monkeypatch):
     monkeypatch.setattr(train_config, "cpu_has_native_bf16", lambda: True)
     assert resolve_precision("auto", cpu) is torch.bfloat16
     assert resolve_precision("fp32", cuda) is None and resolve_precision("bf16", cpu) is torch.bfloat16
-    assert use_batched_seeds(TrainConfig(device="cpu")) is False
-    assert use_batched_seeds(TrainConfig(device="auto")) is torch.cuda.is_available()
-    assert use_batched_seeds(TrainConfig(device="cpu", batched_seeds=True)) is True
+    assert use_batched_seeds(TrainConfig.defaults(device="cpu")) is False
+    assert use_batched_seeds(TrainConfig.defaults(device="auto")) is torch.cuda.is_available()
+    assert use_batched_seeds(TrainConfig.defaults(device="cpu", batched_seeds=True)) is True
 
 
 @pytest.mark.parametrize(
@@ -294,7 +294,7 @@ def test_device_dependent_defaults(monkeypatch):
 )
 def test_bad_new_config_values_raise(field, value):
     with pytest.raises(ValueError, match=field):
-        TrainConfig(**{field: value})
+        TrainConfig.defaults(**{field: value})
 
 
 def test_bad_batched_inputs_raise(digits):

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from labelnoise.data import load_prepared
+from labelnoise.data import DataError, load_prepared
 
 from slurm.workflow import CONFIGS, SNAKEMAKE, snakemake, table_differences
 
@@ -54,34 +54,24 @@ def test_killed_training_job_leaves_nothing_complete_and_a_rerun_resumes_it(smal
     assert table_differences(small_digits_run, tmp_path / "results", subset=True) == []
 
 
-def test_corrupted_prepared_data_is_detected_by_checksum(small_digits_run, tmp_path):
-    shutil.copytree(small_digits_run.parent, tmp_path / "run", symlinks=True)
-    workdir = tmp_path / "run"
+def test_corrupted_prepared_data_is_rebuilt_before_any_job_reads_it(small_digits_run, tmp_path):
+    """One label changed inside the prepared data (its own checksum kept): the record's SHA-256 finds it."""
+    workdir = copy_run(small_digits_run, tmp_path)
     prepared = workdir / "results" / "data" / "digits.npz"
     with np.load(prepared, allow_pickle=False) as stored:
         arrays = {key: stored[key] for key in stored.files}
     arrays["labels"] = arrays["labels"].copy()
-    arrays["labels"][0] = (arrays["labels"][0] + 1) % 10  # one label silently changed, old checksum kept
+    arrays["labels"][0] = (arrays["labels"][0] + 1) % 10
     np.savez_compressed(prepared, **arrays)
-    out = snakemake(workdir, "--cores", "2", "--forcerun", "make_noise", "--", "results/digits/noise/random/0.20.npz")
-    assert out.returncode != 0
-    errors = [line for line in out.stderr.splitlines() if "DataError:" in line]
-    assert errors and all("checksum" in line for line in errors), out.stderr[-3000:]
-    assert "Traceback" not in (workdir / "results" / "logs" / "make_noise" / "digits" / "random" / "0.20.log").read_text()
-    # "delete it and rerun" plans its rebuild and, through it, everything downstream ...
-    saved = prepared.read_bytes()
-    prepared.unlink()
+    with pytest.raises(DataError, match="checksum"):  # what a job reading it would say
+        load_prepared(prepared)
     planned = snakemake(workdir, "--cores", "2", "--dry-run")
-    assert planned.returncode == 0 and re.search(r"^prepare_data\s+1$", planned.stdout, re.M), planned.stdout[-3000:]
-    assert re.search(r"^train_grid\s+5$", planned.stdout, re.M)  # one level of each of the five noise types
-    # ... and so does the command the error gives
-    prepared.write_bytes(saved)
-    advice = re.search(r"`snakemake (.*?)`", errors[0]).group(1).split()
-    assert advice == ["--cores", "all", "--force", "results/data/digits.npz"]
-    assert snakemake(workdir, *advice).returncode == 0
-    load_prepared(prepared)  # intact again (and, being identical, Snakemake's checksum spares what depends on it)
-    rerun = snakemake(workdir, "--cores", "2")
-    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert re.search(r"^prepare_data\s+1$", planned.stdout, re.M), planned.stdout[-3000:]
+    assert re.search(r"^train_grid\s+5$", planned.stdout, re.M)  # and everything made from it
+    out = snakemake(workdir, "--cores", "2", "--", "results/digits/noise/random/0.20.npz")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "results/data/digits.npz: its content changed since it was made" in out.stderr
+    load_prepared(prepared)  # intact again
 
 
 def test_two_cpu_runs_with_the_same_seed_give_identical_tables(small_digits_run, tmp_path):
@@ -175,23 +165,19 @@ def test_a_diverging_training_job_fails_in_one_line_and_leaves_nothing(tmp_path)
     assert "Traceback" not in log and not (tmp_path / "results" / "digits" / "clean").exists()
 
 
-def test_a_clean_model_of_another_fc_dim_is_refused_in_one_line(small_digits_run, tmp_path):
-    """A model.pt made under other settings, its Snakemake metadata gone (copied in, or .snakemake/ lost)."""
+def test_a_clean_model_of_another_fc_dim_is_rebuilt_before_anything_is_made_from_it(small_digits_run, tmp_path):
+    """A model.pt made under other settings, copied in with its record and without Snakemake's metadata."""
     workdir = copy_run(small_digits_run, tmp_path)
     other = overlay(tmp_path, "clean_model: {arch: paper_cnn, width: 0.5, fc_dim: 32}\n")
     made = snakemake(tmp_path / "other", "--cores", "2", "--configfile", *map(str, CONFIGS), other, "--", "results/digits/clean/model.pt")
     assert made.returncode == 0, made.stderr[-3000:]
-    shutil.copy(tmp_path / "other" / "results" / "digits" / "clean" / "model.pt", workdir / "results" / "digits" / "clean")
+    for name in ("model.pt", ".model.pt.record.json"):
+        shutil.copy2(tmp_path / "other" / "results" / "digits" / "clean" / name, workdir / "results" / "digits" / "clean")
     shutil.rmtree(workdir / ".snakemake")
     out = snakemake(workdir, "--cores", "2", "results/digits/clean/embeddings.npz")
-    errors = one_line_errors((workdir / "results" / "logs" / "embed" / "digits.log").read_text(), "")
-    assert out.returncode != 0 and errors[-1].endswith(
-        "ResultFileError: results/digits/clean/model.pt was made with clean_model.fc_dim = 32, but the config says 256; "
-        "rebuild it with `snakemake --cores all --force results/digits/clean/model.pt` (with your usual --configfile), "
-        "then rerun the workflow"), errors
-    assert not (workdir / "results" / "digits" / "clean" / "embeddings.npz").exists()  # no 32-d embeddings
-    assert snakemake(workdir, "--cores", "2", "--force", "results/digits/clean/model.pt").returncode == 0  # the advice
-    assert snakemake(workdir, "--cores", "2", "results/digits/clean/embeddings.npz").returncode == 0
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "it was made with clean_model.fc_dim = 32, the config says 256" in out.stderr, out.stderr[-3000:]
+    assert np.load(workdir / "results" / "digits" / "clean" / "embeddings.npz")["features"].shape[1] == 256
 
 
 def test_a_config_change_reruns_what_it_shapes_without_snakemake_metadata(small_digits_run, tmp_path):
@@ -204,22 +190,52 @@ def test_a_config_change_reruns_what_it_shapes_without_snakemake_metadata(small_
     assert changed.returncode == 0 and planned.get("knn_baseline") == "5" and "train_grid" not in planned, changed.stdout[-3000:]
 
 
-def test_a_truncated_intermediate_file_is_named_and_the_advice_rebuilds_it(small_digits_run, tmp_path):
+def tree_digest(folder) -> dict[str, tuple[bytes, int]]:
+    """Every file under ``folder`` with its bytes and modification time: what a dry run must leave as it is."""
+    return {str(path.relative_to(folder)): (path.read_bytes(), path.stat().st_mtime_ns)
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def test_a_dry_run_and_a_refused_run_write_nothing_and_explicit_defaults_rerun_nothing(small_digits_run, tmp_path):
     workdir = copy_run(small_digits_run, tmp_path)
-    (workdir / "results" / "digits" / "clean" / "test_embeddings.npz").write_bytes(b"")
-    out = snakemake(workdir, "--cores", "2", "--keep-going")
-    assert out.returncode != 0
-    messages = {line.split("ResultFileError: ", 1)[1] for path in (workdir / "results" / "logs").rglob("*.log")
-                for line in path.read_text().splitlines() if "ResultFileError: " in line}
-    assert len(messages) == 1, messages
-    message = messages.pop()
-    assert message.startswith("results/digits/clean/test_embeddings.npz cannot be read"), message
-    advice = re.search(r"`snakemake (.*?)`", message).group(1).split()
-    assert advice == ["--cores", "all", "--force", "results/digits/clean/test_embeddings.npz"]
-    assert snakemake(workdir, *advice).returncode == 0
-    rerun = snakemake(workdir, "--cores", "2")
-    assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert snakemake(workdir, "--cores", "2", "--dry-run").stdout.count("Nothing to be done") == 1
+    before = tree_digest(workdir / "results")
+    defaults = overlay(tmp_path, "train: {lr_schedule: constant, optimizer: sgd, lr: 0.005, momentum: 0.9, weight_decay: 0.001}\n"
+                                 "noise: {kmeans_n_init: 4, flip_shift: 1, human: {file: null}}\n"
+                                 "analytic: {tie: strict, case: simplified}\n")
+    same = snakemake(workdir, "--cores", "2", "--dry-run", "--configfile", *map(str, CONFIGS), defaults)
+    assert same.returncode == 0 and "Nothing to be done" in same.stdout + same.stderr, same.stdout[-3000:]
+    changed = snakemake(workdir, "--cores", "2", "--dry-run", "--configfile", *map(str, CONFIGS),
+                        overlay(tmp_path, "train: {lr: 0.004}\n"))
+    assert changed.returncode == 0 and "train_grid" in changed.stdout, changed.stdout[-3000:]
+    refused = snakemake(workdir, "--cores", "2", "--configfile", *map(str, CONFIGS), overlay(tmp_path, "knn: {K: 0}\n"))
+    assert refused.returncode != 0 and one_line_errors(refused.stderr, "Config error"), refused.stderr[-3000:]
+    assert tree_digest(workdir / "results") == before
+
+
+SWAPS = {  # a table of each kind, replaced (cp -p: an older modification time) by another table of its kind
+    "results/digits/train/random/0.20.csv": "results/digits/train/flip/0.40.csv",
+    "results/digits/scaling/0.5/random/0.20.csv": "results/digits/train/random/0.20.csv",  # the full set's rows
+    "results/digits/agreement/random.csv": "results/digits/agreement/flip.csv",
+    "results/digits/knn/random.csv": "results/digits/knn/flip.csv",
+    "results/digits/analytic/random.csv": "results/digits/analytic/flip.csv",
+    "results/digits/analytic/instance_realised.csv": "results/digits/analytic/random.csv",
+    "results/digits/noise/confusion_matrix.csv": "results/digits/analytic/flip_fit.csv",
+}
+
+
+def test_a_swapped_table_of_any_kind_is_rebuilt_and_no_wrong_file_is_left(small_digits_run, tmp_path):
+    workdir = copy_run(small_digits_run, tmp_path)
+    for target, source in SWAPS.items():
+        shutil.copy2(small_digits_run.parent / source, workdir / target)
+    shutil.rmtree(workdir / ".snakemake")
+    planned = snakemake(workdir, "--cores", "2", "--dry-run")
+    jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", planned.stdout, re.M))
+    for rule in ("train_grid", "train_subset", "knn_agreement", "knn_baseline", "analytic", "analytic_realised",
+                 "confusion_matrix", "summary", "fig11"):
+        assert rule in jobs, (rule, planned.stdout[-3000:])
+    out = snakemake(workdir, "--cores", "2")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert table_differences(small_digits_run, workdir / "results") == []
 
 
 def test_a_target_for_an_unconfigured_level_is_refused_listing_the_configured_ones(tmp_path):
@@ -270,7 +286,7 @@ def test_a_bad_human_label_file_fails_in_one_line_and_leaves_nothing(prepared_di
 
 def test_a_label_file_replaced_by_one_with_an_older_modification_time_reruns_its_noise(prepared_digits, tmp_path):
     """``cp -p``, ``rsync -a``, ``tar x``: a replaced label file keeps an old mtime; its content decides, also without
-    .snakemake (the settings file carries the file's MD5)."""
+    .snakemake (the noise file's record carries the label file's MD5)."""
     import torch
 
     shutil.copytree(prepared_digits / "results", tmp_path / "results")

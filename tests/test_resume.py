@@ -23,8 +23,8 @@ from labelnoise.training import train_seeds
 
 SEEDS = [5, 11]
 #: Evaluation every 7 of the 10 steps of an epoch: checkpoints fall inside epochs, not only at their ends.
-CONFIG = TrainConfig(max_epochs=6, patience=20, batch_size=64, eval_every=7, optimizer="adam", lr=0.003, device="cpu",
-                     lr_schedule="onecycle", hflip=True, translate=2)  # the augmentation draws must resume too
+CONFIG = TrainConfig.defaults(max_epochs=6, patience=20, batch_size=64, eval_every=7, optimizer="adam", lr=0.003, device="cpu",
+                     lr_schedule="onecycle", hflip=True, translate=2, weight_decay=0.0)  # the augmentation draws must resume too
 
 
 def problem() -> dict:

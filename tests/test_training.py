@@ -13,7 +13,7 @@ from sklearn.model_selection import train_test_split
 from labelnoise.models import build_model
 from labelnoise.selection import best_with_patience
 from labelnoise.inference import channel_statistics, extract_features, predict_softmax, preprocess
-from labelnoise.train_config import TrainConfig, TrainResult, resolve_device
+from labelnoise.train_config import DeviceUnavailable, TrainConfig, TrainResult, resolve_device
 from labelnoise.training import _minibatches, train_classifier
 
 torch.set_num_threads(1)
@@ -22,7 +22,7 @@ N_CLASSES = 10
 #: Small, fast digits net: these tests check the loop, not the paper's width.
 WIDTH = 0.5
 FC_DIM = 64
-FAST = TrainConfig(max_epochs=15, patience=4, batch_size=64, device="cpu")
+FAST = TrainConfig.defaults(max_epochs=15, patience=4, batch_size=64, device="cpu", lr=1e-3, weight_decay=0.0, optimizer="adam")
 
 
 def _quiet(_line: str) -> None:
@@ -180,7 +180,7 @@ def test_every_protocol_selects_what_its_rule_picks_from_the_same_trajectory(dig
 
 
 def test_sgd_optimiser_runs(digits):
-    result = _train(digits, TrainConfig(max_epochs=2, patience=1, optimizer="sgd", lr=0.05, device="cpu"))
+    result = _train(digits, TrainConfig.defaults(max_epochs=2, patience=1, optimizer="sgd", lr=0.05, device="cpu", batch_size=128, weight_decay=0.0))
     assert result.epochs_run >= 1 and np.isfinite(result.history[-1]["train_loss"])
 
 
@@ -212,7 +212,7 @@ def test_minibatches_partition_the_data():
 )
 def test_bad_config_values_raise(field, value):
     with pytest.raises(ValueError, match=field):
-        TrainConfig(**{field: value})
+        TrainConfig.defaults(**{field: value})
 
 
 def test_resolve_device():
@@ -221,7 +221,7 @@ def test_resolve_device():
     with pytest.raises(ValueError):
         resolve_device("not_a_device")
     if not torch.cuda.is_available():
-        with pytest.raises(ValueError, match="CUDA is not available"):
+        with pytest.raises(DeviceUnavailable, match="no CUDA device"):
             resolve_device("cuda")
 
 
@@ -290,6 +290,6 @@ def test_divergence_is_an_error_not_a_result(digits):
     """A NaN loss stops training with one clear error; nothing is returned that a job could save."""
     from labelnoise.train_config import TrainingDiverged
 
-    config = TrainConfig(max_epochs=3, patience=3, batch_size=64, optimizer="sgd", lr=1e5, device="cpu")
+    config = TrainConfig.defaults(max_epochs=3, patience=3, batch_size=64, optimizer="sgd", lr=1e5, device="cpu", weight_decay=0.0)
     with pytest.raises(TrainingDiverged, match=r"seed 1 of 1 \(seed 0\) diverged: training loss nan by step \d+ \(epoch 1; sgd, lr 100000.0\); lower train.lr"):
         _train(digits, config)

@@ -7,6 +7,7 @@ run is shared by the tests of this module.
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -203,6 +204,25 @@ def test_deleting_one_level_reruns_only_that_level_and_downstream(run):
     assert out.returncode == 0, out.stderr[-3000:]
     assert (run / "digits" / "train" / "random" / "0.60.csv").exists()
     assert planned_jobs(workdir) == {}
+
+
+def test_a_copied_results_folder_follows_the_config_it_is_given(run, tmp_path):
+    """No .snakemake/, a level removed and a setting changed: every collected table, the summary and the landing
+    page follow the new config (Snakemake alone would keep the removed level's rows)."""
+    shutil.copytree(run, tmp_path / "results", symlinks=True)
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text("noise: {levels: {random: [0.2]}}\nscaling: {level: 0.2}\nknn: {K: 7}\n"
+                       "figures: {softmax_examples: {random_level: 0.2}}\n")
+    out = snakemake(tmp_path, "--cores", "2", "--configfile", str(CONFIG), str(overlay))
+    assert out.returncode == 0, out.stderr[-3000:]
+    results = tmp_path / "results"
+    for table in ("digits/train.csv", "digits/train_summary.csv", "summary_digits.csv", "fig10_digits.csv",
+                  "fig13_digits.csv", "digits/knn/random.csv", "digits/agreement/random.csv"):
+        frame = pd.read_csv(results / table, dtype={"level": str})
+        rows = frame[(frame["noise"] == "random") & frame["level"].isin(["0.60", "0.6"])]
+        assert rows.empty, (table, rows)
+    assert "K = 7" in (results / "run_description.rst").read_text()
+    assert planned_jobs(tmp_path, "--configfile", str(CONFIG), str(overlay)) == {}
 
 
 def test_single_figure_target_builds_only_what_it_needs(tmp_path):

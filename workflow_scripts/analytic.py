@@ -8,14 +8,13 @@ from labelnoise.config import analytic_gammas
 from labelnoise.data import load_prepared
 from labelnoise.io import load_csv, load_npz, save_csv
 from labelnoise.noise import flip_permutation, noise_confusion_matrix
-from labelnoise.provenance import check_inputs
 from labelnoise.runtime import job_logger
+from labelnoise.records import write_records
 
 settings = snakemake.params.settings
 noise = snakemake.wildcards.spread_noise
 options = settings["analytic"]
 log = job_logger(snakemake)
-check_inputs(snakemake)
 
 data = load_prepared(snakemake.input.data)
 labels = data.part("test")[1]
@@ -38,3 +37,4 @@ curves.insert(0, "dataset", settings["name"])
 curves["case"] = options["case"]
 curves["tie"] = options["tie"]
 save_csv(snakemake.output[0], curves, exact=True)
+write_records(snakemake)  # last: what made each output, beside it (labelnoise.records)

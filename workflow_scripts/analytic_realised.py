@@ -12,14 +12,13 @@ import pandas as pd
 from labelnoise.analytic import clean_label_distribution, knn_accuracy_curves
 from labelnoise.data import load_prepared
 from labelnoise.io import load_npz, save_csv
-from labelnoise.provenance import check_inputs
 from labelnoise.runtime import job_logger
+from labelnoise.records import write_records
 
 settings = snakemake.params.settings
 noise = snakemake.wildcards.realised_noise
 options = settings["analytic"]
 log = job_logger(snakemake)
-check_inputs(snakemake)
 data = load_prepared(snakemake.input.data)
 labels = data.part("test")[1]
 softmax = load_npz(snakemake.input.softmax)["softmax"] if options["case"] == "general" else None
@@ -40,3 +39,4 @@ table.insert(0, "dataset", settings["name"])
 table["case"], table["tie"] = options["case"], options["tie"]
 save_csv(snakemake.output[0], table[["dataset", "noise", "level", "realised_gamma", "K", "accuracy", "case", "tie"]],
          exact=True)
+write_records(snakemake)  # last: what made each output, beside it (labelnoise.records)

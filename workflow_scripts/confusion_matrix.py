@@ -8,6 +8,7 @@ from labelnoise.io import save_csv
 from labelnoise.noise import check_confusion_matrix, random_confusion_matrix
 from labelnoise.runtime import job_logger
 from labelnoise.seeding import rng_for
+from labelnoise.records import write_records
 
 settings = snakemake.params.settings
 log = job_logger(snakemake)
@@ -26,3 +27,4 @@ else:
 frame = pd.DataFrame(matrix, columns=[str(c) for c in range(n_classes)])
 frame.insert(0, "clean_label", range(n_classes))
 save_csv(snakemake.output[0], frame, exact=True)
+write_records(snakemake)  # last: what made each output, beside it (labelnoise.records)

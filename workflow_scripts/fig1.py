@@ -2,16 +2,15 @@
 
 from labelnoise.io import load_npz, save_figure
 from labelnoise.plots.fig1 import embed_2d, plot_fig1_embedding
-from labelnoise.provenance import check_inputs
 from labelnoise.runtime import job_logger, limit_native_threads
 from labelnoise.seeding import derive_seed, rng_for
 from labelnoise.tables import load_train_tables
+from labelnoise.records import write_records
 
 settings = snakemake.params.settings
 options = settings["figures"]["embedding"]
 log = job_logger(snakemake)
 limit_native_threads(snakemake.threads)
-check_inputs(snakemake)
 
 features = load_npz(snakemake.input.embeddings)["features"]
 shown = rng_for(settings["seed"], settings["name"], "fig1").choice(
@@ -28,3 +27,4 @@ for noise in ("random", "concentrated"):
     panels.append({"xy": xy, "labels": noisy["noisy_labels"][0][shown], "title": title})
     log.info(title)
 save_figure(plot_fig1_embedding(panels), snakemake.output[0])
+write_records(snakemake)  # last: what made each output, beside it (labelnoise.records)

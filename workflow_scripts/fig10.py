@@ -7,6 +7,7 @@ from labelnoise.analytic import best_fit
 from labelnoise.io import load_csv, save_csv, save_figure
 from labelnoise.plots.fig10 import plot_fig10_agreement
 from labelnoise.runtime import job_logger
+from labelnoise.records import write_records
 
 log = job_logger(snakemake)
 per_seed = pd.concat([load_csv(path, dtype={"level": str}) for path in snakemake.input.agreement], ignore_index=True)
@@ -22,3 +23,4 @@ for row in table.itertuples():
     log.info("%s %s: CNN %.3f; agreement %.3f at effective K = %d (seeds %d-%d; chance %.3f); fitted K %s", row.noise,
              row.level, row.cnn_accuracy_mean, row.agreement_mean, row.effective_K, row.effective_K_seed_min,
              row.effective_K_seed_max, row.chance_agreement_mean, "-" if pd.isna(row.fitted_K) else int(row.fitted_K))
+write_records(snakemake)  # last: what made each output, beside it (labelnoise.records)

@@ -5,6 +5,7 @@ from labelnoise.plots.fig12 import plot_fig12_realised_noise
 from labelnoise.runtime import job_logger
 from labelnoise.summary import class_conditional_comparison
 from labelnoise.tables import aggregate_over_seeds, load_train_tables
+from labelnoise.records import write_records
 
 log = job_logger(snakemake)
 noises = snakemake.params.noises
@@ -20,3 +21,4 @@ save_figure(plot_fig12_realised_noise(table, snakemake.wildcards.dataset), snake
 for row in table.itertuples():
     log.info("%s %s (realised %.3f): CNN %.4f, K-NN %.4f, class-conditional theory at K = %d %.4f", row.noise, row.level,
              row.realised_gamma_mean, row.test_acc_mean, row.knn_acc, row.analytic_K, row.analytic_acc)
+write_records(snakemake)  # last: what made each output, beside it (labelnoise.records)

@@ -9,6 +9,7 @@ from labelnoise.runtime import job_logger
 from labelnoise.selection import PROTOCOLS
 from labelnoise.selection_study import flip_decisions, protocol_curves
 from labelnoise.tables import load_train_tables
+from labelnoise.records import write_records
 
 settings = snakemake.params.settings
 log = job_logger(snakemake)
@@ -34,3 +35,4 @@ for row in curves.drop_duplicates(["noise", "protocol"]).itertuples():
 for row in decisions.itertuples():
     log.info("flip %s, %s: predictions true label %.3f, counterpart %.3f; |p(true) - p(counterpart)| mean %.3f",
              row.level, row.protocol, row.true_label, row.counterpart, row.tie_gap_mean)
+write_records(snakemake)  # last: what made each output, beside it (labelnoise.records)

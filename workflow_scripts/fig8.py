@@ -5,6 +5,7 @@ from labelnoise.appendix_a import CHI2_DEFINITION_TEX
 from labelnoise.io import load_csv, save_figure
 from labelnoise.plots.fig8_fig9 import plot_fig8_preferred_k
 from labelnoise.runtime import job_logger
+from labelnoise.records import write_records
 
 settings = snakemake.params.settings
 log = job_logger(snakemake)
@@ -18,3 +19,4 @@ figure = plot_fig8_preferred_k(
 )
 save_figure(figure, snakemake.output[0])
 log.info("median chi2 %.6f over %d test samples", samples["chi2"].median(), len(samples))
+write_records(snakemake)  # last: what made each output, beside it (labelnoise.records)

@@ -6,12 +6,11 @@ from labelnoise.appendix_a import examples_near_median
 from labelnoise.data import load_prepared
 from labelnoise.io import load_csv, load_npz, save_figure
 from labelnoise.plots.fig8_fig9 import plot_fig9_softmax_knn_pairs
-from labelnoise.provenance import check_inputs
 from labelnoise.runtime import job_logger
+from labelnoise.records import write_records
 
 settings = snakemake.params.settings
 log = job_logger(snakemake)
-check_inputs(snakemake)
 data = load_prepared(snakemake.input.data)
 samples = load_csv(snakemake.input.samples)
 pairs = load_npz(snakemake.input.pairs)
@@ -31,3 +30,4 @@ figure = plot_fig9_softmax_knn_pairs(
 )
 save_figure(figure, snakemake.output[0])
 log.info("examples %s, chi2 %s", [e["name"] for e in examples], [round(e["chi2"], 4) for e in examples])
+write_records(snakemake)  # last: what made each output, beside it (labelnoise.records)

@@ -6,6 +6,7 @@ from labelnoise.plots.common import NOISE_NAMES
 from labelnoise.plots.fig5_7 import plot_fig5_7_analytic_comparison
 from labelnoise.runtime import job_logger
 from labelnoise.tables import load_train_tables
+from labelnoise.records import write_records
 
 noise = snakemake.params.noise
 log = job_logger(snakemake)
@@ -22,3 +23,4 @@ figure = plot_fig5_7_analytic_comparison(
 )
 save_figure(figure, snakemake.output[0])
 log.info("%s noise: %d runs, %d analytic points", noise, len(train), len(analytic))
+write_records(snakemake)  # last: what made each output, beside it (labelnoise.records)

@@ -11,16 +11,15 @@ cluster.
 from labelnoise.data import load_prepared
 from labelnoise.io import load_npz, save_figure
 from labelnoise.plots.fig2_fig3 import choose_softmax_examples, fig3_region_row, noisy_net_softmax_row, plot_fig2_softmax_examples
-from labelnoise.provenance import check_inputs
 from labelnoise.runtime import job_logger, limit_native_threads
 from labelnoise.seeding import rng_for
 from labelnoise.tables import load_train_tables
+from labelnoise.records import write_records
 
 settings = snakemake.params.settings
 options = settings["figures"]["softmax_examples"]
 log = job_logger(snakemake)
 limit_native_threads(snakemake.threads)
-check_inputs(snakemake)
 data = load_prepared(snakemake.input.data)
 test_labels = data.part("test")[1]
 names = data.class_names
@@ -48,3 +47,4 @@ if snakemake.params.regions:  # (g, h): where a test sample lies relative to the
     for row, letter in zip(rows, "abcd"):
         row["title"] = f"({letter}) {row['title']}"
 save_figure(plot_fig2_softmax_examples(rows, class_names=names), snakemake.output[0])
+write_records(snakemake)  # last: what made each output, beside it (labelnoise.records)

@@ -7,13 +7,12 @@ from labelnoise.download import file_md5
 from labelnoise.human_labels import human_noise, read_human_labels
 from labelnoise.io import save_npz
 from labelnoise.noise import realised_transition_matrix
-from labelnoise.provenance import check_inputs
 from labelnoise.runtime import job_logger
+from labelnoise.records import write_records
 
 settings = snakemake.params.settings
 label_set = snakemake.wildcards.level
 log = job_logger(snakemake)
-record = check_inputs(snakemake, external=("labels",))  # the label file is the user's, not a result
 data = load_prepared(snakemake.input.data)
 clean = data.labels[data.train_idx]  # the prepared training order: the official one for mnist and cifar10
 human = read_human_labels(snakemake.input.labels, settings["noise"]["human"]["sets"][label_set],
@@ -22,7 +21,6 @@ noisy = human_noise(clean, human)
 rate = noisy.realised_fraction(clean)
 save_npz(
     snakemake.output[0],
-    record,
     noisy_labels=np.repeat(noisy.labels[None], settings["seeds"], axis=0),
     corrupted=np.repeat(noisy.corrupted[None], settings["seeds"], axis=0),
     clean_labels=clean,
@@ -32,3 +30,4 @@ save_npz(
 )
 log.info("human labels %s of %s: %d of %d differ from the clean ones (noise rate %.4f)",
          label_set, snakemake.input.labels, int(noisy.corrupted.sum()), len(clean), rate)
+write_records(snakemake)  # last: what made each output, beside it (labelnoise.records)

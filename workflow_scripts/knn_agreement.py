@@ -6,16 +6,15 @@ from labelnoise.agreement import agreement_table
 from labelnoise.config import ConfigError
 from labelnoise.io import load_npz, save_csv
 from labelnoise.knn import nearest_neighbours
-from labelnoise.provenance import check_inputs
 from labelnoise.runtime import job_logger, limit_native_threads
 from labelnoise.seeding import rng_for
+from labelnoise.records import write_records
 
 settings = snakemake.params.settings
 noise = snakemake.wildcards.noise
 K_values, tie = settings["agreement"]["K"], settings["knn"]["tie"]
 log = job_logger(snakemake)
 limit_native_threads(snakemake.threads)
-check_inputs(snakemake)
 train = load_npz(snakemake.input.embeddings)
 test = load_npz(snakemake.input.test_embeddings)
 n_labels = int(max(train["labels"].max(), test["labels"].max())) + 1
@@ -40,3 +39,4 @@ for level, noise_path, softmax_path in zip(snakemake.params.levels, snakemake.in
                  best["cnn_accuracy"], best["agreement"], best["K"], best["chance_agreement"])
         tables.append(table)
 save_csv(snakemake.output[0], pd.concat(tables, ignore_index=True))
+write_records(snakemake)  # last: what made each output, beside it (labelnoise.records)

@@ -2,16 +2,15 @@
 
 from labelnoise.io import load_npz, save_csv
 from labelnoise.knn import knn_noise_table, nearest_neighbours
-from labelnoise.provenance import check_inputs
 from labelnoise.runtime import job_logger, limit_native_threads
 from labelnoise.seeding import rng_for
+from labelnoise.records import write_records
 
 settings = snakemake.params.settings
 noise = snakemake.wildcards.noise
 options = settings["knn"]
 log = job_logger(snakemake)
 limit_native_threads(snakemake.threads)
-check_inputs(snakemake)
 train = load_npz(snakemake.input.embeddings)
 test = load_npz(snakemake.input.test_embeddings)
 n_labels = int(max(train["labels"].max(), test["labels"].max())) + 1
@@ -31,3 +30,4 @@ save_csv(snakemake.output[0], table)
 for row in table.itertuples():
     log.info("%s %s seed %d: K = %d K-NN accuracy %.4f (realised gamma %.3f)",
              noise, row.level, row.seed_index, row.K, row.accuracy, row.realised_gamma)
+write_records(snakemake)  # last: what made each output, beside it (labelnoise.records)

@@ -8,14 +8,13 @@ from labelnoise.io import load_csv, load_npz, save_npz
 from labelnoise.noise import (
     CLASS_CONDITIONAL, corrupted_count, flip_permutation, make_noisy_labels, most_likely_wrong_class, nominal_gamma, realised_transition_matrix,
 )
-from labelnoise.provenance import check_inputs
 from labelnoise.runtime import job_logger
 from labelnoise.seeding import rng_for
+from labelnoise.records import write_records
 
 settings = snakemake.params.settings
 noise, level_name = snakemake.wildcards.noise, snakemake.wildcards.level
 log = job_logger(snakemake)
-record = check_inputs(snakemake)
 data = load_prepared(snakemake.input.data)
 clean = data.labels[data.train_idx]
 level = parse_level(noise, level_name)
@@ -51,7 +50,6 @@ noisy_val = {} if noise not in CLASS_CONDITIONAL else dict(noisy_val_labels=np.s
 ]))
 save_npz(
     snakemake.output[0],
-    record,
     **noisy_val,
     noisy_labels=np.stack([r.labels for r in realisations]),
     corrupted=np.stack([r.corrupted for r in realisations]),
@@ -64,3 +62,4 @@ for seed_index, r in enumerate(realisations):
         "%s %s seed %d: %d of %d labels re-drawn (%.4f), %.4f differ from the clean ones",
         noise, level_name, seed_index, int(r.corrupted.sum()), len(clean), r.corrupted_fraction, r.realised_fraction(clean),
     )
+write_records(snakemake)  # last: what made each output, beside it (labelnoise.records)

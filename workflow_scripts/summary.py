@@ -5,6 +5,7 @@ from labelnoise.io import atomic_path, load_csv, save_csv
 from labelnoise.report import summary_html
 from labelnoise.runtime import job_logger
 from labelnoise.summary import build_summary
+from labelnoise.records import write_records
 
 log = job_logger(snakemake)
 noises = snakemake.params.spread_noises
@@ -22,3 +23,4 @@ with atomic_path(snakemake.output.html) as tmp:
     tmp.write_text(summary_html(summary, snakemake.wildcards.dataset))
 save_csv(snakemake.output.table, summary)
 log.info("%d rows written to %s and %s", len(summary), snakemake.output.table, snakemake.output.html)
+write_records(snakemake)  # last: what made each output, beside it (labelnoise.records)

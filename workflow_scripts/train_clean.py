@@ -9,16 +9,15 @@ from labelnoise.config import model_kwargs
 from labelnoise.data import load_prepared
 from labelnoise.io import save_csv
 from labelnoise.models import build_model
-from labelnoise.provenance import check_inputs
 from labelnoise.runtime import configure_torch, job_logger
 from labelnoise.seeding import derive_seed
 from labelnoise.train_config import TrainConfig
 from labelnoise.training import train_classifier
+from labelnoise.records import write_records
 
 settings = snakemake.params.settings
 log = job_logger(snakemake)
 configure_torch(snakemake.threads)
-record = check_inputs(snakemake)
 
 data = load_prepared(snakemake.input.data)
 clean_kwargs = model_kwargs(settings, "clean_model", data.image_shape, data.n_classes)
@@ -32,7 +31,7 @@ result = train_classifier(
 )
 log.info("clean model: validation %.4f, test %.4f at epoch %d (%s selection)", result.val_acc, result.test_acc,
          result.best_epoch, settings["train"]["selection"])
-save_checkpoint(snakemake.output.model, clean_kwargs, result.state_dict, record)
+save_checkpoint(snakemake.output.model, clean_kwargs, result.state_dict)
 save_csv(
     snakemake.output.table,
     pd.DataFrame([{
@@ -42,3 +41,4 @@ save_csv(
     }]),
 )
 shutil.rmtree(snakemake.params.resume, ignore_errors=True)  # the resume checkpoint: results are saved
+write_records(snakemake)  # last: what made each output, beside it (labelnoise.records)

@@ -11,16 +11,15 @@ from labelnoise.config import model_kwargs
 from labelnoise.data import load_prepared, nested_subsets
 from labelnoise.grid import train_noise_level
 from labelnoise.io import load_npz, save_csv, save_npz
-from labelnoise.provenance import check_inputs
 from labelnoise.runtime import configure_torch, job_logger
 from labelnoise.seeding import derive_seed, rng_for
 from labelnoise.train_config import TrainConfig
+from labelnoise.records import write_records
 
 settings = snakemake.params.settings
 noise, level = snakemake.wildcards.noise, snakemake.wildcards.level
 log = job_logger(snakemake)
 configure_torch(snakemake.threads)
-record = check_inputs(snakemake)  # the noise file is this level's, made under this config
 
 data = load_prepared(snakemake.input.data)
 noisy = load_npz(snakemake.input.noise)
@@ -43,7 +42,8 @@ table, softmax = train_noise_level(
     noisy_val_labels=noisy.get("noisy_val_labels"),  # class-conditional noise: the noisy_val selection protocol
 )
 if "softmax" in snakemake.output.keys():  # first: the table is the rule's primary output and lands last
-    save_npz(snakemake.output.softmax, record, **softmax, labels=data.part("test")[1], seeds=table["seed"].to_numpy())
+    save_npz(snakemake.output.softmax, **softmax, labels=data.part("test")[1], seeds=table["seed"].to_numpy())
 save_csv(snakemake.output.table, table)
 shutil.rmtree(snakemake.params.resume, ignore_errors=True)  # the resume checkpoints: results are saved
 log.info("%s %s: test accuracy %.4f +- %.4f (std over %d seeds)", noise, level, table.test_acc.mean(), table.test_acc.std(ddof=1), len(table))
+write_records(snakemake)  # last: what made each output, beside it (labelnoise.records)

@@ -1,0 +1,130 @@
+"""What made each result file: the one guard against stale, swapped or changed results.
+
+Every file a rule writes gets a record beside it (``dir/.name.record.json``):
+the rule and wildcards that wrote it, the settings it was made under (the
+rule's ``params.settings``: the config keys it reads, the noise levels a
+collecting rule gathers, a user file's MD5) and the file's SHA-256. Before
+Snakemake builds its DAG, the workflow compares every record under
+``results/`` with what the config would make now (:func:`stale_results`);
+a file whose record is missing, names another path, holds other settings or
+other content is forced to be rebuilt, and with it what depends on it.
+
+Why records and not Snakemake's own triggers: those live in ``.snakemake/``,
+outside ``results/``, and see neither a copied-in file with an old
+modification time nor a results folder moved without its metadata; a record
+travels with the file and is judged by content. Jobs trust their inputs:
+the check is made once, for the whole run, when the workflow starts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Callable, Iterable
+
+from labelnoise.io import atomic_path
+
+#: Folders of results/ that hold no rule outputs: logs, benchmarks and resume checkpoints of killed jobs.
+UNRECORDED_FOLDERS = ("logs", "benchmarks", "resume")
+
+
+def record_path(path: str | os.PathLike) -> Path:
+    """Where the record of the result file ``path`` lives: a hidden file beside it."""
+    path = Path(path)
+    return path.parent / f".{path.name}.record.json"
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def plain(value: object) -> object:
+    """``value`` as JSON reads it back (tuples as lists, keys as strings): records compare like for like."""
+    return json.loads(json.dumps(value, sort_keys=True))
+
+
+def write_records(snakemake) -> None:
+    """Record every output file of a finished Snakemake job (the last call of each workflow script)."""
+    for output in snakemake.output:
+        path = Path(output)
+        if not path.is_file():
+            continue
+        stat = path.stat()
+        record = {
+            "path": os.path.normpath(output),
+            "rule": snakemake.rule,
+            "wildcards": dict(snakemake.wildcards.items()),
+            "settings": plain(snakemake.params.settings),
+            "sha256": file_sha256(path),
+            "size": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns,
+        }
+        with atomic_path(record_path(path)) as tmp:
+            tmp.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+
+
+def first_difference(made: object, expected: object, key: str = "") -> tuple[str, object, object] | None:
+    """(dotted key, made value, expected value) of the first setting that differs, or None."""
+    if isinstance(made, dict) and isinstance(expected, dict):
+        for name in sorted(made.keys() | expected.keys()):
+            found = first_difference(made.get(name), expected.get(name), f"{key}.{name}" if key else name)
+            if found:
+                return found
+        return None
+    return None if made == expected else (key, made, expected)
+
+
+def stale_reason(path: Path, expected_settings: Callable[[str, dict], object | None]) -> str | None:
+    """Why the result file ``path`` is not what this config would make (None if it is).
+
+    ``expected_settings(rule, wildcards)``: the settings that rule would record
+    now, or None when the config no longer makes such a file (then any record
+    will do: the run does not use it).
+    """
+    try:
+        record = json.loads(record_path(path).read_text())
+        rule, wildcards, made = record["rule"], record["wildcards"], record["settings"]
+    except FileNotFoundError:
+        return "it has no record (made by an older version of this workflow, or not by it)"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "its record is damaged"
+    if record.get("path") != os.path.normpath(path):
+        return f"it was written as {record.get('path')} (a copied or swapped file)"
+    stat = path.stat()
+    if (stat.st_size, stat.st_mtime_ns) != (record.get("size"), record.get("mtime_ns")):
+        if stat.st_size != record.get("size") or file_sha256(path) != record.get("sha256"):
+            return "its content changed since it was made (a copied or swapped file)"
+    expected = expected_settings(rule, wildcards)
+    if expected is None:
+        return None
+    difference = first_difference(made, plain(expected))
+    if difference:
+        key, was, now = difference
+        return f"it was made with {key} = {json.dumps(was)}, the config says {json.dumps(now)}"
+    return None
+
+
+def result_files(results: str | os.PathLike) -> Iterable[Path]:
+    """Every rule output under ``results`` (records, logs, benchmarks, resume checkpoints and partial files aside)."""
+    results = Path(results)
+    for root, folders, files in os.walk(results):
+        folders[:] = [name for name in folders if name not in UNRECORDED_FOLDERS and not name.startswith(".")]
+        for name in sorted(files):
+            if not name.startswith("."):  # records, and the partial files of running writers
+                yield Path(os.path.normpath(os.path.join(root, name)))
+
+
+def stale_results(results: str | os.PathLike, expected_settings: Callable[[str, dict], object | None]) -> dict[str, str]:
+    """Result files under ``results`` that this config would not make as they are: path -> reason."""
+    stale = {}
+    for path in result_files(results):
+        reason = stale_reason(path, expected_settings)
+        if reason:
+            stale[str(path)] = reason
+    return stale
