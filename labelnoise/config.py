@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from labelnoise.noise_types import ALL as ALL_NOISES
 from labelnoise.schema import SCHEMA_PATH, ConfigError, key_path, read_schema, strict_validator
 
 STUDY_SECTIONS = ("seeds", "clean_model", "grid_model", "train", "noise", "analytic", "figures", "knn", "appendix_a",
                   "agreement", "scaling")
-GAMMA_NOISES = ("random", "flip", "confusion")
 
 #: The noise levels (and human label sets) whose results a collecting rule gathers: part of its settings, so a
 #: table or figure made from other levels is rebuilt (with or without Snakemake's metadata).
@@ -339,8 +339,10 @@ def parse_level(noise: str, text: str) -> float | int:
 
 
 def noise_levels(view: dict) -> dict[str, list[str]]:
-    """Level names per noise type of a dataset view; human noise only where a label file is configured."""
-    levels = {noise: [format_level(noise, v) for v in values] for noise, values in view["noise"]["levels"].items()}
+    """Level names per noise type of a dataset view, in the registry's order; human noise only where a label file
+    is configured."""
+    configured = view["noise"]["levels"]
+    levels = {noise: [format_level(noise, v) for v in configured[noise]] for noise in ALL_NOISES if noise in configured}
     if view["noise"]["human"]["file"] is not None:
         levels["human"] = list(view["noise"]["human"]["sets"])
     return levels

@@ -29,9 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-NOISE_TYPES = ("random", "flip", "confusion", "concentrated", "instance")
-#: The class-conditional noise types (Eq. 6 holds): a label's corruption depends on its class alone.
-CLASS_CONDITIONAL = ("random", "flip", "confusion")
+from labelnoise.noise_types import CLASS_CONDITIONAL, SYNTHETIC
+
 ROW_SUM_TOLERANCE = 1e-6
 #: How far from 1 a softmax row may sum: a network's float32 softmax sums to 1 only to single precision.
 SOFTMAX_ROW_SUM_TOLERANCE = 1e-5
@@ -351,4 +350,4 @@ def make_noisy_labels(
         if np.shape(softmax)[-1:] != (n_classes,):
             raise ValueError(f"softmax of shape {np.shape(softmax)} does not have one column per class ({n_classes})")
         return instance_noise(clean, level, softmax)
-    raise ValueError(f"unknown noise type {noise!r}; known: {', '.join(NOISE_TYPES)}")
+    raise ValueError(f"unknown noise type {noise!r}; known: {', '.join(SYNTHETIC)}")

@@ -36,20 +36,19 @@ import pandas as pd
 from labelnoise.analytic import best_fit
 from labelnoise.analytic import concentrated_noise_accuracy
 from labelnoise.appendix_a import PAPER_MEDIAN_CHI2
-from labelnoise.config import GAMMA_NOISES as SPREAD_NOISES
 from labelnoise.io import save_csv
-from labelnoise.summary import PAPER_CLAIMS
+from labelnoise.noise_types import BY_NAME
+from labelnoise.noise_types import CLASS_CONDITIONAL as SPREAD_NOISES
 MARKER = re.compile(r"<!-- reference-table (?P<spec>[^>]*?) -->\n(?P<body>.*?)<!-- end reference-table -->", re.S)
 #: The paper's clean accuracy per data source (Fig. 4); MNIST where a run records no source.
 CLEAN_CLAIMS = {"cifar10": "~90% with All-CNN-C (Fig. 4)"}
 #: What the paper says of its CIFAR-10 curves (Section 5: not perfectly learnable, the general case of Eq. 3),
-#: where it differs from the MNIST claims of labelnoise.summary.PAPER_CLAIMS.
+#: where it differs from the MNIST claims of labelnoise.noise_types.
 CIFAR10_CLAIMS = {
     "random": "falls before 90%; the general-case analytic K-NN matches (Figs. 4(e), 5(d-f))",
     "flip": "collapses near 50%; the general-case analytic K-NN matches (Figs. 4(f), 6(d-f))",
     "confusion": "the general-case analytic K-NN matches (Fig. 7)",
 }
-NOISE_LABELS = {"random": "random", "flip": "flip", "confusion": "confusion matrix", "concentrated": "concentrated (k clusters)"}
 
 
 def publish(results: Path, dataset: str, out: Path, config: str, command: str, wall_s: float, jobs: int) -> None:
@@ -149,7 +148,7 @@ def render_table(root: Path, spec: str) -> str:
             analytic = (" / ".join(f"{a:.3f}" for a in chosen_rows["analytic_acc_fitted_K"])
                         + f" (K = {int(chosen_rows['fitted_K'].iloc[0])})")
         claims = CIFAR10_CLAIMS if run.get("source") == "cifar10" else {}
-        rows.append([NOISE_LABELS.get(noise, noise), shown, cnn, analytic, knn, claims.get(noise, PAPER_CLAIMS.get(noise, ""))])
+        rows.append([BY_NAME[noise].short, shown, cnn, analytic, knn, claims.get(noise, BY_NAME[noise].paper_claim)])
     lines = markdown_table(header, rows)
     fits = "; ".join(f"{noise} {_fit(folder, noise)}" for noise in SPREAD_NOISES if (folder / f"fit_{noise}.csv").exists())
     minutes, seconds = divmod(int(run["wall_s"]), 60)

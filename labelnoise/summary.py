@@ -15,18 +15,12 @@ import pandas as pd
 from labelnoise.agreement import agreement_over_seeds, best_agreement_k
 from labelnoise.analytic import best_fit
 from labelnoise.io import load_csv
+from labelnoise.noise_types import NOISE_TYPES
 from labelnoise.selection import PROTOCOLS
 from labelnoise.tables import load_train_tables, require_columns
 
-#: What the paper reports per noise type (Fig. 4 and Section 5).
-PAPER_CLAIMS: dict[str, str] = {
-    "random": "resisted up to ~90% noise (Figs. 4, 5); analytic K-NN matches",
-    "flip": "resisted almost up to 50%, collapses near 50% (Figs. 4, 6)",
-    "confusion": "resisted while the true label keeps the plurality; analytic K-NN matches (Fig. 7)",
-    "concentrated": "no resistance: accuracy ~ 1 - gamma (Fig. 4)",
-    "instance": "not in the paper; its class-conditional theory (Eq. 6) is an approximation here (Fig. 12)",
-    "human": "not in the paper; its class-conditional theory (Eq. 6) is an approximation here (Fig. 12)",
-}
+#: What the paper reports per noise type (Fig. 4 and Section 5), from the registry.
+PAPER_CLAIMS: dict[str, str] = {noise.name: noise.paper_claim for noise in NOISE_TYPES}
 
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "dataset", "noise", "level", "train_fraction", "nominal_gamma", "corrupted_fraction", "realised_gamma",

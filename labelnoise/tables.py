@@ -16,12 +16,8 @@ import numpy as np
 import pandas as pd
 
 from labelnoise.io import ResultFileError, load_csv, rebuild_hint
-from labelnoise.noise import NOISE_TYPES
+from labelnoise.noise_types import ALL as NOISE_ORDER
 from labelnoise.selection import PROTOCOLS, SELECTION_MEASURES
-
-#: Display and sort order of the noise types (Section 3 of the paper); noise
-#: types not listed here sort after these, alphabetically.
-NOISE_ORDER: tuple[str, ...] = (*NOISE_TYPES, "human")  # the synthetic types, then labels read from a file
 
 #: Columns of the per-level training tables results/{dataset}/train/{noise}/{level}.csv: val_acc ... best_step are
 #: those of the reported protocol (``selection``); ``{protocol}_{step,val_acc,test_acc}`` those of every protocol

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import labelnoise.download
+import labelnoise.noise_types as noise_types_registry
 from labelnoise.config import (
     format_level,
     noise_levels,
@@ -16,11 +17,12 @@ from labelnoise.runtime import device_problem
 
 RESULTS = "results"
 RUN_DESCRIPTION = f"{RESULTS}/run_description.rst"  # the report's landing page (Snakefile: report)
-SYNTHETIC_NOISES = ["random", "flip", "confusion", "concentrated", "instance"]  # made by rule make_noise
-NOISE_TYPES = SYNTHETIC_NOISES + ["human"]  # human: labels read from a file (rule human_noise), where configured
-SPREAD_NOISES = ["random", "flip", "confusion"]  # the class-conditional noise types of Eq. 6
-FIG4_NOISES = ["concentrated", "random", "flip", "instance"]  # the paper's three, and instance-dependent noise
-REALISED_NOISES = ["instance", "human"]  # not class-conditional: Eq. 6 with their realised transition matrix
+# The noise types, from their one registry (labelnoise/noise_types.py).
+SYNTHETIC_NOISES = list(noise_types_registry.SYNTHETIC)  # made by rule make_noise; human labels are read from a file
+NOISE_TYPES = list(noise_types_registry.ALL)
+SPREAD_NOISES = list(noise_types_registry.CLASS_CONDITIONAL)  # Eq. 6 holds: analytic curves and the fitted K
+FIG4_NOISES = list(noise_types_registry.FIG4)
+REALISED_NOISES = list(noise_types_registry.REALISED)  # Eq. 6 with their realised transition matrix (Fig. 12)
 FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9", "fig10", "fig11", "fig12", "fig13"]
 
 # SETTINGS (the Snakefile): each dataset's settings view, validated once when the workflow starts.
@@ -182,10 +184,13 @@ def report_figure(png, name, title):
     """``png`` flagged for ``snakemake --report``: caption report/<name>.rst, this run's numbers as labels."""
     from labelnoise.summary import measured_labels
 
+    number = int(name.removeprefix("fig"))
     return report(
         png,
         caption=f"../report/{name}.rst",  # relative to the rule file
-        category=title,
+        # Two categories, each in the figures' order (the report sorts names as text: "Fig. 10" before "Fig. 2").
+        category="Figs. 1-9: the paper" if number <= 9 else "Figs. 10-13: past the paper",
+        subcategory=title,
         labels=lambda wildcards, input: {"dataset": wildcards.dataset, **measured_labels(title, input)},
     )
 
@@ -265,7 +270,7 @@ def fig1_inputs(wildcards):
 def fig2_inputs(wildcards):
     base = f"{RESULTS}/{wildcards.dataset}"
     inputs = {"data": f"{RESULTS}/data/{wildcards.dataset}.npz"}
-    for noise in ("random", "flip", "concentrated"):
+    for noise in noise_types_registry.FIG2:
         level = figure_level(wildcards, "softmax_examples", noise)
         inputs[f"{noise}_softmax"] = f"{base}/train/{noise}/{level}.softmax.npz"
         inputs[f"{noise}_table"] = f"{base}/train/{noise}/{level}.csv"

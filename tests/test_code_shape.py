@@ -59,3 +59,45 @@ def test_no_block_of_six_lines_is_repeated_in_the_library():
     files = {str(path.relative_to(LIBRARY)): path.read_text() for path in _library_files()}
     repeated = repeated_blocks(files)
     assert not repeated, f"the same {MIN_REPEATED_LINES} lines stand in several places: {repeated[:5]}"
+
+
+REPO = LIBRARY.parent
+#: The modules that hold the science: they take plain arguments and know nothing of the workflow's configuration.
+SCIENCE = ["data.py", "noise.py", "models.py", "training.py", "train_config.py", "analytic", "knn.py", "agreement.py",
+           "plots", "selection.py", "appendix_a.py", "seed_stack.py", "augment.py"]
+
+
+def test_no_science_module_imports_the_workflow_configuration():
+    files = [path for name in SCIENCE for path in ([LIBRARY / name] if name.endswith(".py") else (LIBRARY / name).rglob("*.py"))]
+    importers = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module] if isinstance(node, ast.ImportFrom) else [a.name for a in getattr(node, "names", [])] if isinstance(node, ast.Import) else []
+            if "labelnoise.config" in names:
+                importers.append(str(path.relative_to(LIBRARY)))
+    assert not importers, importers
+
+
+def test_the_noise_types_are_listed_in_one_place():
+    """No code outside labelnoise/noise_types.py spells out a list of three or more noise types."""
+    names = {"random", "flip", "confusion", "concentrated", "instance", "human"}
+    code = [*LIBRARY.rglob("*.py"), *(REPO / "rules").glob("*.smk"), REPO / "Snakefile", *(REPO / "workflow_scripts").glob("*.py")]
+    lists = []
+    for path in code:
+        if path.name == "noise_types.py":
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if len({name for name in names if f'"{name}"' in line}) >= 3:
+                lists.append(f"{path.relative_to(REPO)}:{number}")
+    assert not lists, lists
+
+
+def test_no_training_default_outside_the_schema():
+    import dataclasses
+
+    from labelnoise.schema import section_defaults
+    from labelnoise.train_config import TrainConfig
+
+    fields = {field.name: field for field in dataclasses.fields(TrainConfig)}
+    assert [name for name, field in fields.items() if field.default is not dataclasses.MISSING] == ["eval_batch_size"]
+    assert set(fields) - {"eval_batch_size"} == set(section_defaults("train")) - {"threads"}

@@ -78,7 +78,7 @@ def test_instance_noise_through_the_dispatch_is_deterministic():
     perm = N.flip_permutation(4)
     a = N.make_noisy_labels("instance", 0.3, clean, 4, np.random.default_rng(1), perm, softmax=softmax)
     b = N.make_noisy_labels("instance", 0.3, clean, 4, np.random.default_rng(2), perm, softmax=softmax)
-    assert "instance" in N.NOISE_TYPES and N.nominal_gamma("instance", 0.3) == 0.3
+    assert "instance" in N.SYNTHETIC and N.nominal_gamma("instance", 0.3) == 0.3
     assert np.array_equal(a.labels, b.labels) and np.array_equal(a.labels, N.instance_noise(clean, 0.3, softmax).labels)
     with pytest.raises(ValueError, match="needs the clean model's softmax"):
         N.make_noisy_labels("instance", 0.3, clean, 4, rng, perm)

@@ -413,9 +413,9 @@ def test_softmax_examples_are_distinct_classes_and_rows_name_their_run():
     again = choose_softmax_examples(labels, 10, 5, np.random.default_rng(0))
     assert np.array_equal(examples, again)
     softmax = np.eye(10)[labels]
-    run = pd.Series({"level": "5", "realised_gamma": 0.2071, "nominal_gamma": 0.2, "test_acc": 0.8165})
+    run = pd.Series({"level": "5", "realised_gamma": 0.2071, "nominal_gamma": 0.2, "test_acc": 0.8165, "seed_index": 0})
     row = noisy_net_softmax_row("concentrated", softmax, labels, run, examples)
-    assert row["title"] == "concentrated noise, k = 5 (gamma = 0.21): test accuracy 81.7%"
+    assert row["title"] == "concentrated noise, k = 5 (gamma = 0.21): test accuracy 81.7% (the net of seed 1)"
     assert np.array_equal(row["softmax"], softmax[examples]) and np.array_equal(row["true_labels"], labels[examples])
 
 

@@ -23,7 +23,8 @@ for noise in ("random", "concentrated"):
     noisy = load_npz(snakemake.input[f"{noise}_noise"])
     table = load_train_tables([snakemake.input[f"{noise}_table"]])
     realised = float((noisy["noisy_labels"][0] != noisy["clean_labels"]).mean())
-    title = f"{100 * realised:.0f}% {noise} noise: CNN test accuracy {100 * table['test_acc'].mean():.1f}%"
+    title = (f"{100 * realised:.0f}% {noise} noise (seed 1's labels): CNN test accuracy "
+             f"{100 * table['test_acc'].mean():.1f}% (mean of {len(table)} seed{'s' if len(table) > 1 else ''})")
     panels.append({"xy": xy, "labels": noisy["noisy_labels"][0][shown], "title": title})
     log.info(title)
 save_figure(plot_fig1_embedding(panels), snakemake.output[0])

@@ -19,7 +19,7 @@ examples = [
     {
         "softmax": pairs["softmax"][i], "histogram": pairs["histogram"][i], "label": int(samples["label"][i]),
         "K": int(samples["preferred_K"][i]), "chi2": float(samples["chi2"][i]),
-        "name": f"test sample {int(samples['dataset_index'][i])}",
+        "name": f"test sample {int(samples['test_position'][i]) + 1} of {len(samples)} (image {int(samples['dataset_index'][i])})",
     }
     for i in chosen
 ]

@@ -19,29 +19,15 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from labelnoise.noise_types import NOISE_TYPES
 
-
-#: One fixed, colour-blind safe (Okabe-Ito) colour per noise type, used by every figure.
-NOISE_COLOURS: dict[str, str] = {
-    "random": "#0072B2",  # blue
-    "flip": "#D55E00",  # vermillion
-    "confusion": "#009E73",  # bluish green
-    "concentrated": "#CC79A7",  # reddish purple
-    "instance": "#56B4E9",  # sky blue
-    "human": "#7F3C8D",  # purple
-}
+#: One fixed, colour-blind safe colour per noise type, used by every figure (labelnoise.noise_types).
+NOISE_COLOURS: dict[str, str] = {noise.name: noise.colour for noise in NOISE_TYPES}
 #: Colour for a noise type not in NOISE_COLOURS.
 OTHER_NOISE_COLOUR = "#555555"
 
 #: Human-readable names of the noise types (Section 3 of the paper).
-NOISE_NAMES: dict[str, str] = {
-    "random": "random noise",
-    "flip": "flip noise",
-    "confusion": "confusion-matrix noise",
-    "concentrated": "locally concentrated noise",
-    "instance": "instance-dependent noise",
-    "human": "human labels",
-}
+NOISE_NAMES: dict[str, str] = {noise.name: noise.title for noise in NOISE_TYPES}
 
 #: Sequential, colour-blind safe colour map over the number of neighbours K (Figs. 5-7 (b)).
 K_COLOUR_MAP = "viridis"
@@ -61,8 +47,8 @@ KNN_HISTOGRAM_COLOUR = "#0072B2"
 ACCURACY_LIMITS = (0.0, 1.02)
 NOISE_LEVEL_LIMITS = (-0.02, 1.02)
 ACCURACY_LABEL = "test accuracy"
-GAMMA_LABEL = r"noise level $\gamma$ (fraction of labels re-drawn)"
-REALISED_LABEL = "noise level (fraction of training labels changed)"
+GAMMA_LABEL = r"nominal noise level $\gamma$ (fraction of labels re-drawn)"
+REALISED_LABEL = "realised noise level (fraction of training labels changed)"
 
 
 def paper_rc() -> dict:

@@ -28,7 +28,8 @@ def _draw_agreement_vs_k(ax, rows: pd.DataFrame, best: pd.DataFrame, colour_of: 
         curve = rows[rows["level"] == level].sort_values("K")
         gamma = curve["nominal_gamma"].iloc[0]
         ax.plot(curve["K"], curve["agreement_mean"], color=colour, marker="o", markersize=3.5, linewidth=1.6,
-                label=f"level {level} (gamma {gamma:.2f})", gid="agreement")
+                label=rf"$\gamma$ = {gamma:.2f}" if level == f"{gamma:.2f}" else rf"{level} ($\gamma$ = {gamma:.2f})",
+                gid="agreement")
         ax.plot(curve["K"], curve["chance_agreement_mean"], color=colour, linestyle="--", linewidth=1.1, gid="chance")
         effective = best[best["level"] == level].iloc[0]
         ax.plot([effective["effective_K"]], [effective["agreement_mean"]], marker="*", markersize=12, zorder=4,
@@ -45,7 +46,7 @@ def _draw_agreement_vs_k(ax, rows: pd.DataFrame, best: pd.DataFrame, colour_of: 
     ax.minorticks_off()
     ax.set_xlabel("K (neighbours that vote)")
     ax.set_ylim(*ACCURACY_LIMITS)
-    ax.legend(fontsize=8, loc="lower right", frameon=False)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False)  # below: hides no curve
 
 
 def _draw_vs_noise(ax, best: pd.DataFrame, colour: str) -> None:

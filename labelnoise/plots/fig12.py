@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from labelnoise.noise_types import REALISED
 from labelnoise.plots.common import (
     ACCURACY_LIMITS, KNN_STYLE, NOISE_LEVEL_LIMITS, NOISE_NAMES, REALISED_LABEL, draw_mean_std, format_accuracy_axis,
     noise_colour, paper_rc,
@@ -55,7 +56,7 @@ def plot_fig12_realised_noise(table: pd.DataFrame, dataset: str) -> Figure:
     """
     require_columns(table, ["noise", "level", "realised_gamma_mean", "test_acc_mean", "test_acc_std", "knn_acc",
                             "analytic_acc", "analytic_K", "knn_K"], "Fig. 12 table")
-    noises = [noise for noise in ("instance", "human") if noise in set(table["noise"])]
+    noises = [noise for noise in REALISED if noise in set(table["noise"])]
     if not noises:
         raise ValueError("the Fig. 12 table has neither instance nor human noise rows")
     with plt.rc_context(paper_rc()):
@@ -63,7 +64,8 @@ def plot_fig12_realised_noise(table: pd.DataFrame, dataset: str) -> Figure:
         for index, (ax, noise) in enumerate(zip(axes[0], noises)):
             draw = _draw_instance if noise == "instance" else _draw_human
             draw(ax, table[table["noise"] == noise])
-            ax.set_title(f"({chr(ord('a') + index)}) {dataset}: {NOISE_NAMES[noise]}")
+            letter = f"({chr(ord('a') + index)}) " if len(noises) > 1 else ""
+            ax.set_title(f"{letter}{dataset}: {NOISE_NAMES[noise]}")
         for ax in axes[0]:  # below each panel, where it hides no data
             ax.legend(fontsize=8.5, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1)
         fig.suptitle("Noise that is not class-conditional against the class-conditional theory")

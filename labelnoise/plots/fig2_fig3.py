@@ -34,7 +34,7 @@ def noisy_net_softmax_row(noise: str, softmax: np.ndarray, labels: np.ndarray, r
     else:
         level = f"gamma = {run['nominal_gamma']:.2f}"
     return {
-        "title": f"{noise} noise, {level}: test accuracy {100 * run['test_acc']:.1f}%",
+        "title": f"{noise} noise, {level}: test accuracy {100 * run['test_acc']:.1f}% (the net of seed {run['seed_index'] + 1})",
         "softmax": softmax[examples],
         "true_labels": labels[examples],
     }

@@ -10,6 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from labelnoise.analytic import concentrated_noise_accuracy
+from labelnoise.noise_types import PAPER_FIG4
 from labelnoise.tables import aggregate_over_seeds, require_columns
 from labelnoise.plots.common import (
     NOISE_LEVEL_LIMITS, NOISE_NAMES, REALISED_LABEL, draw_knn, draw_mean_std, format_accuracy_axis, knn_seed_means,
@@ -18,7 +19,7 @@ from labelnoise.plots.common import (
 
 
 def plot_fig4_noise_types(
-    train: pd.DataFrame, noises: Sequence[str] = ("concentrated", "random", "flip"), knn: pd.DataFrame | None = None
+    train: pd.DataFrame, noises: Sequence[str] = PAPER_FIG4, knn: pd.DataFrame | None = None
 ) -> Figure:
     """Fig. 4: test accuracy against the realised noise level, one panel per noise type.
 

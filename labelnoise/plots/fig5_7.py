@@ -31,7 +31,7 @@ def _draw_confusion(ax, matrix: np.ndarray, fig) -> None:
     ax.set_xlabel(r"noisy label $\tilde{y}$")
     ax.set_ylabel(r"clean label $y$")
     colourbar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.03)
-    colourbar.set_label(r"$P(\tilde{y} \mid y)$")
+    colourbar.set_label(r"$P(\tilde{y} \mid y)$ of a re-drawn label")
 
 
 def _fitted_k_and_neighbours(fit: pd.DataFrame, analytic_k: list[int]) -> tuple[int, float, list[int]]:
@@ -135,7 +135,7 @@ def plot_fig5_7_analytic_comparison(
         if matrix is not None:
             ax_confusion = axes.pop(0)
             _draw_confusion(ax_confusion, matrix, fig)
-            ax_confusion.set_title(rf"({next(letters)}) Confusion matrix $P(\tilde{{y}} \mid y)$")
+            ax_confusion.set_title(f"({next(letters)}) Re-draw matrix")  # the law of a re-drawn label, not P(noisy | clean)
         ax_experiment, ax_analytic, ax_comparison = axes
 
         # (a) Experimental
@@ -161,4 +161,5 @@ def plot_fig5_7_analytic_comparison(
             ax.set_xlabel(GAMMA_LABEL)
             format_accuracy_axis(ax)  # each panel labelled: the K colour bar sits beside the next one
         fig.suptitle(noise_label)
+        fig.get_layout_engine().set(wspace=0.08)  # room between a colour bar's label and the next panel's axis label
     return fig

@@ -61,7 +61,7 @@ def plot_fig8_preferred_k(
         ax_d.hist(distance, bins=bins, weights=np.full(len(distance), 1.0 / len(distance)),
                   color=SOFTMAX_COLOUR, gid="chi2_histogram")
         ax_d.axvline(median, color="black", linestyle="--", linewidth=1.5, gid="median")
-        text = f"median = {median:.4f}"
+        text = f"median = {median:.3g}"  # 1.54e-06 on a nearly one-hot softmax, not 0.0000
         if paper_median is not None:
             text += f"\npaper (CIFAR-10) = {paper_median:g}"
         ax_d.text(0.97, 0.95, text, transform=ax_d.transAxes, ha="right", va="top", fontsize=10.5,
@@ -72,7 +72,7 @@ def plot_fig8_preferred_k(
         ax_d.set_xlim(0.0, top * 1.02)
         fig.suptitle(title)
         if definition:
-            fig.supxlabel(definition + f"   ({len(distance)} test samples)", fontsize=10)
+            fig.supxlabel(definition + f"   ({len(distance)} test samples)", fontsize=12)
     return fig
 
 
@@ -109,7 +109,7 @@ def plot_fig9_softmax_knn_pairs(examples: list[dict], class_names: Sequence[str]
         for subfig, example in zip(subfigures, examples):
             label = int(example["label"])
             subfig.suptitle(
-                f"{example['name']} (label {names[label]}): " + r"$\chi^2$" + f" = {float(example['chi2']):.3f}",
+                f"{example['name']} (label {names[label]}): " + r"$\chi^2$" + f" = {float(example['chi2']):.3g}",
                 fontsize=10.5,
             )
             axes = subfig.subplots(1, 2, sharey=True)
