@@ -31,10 +31,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from labelnoise.analytic.inputs import TIE_POLICIES  # the measured K-NN votes under the analytic one's tie policies
 from labelnoise.noise import realised_gamma
 from labelnoise.tables import mean_and_std_over_seeds, require_columns
 
-TIE_POLICIES = ("strict", "random")
 #: Prediction returned by the ``strict`` policy when the top count is shared.
 NO_DECISION = -1
 #: Distance-matrix elements held in memory at once by the neighbour search (128 MiB of float64).

@@ -86,10 +86,23 @@ def run_description(config: dict, views: dict[str, dict], split_sizes: dict[str,
                   f"ties {view['analytic']['tie']}, gamma step {view['analytic']['gamma_step']:g}",
                   f":K-NN baseline: K = {view['knn']['K']}, ties {view['knn']['tie']}",
                   ":Not like for like: " + "; ".join(_differences_from_paper(view)), ""]
-    resolved = yaml.safe_dump(config, sort_keys=False, default_flow_style=None, width=56)
+    resolved = _narrow_yaml(config)
     lines += ["Resolved configuration", "-" * 22, "", "::", ""]
     lines += ["    " + line for line in resolved.splitlines()]
     return "\n".join(lines) + "\n"
+
+
+def _narrow_yaml(config: dict) -> str:
+    """``config`` as YAML that fits the report's page: mappings one key per line, lists of numbers wrapped."""
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    Dumper.add_representer(dict, lambda dumper, data: dumper.represent_mapping("tag:yaml.org,2002:map", data.items(),
+                                                                                flow_style=False))
+    Dumper.add_representer(list, lambda dumper, data: dumper.represent_sequence("tag:yaml.org,2002:seq", data,
+                                                                                 flow_style=True))
+    return yaml.dump(config, Dumper=Dumper, sort_keys=False, width=56)
 
 
 #: How the summary table's columns read: accuracies as measured, fractions to 0.001, counts as integers.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from pathlib import Path
 
 
@@ -29,7 +30,7 @@ def job_logger(snakemake) -> logging.Logger:
         handler.setFormatter(formatter)
         package.addHandler(handler)
     logger = logging.getLogger(f"labelnoise.{snakemake.rule}")
-    sys.excepthook = _one_line_errors(logger)
+    sys.excepthook = _one_line_errors(logger, snakemake)
     return logger
 
 
@@ -44,16 +45,25 @@ def one_line_error_types() -> tuple[type[BaseException], ...]:
             FileNotFoundError, PermissionError, NotADirectoryError)
 
 
-def _one_line_errors(logger: logging.Logger):
-    """An excepthook logging known errors as one line ``Name: message``, others with their traceback."""
-    previous = sys.excepthook
+def _one_line_errors(logger: logging.Logger, snakemake):
+    """An excepthook ending a job in one line ``Name: message``: known errors as they are; any other error with the
+    job's inputs named, and its traceback written to the job's log (a bug to report, not a message to read)."""
 
-    def hook(kind, error, traceback) -> None:
+    def hook(kind, error, trace) -> None:
         if issubclass(kind, one_line_error_types()):
             logger.error("%s: %s", kind.__name__, error)
             sys.exit(1)
-        logger.error("%s: %s (traceback follows)", kind.__name__, error)
-        previous(kind, error, traceback)
+        log_file = snakemake.log[0] if snakemake.log else None
+        inputs = ", ".join(str(path) for path in snakemake.input) or "none"
+        logger.error("%s: %s (unexpected, while reading %s; traceback in %s)", kind.__name__, str(error).splitlines()[0]
+                     if str(error) else "", inputs, log_file or "the job's stderr")
+        text = "".join(traceback.format_exception(kind, error, trace))
+        if log_file:
+            with open(log_file, "a") as handle:
+                handle.write(text)
+        else:
+            sys.stderr.write(text)
+        sys.exit(1)
 
     return hook
 

@@ -1,5 +1,6 @@
-# Every figure is one rule named after it: fig1 ... fig9 (Figs. 5-7 share one script, Figs. 2 and 3 another)
-# and, past the paper, fig10 and fig11. The computations behind them are in the stage files.
+# Every figure is one rule named after it: fig1 ... fig9 and, past the paper, fig10 ... fig13. Figs. 5, 6 and 7
+# share one script (workflow_scripts/fig5_6_7.py), Figs. 2 and 3 another (fig2_fig3.py); the computations behind them
+# are in the stage files.
 
 
 rule fig1:
@@ -45,7 +46,7 @@ rule fig2:
         settings=settings("fig2"),
         regions=False,
     script:
-        "../workflow_scripts/fig_softmax.py"
+        "../workflow_scripts/fig2_fig3.py"
 
 
 rule fig3:
@@ -68,7 +69,7 @@ rule fig3:
         settings=settings("fig3"),
         regions=True,
     script:
-        "../workflow_scripts/fig_softmax.py"
+        "../workflow_scripts/fig2_fig3.py"
 
 
 rule fig4:
@@ -96,7 +97,7 @@ rule fig4:
 
 
 rule fig5:
-    """Fig. 5: random noise, experimental vs the analytic K-NN family and the fitted K."""
+    """Fig. 5: random noise, experimental vs the analytic K-NN family and the fitted K (Figs. 6 and 7: the same rule)."""
     input:
         unpack(comparison_inputs("random")),
     output:
@@ -115,11 +116,11 @@ rule fig5:
         settings=settings("fig5"),
         noise="random",
     script:
-        "../workflow_scripts/fig_comparison.py"
+        "../workflow_scripts/fig5_6_7.py"
 
 
-rule fig6:
-    """Fig. 6: flip noise, experimental vs the analytic K-NN family and the fitted K."""
+# Fig. 6: flip noise, experimental vs the analytic K-NN family and the fitted K.
+use rule fig5 as fig6 with:
     input:
         unpack(comparison_inputs("flip")),
     output:
@@ -127,22 +128,13 @@ rule fig6:
         png=report_figure(f"{RESULTS}/fig6_{{dataset}}.png", "fig6", "Fig. 6"),
     log:
         log_path("fig6", "{dataset}"),
-    localrule: True
-    conda:
-        "../envs/labelnoise.yaml"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
     params:
         settings=settings("fig6"),
         noise="flip",
-    script:
-        "../workflow_scripts/fig_comparison.py"
 
 
-rule fig7:
-    """Fig. 7: confusion-matrix noise: the matrix, experimental, analytic, comparison."""
+# Fig. 7: confusion-matrix noise: the matrix, experimental, analytic, comparison.
+use rule fig5 as fig7 with:
     input:
         unpack(comparison_inputs("confusion")),
     output:
@@ -150,18 +142,9 @@ rule fig7:
         png=report_figure(f"{RESULTS}/fig7_{{dataset}}.png", "fig7", "Fig. 7"),
     log:
         log_path("fig7", "{dataset}"),
-    localrule: True
-    conda:
-        "../envs/labelnoise.yaml"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
     params:
         settings=settings("fig7"),
         noise="confusion",
-    script:
-        "../workflow_scripts/fig_comparison.py"
 
 
 rule fig8:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -376,3 +378,19 @@ def test_stored_float32_softmax_becomes_a_float64_clean_distribution():
         analytic.softmax_clean_distribution(softmax * 1.01)
     with pytest.raises(ValueError, match=r"shape \(N, L\)"):
         analytic.softmax_clean_distribution(softmax[0])
+
+
+def test_a_fresh_compile_and_a_cached_one_give_the_same_bits(tmp_path):
+    """The engine's numbers do not depend on whether numba compiled it in this process or loaded it from its cache
+    (with FMA contraction allowed they did, by one ulp: which job of a run compiled first decided the curves)."""
+    import subprocess
+    import sys
+
+    code = ("import numpy as np; from labelnoise.analytic import plurality_probability_table; "
+            "q = np.random.default_rng(3).dirichlet(np.ones(10), size=200); "
+            "print(plurality_probability_table(q, [1, 11, 101], np.zeros(200, dtype=np.int64)).tobytes().hex())")
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    fresh, cached = (subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+                     for _ in range(2))
+    assert fresh.returncode == 0 and cached.returncode == 0, fresh.stderr + cached.stderr
+    assert any(tmp_path.rglob("*.nbi")) and fresh.stdout == cached.stdout

@@ -101,3 +101,14 @@ def test_no_training_default_outside_the_schema():
     fields = {field.name: field for field in dataclasses.fields(TrainConfig)}
     assert [name for name, field in fields.items() if field.default is not dataclasses.MISSING] == ["eval_batch_size"]
     assert set(fields) - {"eval_batch_size"} == set(section_defaults("train")) - {"threads"}
+
+
+def test_no_statement_is_an_expression_written_for_its_side_effect():
+    """``(a(), b())`` or ``x and f()`` as a statement hides a call in an expression: write the statements out."""
+    hidden = []
+    for path in _library_files():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Expr) and isinstance(node.value, (ast.Tuple, ast.List, ast.BoolOp, ast.IfExp,
+                                                                      ast.ListComp, ast.SetComp, ast.DictComp)):
+                hidden.append(f"{path.relative_to(LIBRARY)}:{node.lineno}")
+    assert not hidden, hidden

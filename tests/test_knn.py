@@ -15,7 +15,7 @@ import pytest  # noqa: E402
 
 from labelnoise import knn  # noqa: E402
 from labelnoise.plots.fig4 import plot_fig4_noise_types  # noqa: E402
-from labelnoise.plots.fig5_7 import plot_fig5_7_analytic_comparison  # noqa: E402
+from labelnoise.plots.fig5_6_7 import plot_fig5_6_7_analytic_comparison  # noqa: E402
 from labelnoise.analytic import plurality_probability, random_noise_probabilities  # noqa: E402
 from labelnoise.noise import flip_noise, flip_permutation, random_noise  # noqa: E402
 
@@ -228,7 +228,7 @@ def test_comparison_panel_draws_the_knn_curve_against_gamma():
     gamma = np.linspace(0, 1, 11)
     analytic = pd.DataFrame([dict(gamma=g, K=k, accuracy=1 - g ** k) for k in (1, 11) for g in gamma])
     fit = pd.DataFrame(dict(K=[1, 11], rmse=[0.2, 0.1], best=[False, True]))
-    fig = plot_fig5_7_analytic_comparison(train[train["noise"] == "random"], analytic, fit, "toy", knn=knn_table)
+    fig = plot_fig5_6_7_analytic_comparison(train[train["noise"] == "random"], analytic, fit, "toy", knn=knn_table)
     ax_experiment, ax_analytic, ax_comparison = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"][:3]
     x, y = _knn_line(ax_comparison).get_data()
     rows = knn_table[knn_table["noise"] == "random"].groupby("nominal_gamma")["accuracy"].mean()
@@ -236,5 +236,5 @@ def test_comparison_panel_draws_the_knn_curve_against_gamma():
     assert not [line for line in ax_experiment.get_lines() if line.get_gid() == "knn_baseline"]
     assert any("K-NN classifier" in t.get_text() for t in fig.legends[0].get_texts())
     with pytest.raises(ValueError, match="mixes K"):
-        plot_fig5_7_analytic_comparison(train[train["noise"] == "random"], analytic, fit, "toy",
+        plot_fig5_6_7_analytic_comparison(train[train["noise"] == "random"], analytic, fit, "toy",
                                        knn=knn_table.assign(K=np.arange(len(knn_table))))

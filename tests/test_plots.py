@@ -26,7 +26,7 @@ from labelnoise.plots.common import NOISE_NAMES, label_palette, noise_colour, se
 from labelnoise.plots.fig1 import embed_2d, plot_fig1_embedding  # noqa: E402
 from labelnoise.plots.fig2_fig3 import plot_fig2_softmax_examples  # noqa: E402
 from labelnoise.plots.fig4 import plot_fig4_noise_types  # noqa: E402
-from labelnoise.plots.fig5_7 import plot_fig5_7_analytic_comparison  # noqa: E402
+from labelnoise.plots.fig5_6_7 import plot_fig5_6_7_analytic_comparison  # noqa: E402
 from labelnoise.tables import aggregate_over_seeds  # noqa: E402
 
 N_LABELS = 10
@@ -305,7 +305,7 @@ def test_analytic_comparison_panels(train, noise, with_confusion):
     analytic = synthetic_analytic(noise)
     fit = synthetic_fit(analytic, best_k=25)
     confusion = synthetic_confusion() if with_confusion else None
-    fig = plot_fig5_7_analytic_comparison(empirical, analytic, fit, f"mnist5k, {noise} noise", confusion=confusion)
+    fig = plot_fig5_6_7_analytic_comparison(empirical, analytic, fit, f"mnist5k, {noise} noise", confusion=confusion)
     panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
     assert len(panels) == (4 if with_confusion else 3)
     if with_confusion:
@@ -334,7 +334,7 @@ def test_analytic_comparison_panels(train, noise, with_confusion):
 def test_analytic_comparison_fitted_k_at_end_of_list_has_one_neighbour(train):
     analytic = synthetic_analytic("random")
     fit = synthetic_fit(analytic, best_k=1)
-    fig = plot_fig5_7_analytic_comparison(train[train["noise"] == "random"], analytic, fit, "random")
+    fig = plot_fig5_6_7_analytic_comparison(train[train["noise"] == "random"], analytic, fit, "random")
     ax_comparison = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"][2]
     assert [l.get_label() for l in ax_comparison.get_lines() if l.get_label().startswith("analytic, K")] == ["analytic, K = 3"]
 
@@ -344,15 +344,15 @@ def test_analytic_comparison_errors(train):
     analytic = synthetic_analytic("random")
     fit = synthetic_fit(analytic)
     with pytest.raises(ValueError, match="accuracy"):
-        plot_fig5_7_analytic_comparison(empirical, analytic.drop(columns=["accuracy"]), fit, "x")
+        plot_fig5_6_7_analytic_comparison(empirical, analytic.drop(columns=["accuracy"]), fit, "x")
     with pytest.raises(ValueError, match="exactly one"):
-        plot_fig5_7_analytic_comparison(empirical, analytic, fit.assign(best=True), "x")
+        plot_fig5_6_7_analytic_comparison(empirical, analytic, fit.assign(best=True), "x")
     with pytest.raises(ValueError, match="one noise"):
-        plot_fig5_7_analytic_comparison(train, analytic, fit, "x")
+        plot_fig5_6_7_analytic_comparison(train, analytic, fit, "x")
     with pytest.raises(ValueError, match="row-stochastic"):
-        plot_fig5_7_analytic_comparison(empirical, analytic, fit, "x", confusion=np.ones((10, 10)))
+        plot_fig5_6_7_analytic_comparison(empirical, analytic, fit, "x", confusion=np.ones((10, 10)))
     with pytest.raises(ValueError, match="empty"):
-        plot_fig5_7_analytic_comparison(empirical.iloc[:0], analytic, fit, "x")
+        plot_fig5_6_7_analytic_comparison(empirical.iloc[:0], analytic, fit, "x")
 
 
 def test_plotting_does_not_change_global_style():
@@ -392,7 +392,7 @@ def render_previews(folder: str = "/tmp/plots_preview") -> None:
     for number, noise in [(5, "random"), (6, "flip"), (7, "confusion")]:
         analytic = synthetic_analytic(noise)
         few_k = analytic[analytic["K"].isin([1, 5, 25, 101])] if noise == "flip" else analytic
-        io.save_figure(plot_fig5_7_analytic_comparison(
+        io.save_figure(plot_fig5_6_7_analytic_comparison(
             train[train["noise"] == noise], few_k, synthetic_fit(few_k, best_k=25), f"mnist5k, {NOISE_NAMES[noise]}",
             confusion=synthetic_confusion() if noise == "confusion" else None,
         ), out / f"fig{number}.pdf")

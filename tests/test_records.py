@@ -160,3 +160,28 @@ def test_the_config_is_validated_once_per_run_and_never_inside_a_job(tmp_path):
     calls = log.read_text().splitlines()
     assert len({line.split()[0] for line in calls}) == 1, calls  # one process: Snakemake's, none of the jobs'
     assert len(calls) == 2, calls  # the config, then the one dataset's view
+
+
+def test_an_unexpected_error_in_a_job_is_one_line_naming_its_inputs_with_the_traceback_in_its_log(tmp_path, capsys):
+    import sys
+
+    from labelnoise.runtime import job_logger
+
+    log = tmp_path / "logs" / "fit_k" / "digits" / "random.log"
+    snakemake = SimpleNamespace(rule="fit_k", log=[str(log)], input=["results/digits/analytic/random.csv"],
+                                wildcards=SimpleNamespace(items=lambda: {"dataset": "digits"}.items()))
+    previous = sys.excepthook
+    try:
+        job_logger(snakemake)
+        try:
+            raise ValueError("K values must increase")
+        except ValueError as error:
+            with pytest.raises(SystemExit):
+                sys.excepthook(type(error), error, error.__traceback__)
+    finally:
+        sys.excepthook = previous
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].endswith(
+        f"ValueError: K values must increase (unexpected, while reading results/digits/analytic/random.csv; "
+        f"traceback in {log})"), lines
+    assert "Traceback (most recent call last)" in log.read_text()

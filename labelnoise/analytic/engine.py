@@ -195,7 +195,7 @@ def _convolution_sum(pmf_correct, pmf_other, count_lo, m_lo, m_top, pmf_free, fr
     return acc
 
 
-@numba.njit(cache=True, fastmath={"contract"})
+@numba.njit(cache=True)
 def _fourier_sum(pmf_correct, pmf_other, count_lo, m_lo, m_top, pmf_free, free_lo, K, n_points, phase_re, phase_im,
                  strict, tie_nodes, tie_weights):
     """Pr_Poisson(event, total = K) by the trapezoid rule on theta_h = 2 pi h / P, h = 0..P/2.
@@ -259,7 +259,7 @@ def _fourier_sum(pmf_correct, pmf_other, count_lo, m_lo, m_top, pmf_free, free_l
     return total / n_points
 
 
-@numba.njit(cache=True, fastmath={"contract"})
+@numba.njit(cache=True)
 def _strict_credit(m, pmf_other, prefix_re, prefix_im, phase_re, phase_im, credit_re, credit_im):
     """Strict ties: credit = prod_b T_{m-1,b}(theta), one pass per label, raising each cap to m on the way."""
     n_binding = pmf_other.shape[1]
@@ -286,7 +286,7 @@ def _strict_credit(m, pmf_other, prefix_re, prefix_im, phase_re, phase_im, credi
                 prefix_im[b, h] = t_im + p * phase_im[m, h]
 
 
-@numba.njit(cache=True, fastmath={"contract"})
+@numba.njit(cache=True)
 def _random_credit(m, pmf_other, prefix_re, prefix_im, phase_re, phase_im, credit_re, credit_im, common_re, common_im,
                    prod_re, prod_im, tie_labels, tie_nodes, tie_weights):
     """Random ties: credit = int_0^1 prod_b (T_{m-1,b} + u Poi(m; K q_b) e^{i m theta}) du by Gauss-Legendre in u.

@@ -47,8 +47,8 @@ KNN_HISTOGRAM_COLOUR = "#0072B2"
 ACCURACY_LIMITS = (0.0, 1.02)
 NOISE_LEVEL_LIMITS = (-0.02, 1.02)
 ACCURACY_LABEL = "test accuracy"
-GAMMA_LABEL = r"nominal noise level $\gamma$ (fraction of labels re-drawn)"
-REALISED_LABEL = "realised noise level (fraction of training labels changed)"
+GAMMA_LABEL = r"nominal $\gamma$ (share of labels re-drawn)"
+REALISED_LABEL = "realised noise (share of labels changed)"
 
 
 def paper_rc() -> dict:

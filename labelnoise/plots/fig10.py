@@ -22,13 +22,20 @@ def shown_levels(levels: pd.DataFrame) -> list[str]:
     return [ordered[i] for i in picks]
 
 
+def _level_text(level: str, gamma: float) -> str:
+    """A legend entry for a level: its gamma; k clusters (concentrated) or a label set's name (human) beside it."""
+    if level == f"{gamma:.2f}":
+        return rf"$\gamma$ = {gamma:.2f}"
+    return rf"{'k = ' if level.isdigit() else ''}{level} ($\gamma$ = {gamma:.2f})"
+
+
 def _draw_agreement_vs_k(ax, rows: pd.DataFrame, best: pd.DataFrame, colour_of: dict[str, tuple]) -> None:
     """Top row: the agreement (solid) and the agreement expected by chance (dashed) against K, one colour per level."""
     for level, colour in colour_of.items():
         curve = rows[rows["level"] == level].sort_values("K")
         gamma = curve["nominal_gamma"].iloc[0]
         ax.plot(curve["K"], curve["agreement_mean"], color=colour, marker="o", markersize=3.5, linewidth=1.6,
-                label=rf"$\gamma$ = {gamma:.2f}" if level == f"{gamma:.2f}" else rf"{level} ($\gamma$ = {gamma:.2f})",
+                label=_level_text(level, gamma),
                 gid="agreement")
         ax.plot(curve["K"], curve["chance_agreement_mean"], color=colour, linestyle="--", linewidth=1.1, gid="chance")
         effective = best[best["level"] == level].iloc[0]

@@ -90,7 +90,7 @@ def _draw_comparison_panel(ax, analytic, best_k, best_rmse, neighbours, summary,
     return handles
 
 
-def plot_fig5_7_analytic_comparison(
+def plot_fig5_6_7_analytic_comparison(
     empirical: pd.DataFrame,
     analytic: pd.DataFrame,
     fit: pd.DataFrame,

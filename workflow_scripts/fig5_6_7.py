@@ -3,7 +3,7 @@
 
 from labelnoise.io import load_csv, save_figure
 from labelnoise.plots.common import NOISE_NAMES
-from labelnoise.plots.fig5_7 import plot_fig5_7_analytic_comparison
+from labelnoise.plots.fig5_6_7 import plot_fig5_6_7_analytic_comparison
 from labelnoise.runtime import job_logger
 from labelnoise.tables import load_train_tables
 from labelnoise.records import write_records
@@ -18,7 +18,7 @@ if "confusion" in snakemake.input.keys():
     confusion = load_csv(snakemake.input.confusion, index_col="clean_label").to_numpy()
 title = f"{snakemake.wildcards.dataset}: {NOISE_NAMES[noise]}"
 knn = load_csv(snakemake.input.knn, dtype={"level": str})
-figure = plot_fig5_7_analytic_comparison(
+figure = plot_fig5_6_7_analytic_comparison(
     train, analytic[["gamma", "K", "accuracy"]], fit[["K", "rmse", "best"]], title, confusion=confusion, knn=knn
 )
 save_figure(figure, snakemake.output[0])
