@@ -221,3 +221,31 @@ def test_integer_valued_floats_are_refused_at_parse(config, key):
     """JSON Schema counts 3.0 as an integer; the jobs would crash on it, so the parse refuses it, naming the key."""
     with pytest.raises(ConfigError, match=rf"^config key '{re.escape(key)}': .* is not of type 'integer'$"):
         validate_config(config)
+
+
+def test_nested_command_line_values_are_read_as_the_types_the_schema_wants():
+    """Snakemake passes a nested --config value with every scalar as text ('0.3', 'true', 'null')."""
+    config = validate_config({"datasets": {"mnist": {"source": "mnist5k", "test_fraction": "0.3",
+                                                     "train": {"lr": "1e-3", "eval_every": "null"}}},
+                              "knn": {"K": "7"}, "train": {"batched_seeds": "true", "device": "cpu"},
+                              "noise": {"human": {"sets": {"aggre": "aggre_label"}}}})
+    mnist = config["datasets"]["mnist"]
+    assert mnist["test_fraction"] == 0.3 and mnist["train"] == {"lr": 0.001, "eval_every": None}
+    assert config["knn"]["K"] == 7 and config["train"]["batched_seeds"] is True and config["train"]["device"] == "cpu"
+    assert config["noise"]["human"]["sets"] == {"aggre": "aggre_label"}  # text where the schema wants text
+    with pytest.raises(ConfigError, match=r"config key 'seeds': '2.5' is not of type 'integer'"):
+        validate_config({"seeds": "2.5"})
+
+
+@pytest.mark.parametrize("section, key, message", [
+    ("train", {"lr": float("nan")}, "config key 'train.lr': must be a finite number, got nan"),
+    ("train", {"weight_decay": float("inf")}, "config key 'train.weight_decay': must be a finite number, got inf"),
+    ("noise", {"flip_shift": 10}, "config key 'noise.flip_shift' (dataset 'mnist'): 10 maps every label of mnist5k's 10 "
+                                  "classes to itself; use 1 to 9"),
+    ("noise", {"confusion_matrix": [[0.5, 0.5], [0.5, 0.5]]},
+     "config key 'noise.confusion_matrix' (dataset 'mnist'): 2 rows, but mnist5k has 10 classes"),
+])
+def test_values_that_would_fail_a_job_are_refused_at_parse_naming_the_key(section, key, message):
+    with pytest.raises(ConfigError) as caught:
+        validate_config({section: key})
+    assert str(caught.value) == message
