@@ -40,6 +40,9 @@ def plot_fig11_effective_k_vs_data(scaling: pd.DataFrame) -> Figure:
         ax_k.set_title("(a) The K fitted to the accuracy curve, against the data")
         if edge.any():
             ax_k.legend(fontsize=8, frameon=False, loc="upper left")
+        if "fit" in scaling and str(scaling["fit"].iloc[0]).startswith("relative"):  # why its RMSE is not Fig. 5's
+            ax_k.text(0.98, 0.03, "curves fitted relative to each set's\nclean accuracy (Fig. 5: absolute)",
+                      transform=ax_k.transAxes, ha="right", va="bottom", fontsize=7.5, color="0.3")
         level = scaling["level"].iloc[0]
         ax_acc.errorbar(x, scaling["cnn_acc_mean"], yerr=scaling["cnn_acc_std"].fillna(0.0), color=colour, marker="o",
                         capsize=2.5, gid="cnn_accuracy")
