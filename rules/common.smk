@@ -79,16 +79,26 @@ def recorded_settings(rule_name, wildcards):
     return job_settings(wildcards["dataset"], rule_name)
 
 
-# Every result this config would not make as it is, found once when the workflow starts (labelnoise.records).
-# Jobs on a cluster node run one job Snakemake already judged: they skip the search.
-STALE = {} if workflow.remote_exec else stale_results(RESULTS, recorded_settings)
-if STALE:
-    example, reason = next(iter(STALE.items()))
-    print(
-        f"Records: {len(STALE)} file(s) under {RESULTS}/ are not what this config makes (e.g. {example}: {reason}); "
-        "those this run needs are rebuilt",
-        file=sys.stderr,
-    )
+_STALE = []  # filled once, when Snakemake first builds its DAG (labelnoise.records)
+
+
+def stale_results_of_rules():
+    """Every result file a rule makes that this config would not make as it is (path -> reason), found once.
+
+    Files no rule makes (a report written into results/) are not results. Jobs on a cluster node run one job
+    Snakemake already judged: they skip the search.
+    """
+    if not _STALE:
+        found = {} if workflow.remote_exec else stale_results(RESULTS, recorded_settings)
+        _STALE.append({path: why for path, why in found.items() if any(r.is_producer(path) for r in workflow.rules)})
+        if _STALE[0]:
+            example, reason = next(iter(_STALE[0].items()))
+            print(
+                f"Records: {len(_STALE[0])} file(s) under {RESULTS}/ are not what this config makes (e.g. {example}: "
+                f"{reason}); those this run needs are rebuilt",
+                file=sys.stderr,
+            )
+    return _STALE[0]
 
 
 def rebuild_stale(wildcards):
@@ -99,9 +109,10 @@ def rebuild_stale(wildcards):
     it needs is then rebuilt as if forced (``--force``), and so is everything
     made from it. Files this run does not need are left alone.
     """
-    dag = getattr(workflow, "_dag", None)
-    if dag is not None:
-        dag.forcefiles.update(STALE)
+    forced = getattr(getattr(workflow, "_dag", None), "forcefiles", None)  # Snakemake 9.27's; no public hook exists
+    if forced is None:
+        sys.exit("Records error: this Snakemake keeps no forced files where 9.27.1 does; install the pinned version")
+    forced.update(stale_results_of_rules())
     return []
 
 

@@ -128,6 +128,7 @@ use rule fig5 as fig6 with:
         png=report_figure(f"{RESULTS}/fig6_{{dataset}}.png", "fig6", "Fig. 6"),
     log:
         log_path("fig6", "{dataset}"),
+    localrule: True
     params:
         settings=settings("fig6"),
         noise="flip",
@@ -142,6 +143,7 @@ use rule fig5 as fig7 with:
         png=report_figure(f"{RESULTS}/fig7_{{dataset}}.png", "fig7", "Fig. 7"),
     log:
         log_path("fig7", "{dataset}"),
+    localrule: True
     params:
         settings=settings("fig7"),
         noise="confusion",
