@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labelnoise.noise_types import CLASS_CONDITIONAL, SYNTHETIC
+from labelnoise.noise_types import SYNTHETIC
 
 ROW_SUM_TOLERANCE = 1e-6
 #: How far from 1 a softmax row may sum: a network's float32 softmax sums to 1 only to single precision.

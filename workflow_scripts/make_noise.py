@@ -5,8 +5,9 @@ import numpy as np
 from labelnoise.config import parse_level
 from labelnoise.data import load_prepared
 from labelnoise.io import load_csv, load_npz, save_npz
+from labelnoise.noise_types import CLASS_CONDITIONAL
 from labelnoise.noise import (
-    CLASS_CONDITIONAL, corrupted_count, flip_permutation, make_noisy_labels, most_likely_wrong_class, nominal_gamma, realised_transition_matrix,
+    corrupted_count, flip_permutation, make_noisy_labels, most_likely_wrong_class, nominal_gamma, realised_transition_matrix,
 )
 from labelnoise.runtime import job_logger
 from labelnoise.seeding import rng_for
