@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import re
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,9 @@ from typing import Any
 import numpy as np
 
 from labelnoise.noise_types import ALL as ALL_NOISES
-from labelnoise.schema import SCHEMA_PATH, ConfigError, key_path, read_schema, strict_validator
+from labelnoise.schema import (
+    SCHEMA_PATH, ConfigError, first_non_finite, key_path, read_schema, schema_error, strict_validator,
+)
 
 STUDY_SECTIONS = ("seeds", "clean_model", "grid_model", "train", "noise", "analytic", "figures", "knn", "appendix_a",
                   "agreement", "scaling")
@@ -81,10 +82,9 @@ def _schema_validate(config: dict, schema_path: Path) -> None:
             raise ConfigError(f"config is invalid: {err}") from None
         best = jsonschema.exceptions.best_match([cause])
         raise ConfigError(f"config key '{key_path(best.absolute_path)}': {best.message}") from None
-    errors = list(strict_validator(_schema(str(schema_path))).iter_errors(config))
-    if errors:
-        best = jsonschema.exceptions.best_match(errors)
-        raise ConfigError(f"config key '{key_path(best.absolute_path)}': {best.message}") from None
+    error = schema_error(_schema(str(schema_path)), config)
+    if error:
+        raise ConfigError(f"config key '{key_path(error[0])}': {error[1]}")
 
 
 def _schema(path: str) -> dict:
@@ -159,15 +159,6 @@ def _typed(text: str, schema: dict, root: dict) -> object:
     return value if not isinstance(value, str) and validator.is_valid(value) else text
 
 
-def _refuse_non_finite(node: object, path: tuple = ()) -> None:
-    """NaN and infinity pass every bound of JSON Schema: refused here, naming the key."""
-    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
-    for key, value in items:
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ConfigError(f"config key '{key_path(path + (key,))}': must be a finite number, got {value!r}")
-        _refuse_non_finite(value, path + (key,))
-
-
 def _deep_merge(base: dict, override: dict) -> dict:
     merged = copy.deepcopy(base)
     for key, value in override.items():
@@ -191,7 +182,9 @@ def validated_settings(config: dict, schema_path: str | Path = SCHEMA_PATH) -> d
         raise ConfigError("config must be a mapping of keys to values")
     _read_exponent_numbers(config)
     _read_typed_strings(config, _schema(str(schema_path)))
-    _refuse_non_finite(config)
+    non_finite = first_non_finite(config)
+    if non_finite:
+        raise ConfigError(f"config key '{key_path(non_finite[0])}': must be a finite number, got {non_finite[1]!r}")
     _schema_validate(config, Path(schema_path))
     unknown = [name for name in config["targets"] if name not in config["datasets"]]
     if unknown:

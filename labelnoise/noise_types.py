@@ -58,10 +58,16 @@ SYNTHETIC: tuple[str, ...] = tuple(noise.name for noise in NOISE_TYPES if noise.
 CLASS_CONDITIONAL: tuple[str, ...] = tuple(noise.name for noise in NOISE_TYPES if noise.theory == "class_conditional")
 #: Not class-conditional, set against Eq. 6 with their realised transition matrix (Fig. 12).
 REALISED: tuple[str, ...] = tuple(noise.name for noise in NOISE_TYPES if noise.theory == "realised")
+
+
+def _drawn_in(place: str) -> tuple[str, ...]:
+    """The noise types with a ``place`` (``fig2_row``, ``fig4_panel``), in its order."""
+    drawn = [noise for noise in NOISE_TYPES if getattr(noise, place) is not None]
+    return tuple(noise.name for noise in sorted(drawn, key=lambda noise: getattr(noise, place)))
+
+
 #: The rows of Figs. 2 and 3 (the softmax of a noisy-label net), in order.
-FIG2: tuple[str, ...] = tuple(noise.name for noise in sorted((n for n in NOISE_TYPES if n.fig2_row is not None),
-                                                             key=lambda n: n.fig2_row))
+FIG2: tuple[str, ...] = _drawn_in("fig2_row")
 #: The panels of Fig. 4, in order; those of the paper's Fig. 4.
-FIG4: tuple[str, ...] = tuple(noise.name for noise in sorted((n for n in NOISE_TYPES if n.fig4_panel is not None),
-                                                             key=lambda n: n.fig4_panel))
+FIG4: tuple[str, ...] = _drawn_in("fig4_panel")
 PAPER_FIG4: tuple[str, ...] = tuple(name for name in FIG4 if BY_NAME[name].in_paper)

@@ -3,7 +3,7 @@
 Every file a rule writes gets a record beside it (``dir/.name.record.json``):
 the rule and wildcards that wrote it, the settings it was made under (the
 rule's ``params.settings``: the config keys it reads, the noise levels a
-collecting rule gathers, a user file's MD5) and the file's SHA-256. Before
+collecting rule gathers, a user file's MD5) and the file's SHA-256. While
 Snakemake builds its DAG, the workflow compares every record under
 ``results/`` with what the config would make now (:func:`stale_results`);
 a file whose record is missing, names another path, holds other settings or

@@ -49,14 +49,16 @@ def _one_line_errors(logger: logging.Logger, snakemake):
     """An excepthook ending a job in one line ``Name: message``: known errors as they are; any other error with the
     job's inputs named, and its traceback written to the job's log (a bug to report, not a message to read)."""
 
+    from labelnoise.io import error_reason
+
     def hook(kind, error, trace) -> None:
         if issubclass(kind, one_line_error_types()):
             logger.error("%s: %s", kind.__name__, error)
             sys.exit(1)
         log_file = snakemake.log[0] if snakemake.log else None
         inputs = ", ".join(str(path) for path in snakemake.input) or "none"
-        logger.error("%s: %s (unexpected, while reading %s; traceback in %s)", kind.__name__, str(error).splitlines()[0]
-                     if str(error) else "", inputs, log_file or "the job's stderr")
+        logger.error("%s: %s (unexpected, while reading %s; traceback in %s)", kind.__name__, error_reason(error), inputs,
+                     log_file or "the job's stderr")
         text = "".join(traceback.format_exception(kind, error, trace))
         if log_file:
             with open(log_file, "a") as handle:

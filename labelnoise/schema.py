@@ -10,6 +10,7 @@ for Snakemake's layout.
 from __future__ import annotations
 
 import functools
+import math
 from pathlib import Path
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "config.schema.yaml"
@@ -51,11 +52,34 @@ def section_defaults(section: str) -> dict:
     return {key: spec["default"] for key, spec in properties.items() if "default" in spec}
 
 
-def check_section(section: str, values: dict) -> None:
-    """``values`` obey the schema's rules for ``section``; ConfigError naming the first key that does not."""
+def schema_error(schema: dict, values: object) -> tuple[tuple, str] | None:
+    """(key path, message) of the error that best explains why ``values`` break ``schema`` (strict integers), or None."""
     import jsonschema
 
-    errors = list(strict_validator(read_schema()["$defs"][section]).iter_errors(values))
-    if errors:
-        best = jsonschema.exceptions.best_match(errors)
-        raise ConfigError(f"{section}.{key_path(best.absolute_path)}: {best.message}")
+    errors = list(strict_validator(schema).iter_errors(values))
+    if not errors:
+        return None
+    best = jsonschema.exceptions.best_match(errors)
+    return tuple(best.absolute_path), best.message
+
+
+def first_non_finite(node: object, path: tuple = ()) -> tuple[tuple, float] | None:
+    """(key path, value) of the first NaN or infinity in ``node``: JSON Schema lets them through every bound."""
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        if isinstance(value, float) and not math.isfinite(value):
+            return path + (key,), value
+        found = first_non_finite(value, path + (key,))
+        if found:
+            return found
+    return None
+
+
+def check_section(section: str, values: dict) -> None:
+    """``values`` obey the schema's rules for ``section`` and are finite; ConfigError naming the first key that is not."""
+    error = schema_error(read_schema()["$defs"][section], values)
+    if error:
+        raise ConfigError(f"{key_path((section, *error[0]))}: {error[1]}")
+    non_finite = first_non_finite(values, (section,))
+    if non_finite:
+        raise ConfigError(f"{key_path(non_finite[0])}: must be a finite number, got {non_finite[1]!r}")

@@ -92,9 +92,6 @@ class TrainConfig:
         eval_batch_size = overrides.pop("eval_batch_size", DEFAULT_EVAL_BATCH_SIZE)
         settings = {**section_defaults("train"), **overrides}
         check_section("train", settings)
-        for key, value in settings.items():  # JSON schema lets NaN and infinity through every bound
-            if isinstance(value, float) and not np.isfinite(value):
-                raise ConfigError(f"train.{key} must be a finite number, got {value!r}")
         if isinstance(eval_batch_size, bool) or not isinstance(eval_batch_size, int) or eval_batch_size < 1:
             raise ConfigError(f"eval_batch_size must be an integer >= 1, got {eval_batch_size!r}")
         return dataclasses.replace(cls.from_settings({"train": settings}), eval_batch_size=eval_batch_size)

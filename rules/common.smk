@@ -79,26 +79,23 @@ def recorded_settings(rule_name, wildcards):
     return job_settings(wildcards["dataset"], rule_name)
 
 
-_STALE = []  # filled once, when Snakemake first builds its DAG (labelnoise.records)
-
-
+@functools.cache  # once per run, when Snakemake first builds its DAG
 def stale_results_of_rules():
     """Every result file a rule makes that this config would not make as it is (path -> reason), found once.
 
     Files no rule makes (a report written into results/) are not results. Jobs on a cluster node run one job
     Snakemake already judged: they skip the search.
     """
-    if not _STALE:
-        found = {} if workflow.remote_exec else stale_results(RESULTS, recorded_settings)
-        _STALE.append({path: why for path, why in found.items() if any(r.is_producer(path) for r in workflow.rules)})
-        if _STALE[0]:
-            example, reason = next(iter(_STALE[0].items()))
-            print(
-                f"Records: {len(_STALE[0])} file(s) under {RESULTS}/ are not what this config makes (e.g. {example}: "
-                f"{reason}); those this run needs are rebuilt",
-                file=sys.stderr,
-            )
-    return _STALE[0]
+    found = {} if workflow.remote_exec else stale_results(RESULTS, recorded_settings)
+    stale = {path: why for path, why in found.items() if any(rule.is_producer(path) for rule in workflow.rules)}
+    if stale:
+        example, reason = next(iter(stale.items()))
+        print(
+            f"Records: {len(stale)} file(s) under {RESULTS}/ are not what this config makes (e.g. {example}: "
+            f"{reason}); those this run needs are rebuilt",
+            file=sys.stderr,
+        )
+    return stale
 
 
 def rebuild_stale(wildcards):

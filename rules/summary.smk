@@ -54,7 +54,7 @@ rule run_description:
         mem_mb=1000,
         runtime=5,
     params:
-        settings=sorted_keys(config),  # the page shows the resolved configuration: any change rebuilds it
+        settings=recorded_settings("run_description", {}),  # the resolved configuration: any change rebuilds the page
         views=sorted_keys({dataset: SETTINGS[dataset] for dataset in config["targets"]}),
     script:
         "../workflow_scripts/run_description.py"
