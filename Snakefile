@@ -18,30 +18,13 @@ from labelnoise.runtime import put_on_jobs_python_path
 # (envs/ holds the pins only): jobs, local or on a cluster node, inherit the PYTHONPATH set here.
 put_on_jobs_python_path(workflow.basedir)
 
-from labelnoise.config import ConfigError, read_yaml_file, validated_settings
-
-if os.path.exists("config.yaml"):  # Snakemake's own YAML error names neither the file nor the line
-    try:
-        read_yaml_file("config.yaml")
-    except ConfigError as err:
-        sys.exit(f"Config error: {err}")
-
-
-configfile: "config.yaml"
-
-
-try:
-    SETTINGS = validated_settings(config, workflow.source_path("schemas/config.schema.yaml"))  # once, for the whole run
-except ConfigError as err:
-    sys.exit(f"Config error: {err}")
-
 from labelnoise.runtime import results_dir_problem
 
 if problem := results_dir_problem("results"):
     sys.exit(f"Results error: {problem}")
 
 
-include: "rules/common.smk"
+include: "rules/common.smk"  # the config, read and validated once, and the settings each rule is given
 
 
 report: os.path.abspath(RUN_DESCRIPTION)  # the report's landing page, written by rule run_description

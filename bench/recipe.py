@@ -24,7 +24,7 @@ from labelnoise.data import prepare_dataset
 from labelnoise.models import build_model
 from labelnoise.noise import flip_permutation, make_noisy_labels
 from labelnoise.seeding import derive_seed, rng_for
-from labelnoise.train_config import TrainConfig
+from labelnoise.training import TrainConfig
 from labelnoise.training import train_seeds
 
 COLUMNS = ("source", "noise", "level", "seed_index", "arch", "width", "optimizer", "lr", "lr_schedule", "weight_decay",

@@ -33,8 +33,7 @@ import torch.nn.functional as F
 from labelnoise.models import build_model
 from labelnoise.seed_stack import STACK_LAYOUTS, SeedStack, preferred_stack_layout
 from labelnoise.seeding import seed_everything
-from labelnoise.train_config import autocast, cpu_has_native_bf16, request_deterministic_cuda, resolve_precision
-from labelnoise.training import stack_training_step
+from labelnoise.device import autocast, cpu_has_native_bf16, request_deterministic_cuda, resolve_precision
 
 #: (label, arch, channels, image size, width, fc_dim, devices it runs on).
 CASES = (
@@ -110,7 +109,7 @@ def bench_case(arch, channels, size, width, fc_dim, device, n_seeds, batch_size,
         def stack_step() -> None:  # the step train_seeds takes
             indices = next_indices(layout)
             yb = torch.gather(y_train, 1, indices)
-            stack_training_step(stack, x_train[indices], yb, all_seeds, optimiser, autocast_dtype, memory_format)
+            stack.training_step(x_train[indices], yb, all_seeds, optimiser, autocast_dtype, memory_format)
 
         return stack_step
 
@@ -137,7 +136,7 @@ def bench_precision(arch, channels, size, width, fc_dim, device, n_seeds, batch_
             start = position[0] % (n_images - batch_size)
             position[0] += batch_size
             indices = orders[:, start : start + batch_size]
-            stack_training_step(stack, x_train[indices], torch.gather(y_train, 1, indices), all_seeds, optimiser, dtype, memory_format)
+            stack.training_step(x_train[indices], torch.gather(y_train, 1, indices), all_seeds, optimiser, dtype, memory_format)
 
         steps[name] = step
     return _time_interleaved(steps, *timing, n_seeds * batch_size, device)

@@ -7,7 +7,8 @@ each part lives" table lists every module):
   data         load and split the datasets into one prepared .npz
   noise        the label-noise generators (Section 3, and instance-dependent noise)
   models       the paper's CNNs (Section 5, Appendix A)
-  training     deterministic training; every model-selection protocol measured (selection)
+  training     the training settings (TrainConfig), the optimiser and the one training loop; every
+               model-selection protocol measured (selection); seeds stacked into one model (seed_stack)
   analytic     the K-NN plurality-vote accuracy (Section 4, Appendix B)
   plots        one module per figure
 The workflow's edge: config (validated once), schema, records (the guard against stale results).

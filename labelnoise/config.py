@@ -177,7 +177,7 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict
 
 def validated_settings(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict[str, dict]:
     """Check ``config`` (defaults filled in place) and return every dataset's settings view, each validated once:
-    the workflow's one validation, when it starts (the Snakefile); jobs get their settings from it."""
+    the workflow's one validation, when it starts (rules/common.smk); jobs get their settings from it."""
     if not isinstance(config, dict):
         raise ConfigError("config must be a mapping of keys to values")
     _read_exponent_numbers(config)

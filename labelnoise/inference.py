@@ -17,10 +17,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from labelnoise.train_config import DEFAULT_EVAL_BATCH_SIZE, resolve_device
+from labelnoise.device import resolve_device
 
 #: Pixel value that maps to 1.0 after :func:`preprocess`.
 PIXEL_MAX: float = 255.0
+#: Default number of images per forward pass when only evaluating (memory only: no result depends on it).
+DEFAULT_EVAL_BATCH_SIZE: int = 1024
 
 
 def check_images(images: np.ndarray, what: str) -> None:

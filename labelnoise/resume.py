@@ -1,4 +1,4 @@
-"""The resume checkpoint of a training: a pre-empted job goes on where it was killed (``train_seeds``' ``resume_path``).
+"""The resume checkpoint of a training: a pre-empted job goes on where it was killed (``train_seeds``' ``resume_dir``).
 
 Everything that decides the rest of a training (weights, optimiser, the epoch's
 minibatch orders and generators, RNG streams, histories, the selections'
@@ -57,7 +57,7 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
 
 
 class ResumeCheckpoint:
-    """The resume checkpoint of one training (``train_seeds``' ``resume_path``); does nothing without a path."""
+    """The resume checkpoint of one training (a file in ``train_seeds``' ``resume_dir``); does nothing without a path."""
 
     def __init__(self, path: str | os.PathLike | None, fingerprint: Callable[[], str]):
         self.path = path

@@ -39,7 +39,8 @@ def one_line_error_types() -> tuple[type[BaseException], ...]:
     from labelnoise.config import ConfigError
     from labelnoise.data import DataError
     from labelnoise.io import NonFiniteResult, ResultFileError, ResultWriteError
-    from labelnoise.train_config import DeviceUnavailable, TrainingDiverged
+    from labelnoise.device import DeviceUnavailable
+    from labelnoise.training import TrainingDiverged
 
     return (DataError, ConfigError, ResultFileError, ResultWriteError, NonFiniteResult, TrainingDiverged, DeviceUnavailable,
             FileNotFoundError, PermissionError, NotADirectoryError)
@@ -129,7 +130,7 @@ def device_problem(views: dict[str, dict]) -> str | None:
     named = {name: view["train"]["device"] for name, view in views.items() if view["train"]["device"].startswith("cuda")}
     if not named:
         return None
-    from labelnoise.train_config import DeviceUnavailable, resolve_device
+    from labelnoise.device import DeviceUnavailable, resolve_device
 
     for name, device in named.items():
         try:

@@ -9,13 +9,17 @@ and BatchNorm statistics.  Built from S models that expose
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from labelnoise.models import InputStandardiser
+from labelnoise.device import autocast
+from labelnoise.inference import batched_eval, channel_statistics
+from labelnoise.models import InputStandardiser, input_standardiser_of
+from labelnoise.seeding import seed_everything
 
 # --------------------------------------------------------------------------
 # Seeds stacked into one model (SeedStack), in one of two layouts
@@ -322,3 +326,85 @@ class SeedStack(nn.Module):
         for layer in self._stacked_layers():
             for name in layer.seed_shapes:
                 layer.seed_view(name, seed_index).copy_(state[f"{layer.source_name}.{name}"])
+
+    def eval_logits(
+        self, x: torch.Tensor, batch_size: int, memory_format: torch.memory_format, seeds: list[int] | None = None
+    ) -> torch.Tensor:
+        """Float32 eval-mode logits (len(seeds) x N x L; default all seeds) on one shared image set, in batches."""
+        return batched_eval(self, x, batch_size, lambda b: self(b, memory_format, seeds).float(), dim=1)
+
+    def training_step(
+        self,
+        xb: torch.Tensor,
+        yb: torch.Tensor,
+        seeds: list[int],
+        optimizer: torch.optim.Optimizer,
+        autocast_dtype: torch.dtype | None,
+        memory_format: torch.memory_format,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One optimiser step of the seeds ``seeds`` on their minibatches ``xb`` (S' x B x ...), labels ``yb`` (S' x B).
+
+        Returns each seed's mean cross-entropy loss (S') and its logits (S' x B x L), detached.
+        Wide layout: one forward and one backward pass over all seeds (one kernel
+        per layer, the GPU's way). Seed-major: forward and backward seed after
+        seed, then the one optimiser step; each seed's activations are freed
+        before the next seed's exist, so the working set is a lone model's, and
+        each seed's loss is the very op a lone model's training runs, so results
+        are bit-identical to training the seeds one by one.
+        """
+        device = xb.device
+        optimizer.zero_grad(set_to_none=True)
+        if self.layout == "wide":
+            with autocast(device, autocast_dtype):
+                logits = self(xb, memory_format, seeds)
+            losses = F.cross_entropy(_loss_precision(logits).flatten(0, 1), yb.flatten(), reduction="none").view_as(yb).mean(dim=1)
+            losses.sum().backward()
+        else:
+            per_seed_losses, per_seed_logits = [], []
+            for position, seed_index in enumerate(seeds):
+                with autocast(device, autocast_dtype):
+                    seed_logits = self(xb[position : position + 1], memory_format, [seed_index])[0]
+                loss = F.cross_entropy(_loss_precision(seed_logits), yb[position])
+                loss.backward()
+                per_seed_losses.append(loss.detach())
+                per_seed_logits.append(seed_logits.detach())
+            losses, logits = torch.stack(per_seed_losses), torch.stack(per_seed_logits)
+        optimizer.step()
+        return losses.detach(), logits.detach()
+
+
+def _loss_precision(logits: torch.Tensor) -> torch.Tensor:
+    """Logits for the loss: bf16 autocast outputs raised to float32, float64 kept."""
+    return logits.to(torch.promote_types(logits.dtype, torch.float32))
+
+
+def reinitialise(model: nn.Module) -> None:
+    """Reset every submodule that has ``reset_parameters`` (weights and BN running stats).
+
+    Called after seeding, it makes the initial weights a function of the seed
+    alone, whatever the RNG state was when the model was built.
+    """
+    for module in model.modules():
+        reset = getattr(module, "reset_parameters", None)
+        if callable(reset):
+            reset()
+
+
+def stack_of_seeded_models(
+    model_factory: Callable[[], nn.Module], seeds: list[int], images_train: np.ndarray, layout: str,
+    device: torch.device, memory_format: torch.memory_format,
+) -> SeedStack:
+    """A fresh ``model_factory()`` per seed, its weights drawn from its seed alone and its input standardiser set to
+    the training images' statistics, stacked in ``layout`` on ``device``.
+
+    Weights are drawn on the CPU in the standard layout, so they are the same
+    function of the seed on every device and layout.
+    """
+    models = []
+    for seed in seeds:
+        model = model_factory().to(device="cpu", memory_format=torch.contiguous_format)
+        seed_everything(seed)
+        reinitialise(model)
+        input_standardiser_of(model).set_statistics(*channel_statistics(images_train))
+        models.append(model)
+    return SeedStack(models, layout=layout).to(device=device, memory_format=memory_format)

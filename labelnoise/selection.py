@@ -34,9 +34,11 @@ recorded history (tests/test_selection.py).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the rules and names here serve the table and figure jobs, which need not import torch
+    import numpy as np
     import torch
 
 PROTOCOLS: tuple[str, ...] = ("clean_val", "noisy_val", "label_wave", "final")
@@ -151,3 +153,34 @@ class LabelWaveSelection:
         self.current.copy_(saved["current"])
         self.previous.copy_(saved["previous"])
         self.changes, self.chosen, self.candidate, self.states = saved["changes"], saved["chosen"], saved["candidate"], saved["states"]
+
+
+@dataclass
+class TrainResult:
+    """Outcome of a training (:func:`labelnoise.training.train_seeds`): the reported protocol's state and every
+    protocol's choice; accuracies are fractions in [0, 1].
+
+    ``history`` holds one dict per evaluation of the validation half:
+    ``epoch`` (1-based, the epoch it fell in), ``step`` (optimiser steps so
+    far), ``train_loss`` and ``train_acc`` (mean over the minibatches since
+    the previous evaluation, against the labels trained on, i.e. the noisy
+    ones), ``val_acc`` (clean labels), ``noisy_val_acc`` (noisy validation
+    labels, where given). ``best_epoch`` / ``best_step``: where the
+    reported protocol's state was taken; ``epochs_run`` / ``steps_run``: the
+    whole trajectory. ``selections``: per protocol of
+    :data:`labelnoise.selection.PROTOCOLS` measured, its ``epoch``, ``step``,
+    ``val_acc``, ``test_acc`` and ``test_softmax`` (Label Wave also
+    ``decided``: False where its curve still fell at the end).
+    """
+
+    val_acc: float
+    test_acc: float
+    best_epoch: int
+    epochs_run: int
+    best_step: int
+    steps_run: int
+    wall_s: float
+    history: list[dict[str, float]]
+    test_softmax: np.ndarray
+    state_dict: dict[str, torch.Tensor] = field(repr=False)
+    selections: dict[str, dict] = field(default_factory=dict, repr=False)

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from labelnoise.io import ResultFileError, load_csv, rebuild_hint
+from labelnoise.noise import realised_gamma
 from labelnoise.noise_types import ALL as NOISE_ORDER
-from labelnoise.selection import PROTOCOLS, SELECTION_MEASURES
+from labelnoise.selection import PROTOCOLS, SELECTION_MEASURES, TrainResult
 
 #: Columns of the per-level training tables results/{dataset}/train/{noise}/{level}.csv: val_acc ... best_step are
 #: those of the reported protocol (``selection``); ``{protocol}_{step,val_acc,test_acc}`` those of every protocol
@@ -27,6 +28,37 @@ TABLE_COLUMNS = [
     "realised_gamma", "val_acc", "test_acc", "best_epoch", "epochs_run", "best_step", "steps_run", "wall_s",
     "selection",
 ] + [f"{protocol}_{measure}" for protocol in PROTOCOLS for measure in SELECTION_MEASURES]
+
+
+def training_table(results: list[TrainResult], seeds: list[int], noisy_labels: np.ndarray, corrupted: np.ndarray,
+                   clean_labels: np.ndarray, coordinates: dict, selection: str) -> pd.DataFrame:
+    """One row per seed of one (dataset, noise type, level), columns ``TABLE_COLUMNS``.
+
+    ``coordinates`` holds dataset, noise, level and nominal_gamma; ``noisy_labels``
+    and ``corrupted`` (seeds x N_train) the labels each seed trained on and which
+    of them were re-drawn; ``selection`` the protocol ``results`` report.
+    """
+    rows = []
+    for seed_index, (seed, labels, mask, result) in enumerate(zip(seeds, noisy_labels, corrupted, results, strict=True)):
+        rows.append({
+            **coordinates,
+            "seed_index": seed_index,
+            "seed": seed,
+            "corrupted_fraction": float(np.mean(mask)),
+            "realised_gamma": realised_gamma(labels, clean_labels),
+            "val_acc": result.val_acc,
+            "test_acc": result.test_acc,
+            "best_epoch": result.best_epoch,
+            "epochs_run": result.epochs_run,
+            "best_step": result.best_step,
+            "steps_run": result.steps_run,
+            "wall_s": result.wall_s,
+            "selection": selection,
+            **{f"{protocol}_{measure}": result.selections.get(protocol, {}).get(measure, np.nan)
+               for protocol in PROTOCOLS for measure in SELECTION_MEASURES},
+        })
+    return pd.DataFrame(rows)[TABLE_COLUMNS]
+
 
 #: Columns of the per-seed training table that ``aggregate_over_seeds`` needs.
 TRAIN_COLUMNS_FOR_AGGREGATION: tuple[str, ...] = (

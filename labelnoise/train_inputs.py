@@ -7,7 +7,6 @@ import torch
 from torch import nn
 
 from labelnoise.inference import check_images
-from labelnoise.train_config import TrainConfig
 
 
 def check_labels(labels: np.ndarray, n_images: int, n_classes: int, what: str) -> None:
@@ -52,36 +51,29 @@ def check_image_sets(images_train: np.ndarray, images_val: np.ndarray, images_te
     return image_shape
 
 
-def check_training_inputs(config, seeds, images_train, labels_train_per_seed, images_val, images_test) -> list[int]:
-    """The checks of :func:`train_seeds`' arguments that need no model; returns the seeds as a list."""
-    if not isinstance(config, TrainConfig):
-        raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
+def check_training_arguments(model: nn.Module, seeds, images_train, labels_train_per_seed, images_val, labels_val,
+                             images_test, labels_test, labels_val_noisy_per_seed) -> list[int]:
+    """The checks of :func:`~labelnoise.training.train_seeds`' arguments, by their names, made once at its entry:
+    seeds, the three image sets, and every label set against its images and ``model``'s classes. Returns the seeds."""
     seeds = list(seeds)
     if not seeds:
         raise ValueError("seeds must not be empty")
     for seed in seeds:
         check_seed(seed)
     check_image_sets(images_train, images_val, images_test)
-    expected = (len(seeds), images_train.shape[0])
-    if np.shape(labels_train_per_seed) != expected:
-        raise ValueError(
-            f"labels_train_per_seed must have shape {expected} (seeds x images), got {np.shape(labels_train_per_seed)}"
-        )
-    return seeds
-
-
-def check_training_labels(labels: dict, n_classes: int, n_seeds: int, n_train: int, n_val: int, n_test: int) -> None:
-    """Every label set of :func:`~labelnoise.training.train_seeds` (by its argument name) against its images and the
-    model's classes; the noisy validation labels (seeds x validation images) may be None."""
-    for s, seed_labels in enumerate(labels["labels_train_per_seed"]):
+    n_seeds, n_train, n_val = len(seeds), len(images_train), len(images_val)
+    if np.shape(labels_train_per_seed) != (n_seeds, n_train):
+        raise ValueError(f"labels_train_per_seed must have shape {(n_seeds, n_train)} (seeds x images), "
+                         f"got {np.shape(labels_train_per_seed)}")
+    n_classes = model_n_classes(model, tuple(images_train.shape[1:]))
+    for s, seed_labels in enumerate(labels_train_per_seed):
         check_labels(seed_labels, n_train, n_classes, f"labels_train_per_seed[{s}]")
-    check_labels(labels["labels_val"], n_val, n_classes, "labels_val")
-    check_labels(labels["labels_test"], n_test, n_classes, "labels_test")
-    noisy = labels["labels_val_noisy_per_seed"]
-    if noisy is None:
-        return
-    if np.shape(noisy) != (n_seeds, n_val):
-        raise ValueError(f"labels_val_noisy_per_seed must have shape {(n_seeds, n_val)} (seeds x validation images), "
-                         f"got {np.shape(noisy)}")
-    for s, seed_labels in enumerate(noisy):
-        check_labels(seed_labels, n_val, n_classes, f"labels_val_noisy_per_seed[{s}]")
+    check_labels(labels_val, n_val, n_classes, "labels_val")
+    check_labels(labels_test, len(images_test), n_classes, "labels_test")
+    if labels_val_noisy_per_seed is not None:
+        if np.shape(labels_val_noisy_per_seed) != (n_seeds, n_val):
+            raise ValueError(f"labels_val_noisy_per_seed must have shape {(n_seeds, n_val)} (seeds x validation images), "
+                             f"got {np.shape(labels_val_noisy_per_seed)}")
+        for s, seed_labels in enumerate(labels_val_noisy_per_seed):
+            check_labels(seed_labels, n_val, n_classes, f"labels_val_noisy_per_seed[{s}]")
+    return seeds

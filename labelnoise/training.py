@@ -1,4 +1,4 @@
-"""Training with early stopping on the clean validation half (Section 5).
+"""Training with early stopping on the clean validation half (Section 5): the settings and the loop.
 
 The paper trains every net on (possibly noisy) training labels and uses a clean
 validation half of the official test set for early stopping; the accuracy it
@@ -7,18 +7,19 @@ module does exactly that, fast enough for a 2-core CPU: each data set becomes
 one device tensor once, minibatches are slices of a seeded permutation (no
 DataLoader), and evaluation runs in large no-grad batches.
 
-There is one training loop, :func:`train_seeds`: it trains the seeds of one
-noise level as one :class:`~labelnoise.seed_stack.SeedStack` (wide layout on GPU,
-seed-major on CPU), each seed with its own initial weights, minibatch order,
-labels, optimiser state and early stopping; :func:`train_classifier` is a
-stack of one. The clean validation half is evaluated every
-``TrainConfig.eval_every`` steps or once per epoch. Training runs under
-bfloat16 autocast on a GPU and on a CPU with native bfloat16 arithmetic
-(``TrainConfig.precision``), with the channels_last layout; evaluation is
-always float32.
-
-Images are preprocessed as in :mod:`labelnoise.inference`; the settings are a
-:class:`~labelnoise.train_config.TrainConfig`.
+The settings are a :class:`TrainConfig` (the ``train`` section of the config
+schema), which this module turns into the optimiser (:func:`make_optimizer`,
+:func:`scheduled_lr`). There is one training loop, :func:`train_seeds`: it
+trains the seeds of one noise level as one
+:class:`~labelnoise.seed_stack.SeedStack` (wide layout on GPU, seed-major on
+CPU) or one after another (``TrainConfig.batched_seeds``), each seed with its
+own initial weights, minibatch order, labels, optimiser state and early
+stopping; :func:`train_classifier` trains one model. The clean validation
+half is evaluated every ``TrainConfig.eval_every`` steps or once per epoch.
+Training runs under bfloat16 autocast on a GPU and on a CPU with native
+bfloat16 arithmetic (``TrainConfig.precision``), with the channels_last
+layout; evaluation is always float32. Images are preprocessed as in
+:mod:`labelnoise.inference`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ import itertools
 import math
 import os
 import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -36,46 +39,101 @@ import torch.nn.functional as F
 from torch import nn
 
 from labelnoise.augment import flip_and_translate
-from labelnoise.inference import batched_eval, channel_statistics, preprocess
-from labelnoise.models import input_standardiser_of
+from labelnoise.device import autocast, request_deterministic_cuda, resolve_device, resolve_precision
+from labelnoise.inference import DEFAULT_EVAL_BATCH_SIZE, batched_eval, preprocess
 from labelnoise.resume import ResumeCheckpoint, rng_states, set_rng_states, training_fingerprint
-from labelnoise.seed_stack import SeedStack, preferred_stack_layout
-from labelnoise.selection import LabelWaveSelection, ScoreSelection
+from labelnoise.schema import ConfigError, check_section, section_defaults
+from labelnoise.seed_stack import SeedStack, preferred_stack_layout, stack_of_seeded_models
+from labelnoise.selection import LabelWaveSelection, ScoreSelection, TrainResult
 from labelnoise.seeding import derive_seed, seed_everything
-from labelnoise.train_inputs import check_training_inputs, check_training_labels, model_n_classes
-from labelnoise.train_config import (
-    TrainConfig, TrainingDiverged, TrainResult, autocast, request_deterministic_cuda, resolve_device, resolve_precision,
-    scheduled_lr,
-)
-
-def _loss_precision(logits: torch.Tensor) -> torch.Tensor:
-    """Logits for the loss: bf16 autocast outputs raised to float32, float64 kept."""
-    return logits.to(torch.promote_types(logits.dtype, torch.float32))
-
+from labelnoise.train_inputs import check_training_arguments
 
 # --------------------------------------------------------------------------
-# Training
+# Settings: the config's train section, and the optimiser it makes
 # --------------------------------------------------------------------------
 
 
-def reinitialise(model: nn.Module) -> None:
-    """Reset every submodule that has ``reset_parameters`` (weights and BN running stats).
+class TrainingDiverged(RuntimeError):
+    """A network's training loss became NaN or infinite: no result of it may be saved."""
 
-    Called after seeding, it makes the initial weights a function of the seed
-    alone, whatever the RNG state was when the model was built.
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters of one training run: the ``train`` section of the config schema
+    (``labelnoise/config.schema.yaml``), where each field's meaning and default are written, once.
+
+    Build one with :meth:`defaults` (a library user: the schema's defaults and
+    checks) or :meth:`from_settings` (the workflow: settings it validated when
+    it started); the constructor itself checks nothing.
     """
-    for module in model.modules():
-        reset = getattr(module, "reset_parameters", None)
-        if callable(reset):
-            reset()
+
+    max_epochs: int
+    patience: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    optimizer: str
+    momentum: float
+    device: str
+    channels_last: bool
+    precision: str
+    batched_seeds: str | bool
+    stack_layout: str
+    eval_every: int | None
+    lr_schedule: str
+    warmup_fraction: float
+    hflip: bool
+    translate: int
+    selection: str
+    label_wave_window: int
+    eval_batch_size: int = DEFAULT_EVAL_BATCH_SIZE  # not a setting of the study: memory only
+
+    @classmethod
+    def from_settings(cls, view: dict) -> "TrainConfig":
+        """The training settings of a validated dataset view (the workflow's rules pass them as params)."""
+        return cls(**{key: value for key, value in view["train"].items() if key != "threads"})
+
+    @classmethod
+    def defaults(cls, **overrides) -> "TrainConfig":
+        """The schema's ``train`` defaults with ``overrides``, checked by the schema's rules (ConfigError naming the key)."""
+        eval_batch_size = overrides.pop("eval_batch_size", DEFAULT_EVAL_BATCH_SIZE)
+        settings = {**section_defaults("train"), **overrides}
+        check_section("train", settings)
+        if isinstance(eval_batch_size, bool) or not isinstance(eval_batch_size, int) or eval_batch_size < 1:
+            raise ConfigError(f"eval_batch_size must be an integer >= 1, got {eval_batch_size!r}")
+        return dataclasses.replace(cls.from_settings({"train": settings}), eval_batch_size=eval_batch_size)
 
 
-def _make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """``config.optimizer`` over ``model``'s parameters at ``config.lr`` (the schedule then sets each step's rate)."""
     if config.optimizer == "adam":
         return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     return torch.optim.SGD(
         model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
     )
+
+
+def scheduled_lr(config: TrainConfig, step: int, total_steps: int) -> float:
+    """The learning rate of optimiser step ``step`` (1-based) of a training of ``total_steps`` steps.
+
+    ``constant``: ``config.lr``. ``onecycle``: rises linearly from 0 to
+    ``config.lr`` over the first ``warmup_fraction`` of the steps, then falls
+    linearly towards 0 at ``total_steps`` (the linear 1cycle of Smith and
+    Topin 2019, as KellerJordan/cifar10-airbench schedules its short runs).
+    """
+    if config.lr_schedule == "constant":
+        return config.lr
+    warmup = max(1, round(config.warmup_fraction * total_steps))
+    if step <= warmup:
+        return config.lr * step / warmup
+    return config.lr * (total_steps - step + 1) / (total_steps - warmup + 1)
+
+
+def use_batched_seeds(config: TrainConfig) -> bool:
+    """Whether ``config`` asks for the stacked-seeds path on its device ('auto': on CUDA only)."""
+    if config.batched_seeds == "auto":
+        return resolve_device(config.device).type == "cuda"
+    return bool(config.batched_seeds)
 
 
 def _minibatches(order: torch.Tensor, batch_size: int) -> tuple[torch.Tensor, ...]:
@@ -86,22 +144,6 @@ def _minibatches(order: torch.Tensor, batch_size: int) -> tuple[torch.Tensor, ..
     fail outright for a batch of one).
     """
     return torch.tensor_split(order, math.ceil(len(order) / batch_size))
-
-
-def _initialise_from_seed(model: nn.Module, seed: int, images_train: np.ndarray) -> None:
-    """Seeded re-initialisation on the CPU and training-set input statistics.
-
-    Done on the CPU in the standard layout, so the initial weights are the
-    same function of the seed on every device and layout.
-    """
-    model.to(device="cpu", memory_format=torch.contiguous_format)
-    seed_everything(seed)
-    reinitialise(model)
-    input_standardiser_of(model).set_statistics(*channel_statistics(images_train))
-
-
-def _memory_format(config: TrainConfig) -> torch.memory_format:
-    return torch.channels_last if config.channels_last else torch.contiguous_format
 
 
 def train_classifier(
@@ -115,22 +157,22 @@ def train_classifier(
     config: TrainConfig,
     seed: int,
     log: Callable[[str], None] = print,
-    resume_path: str | os.PathLike | None = None,
+    resume_dir: str | os.PathLike | None = None,
     labels_val_noisy: np.ndarray | None = None,
 ) -> TrainResult:
     """Train ``model`` on (noisy) training labels; the state of ``config.selection`` is kept (default: clean validation).
 
     One seed is a stack of one: this is :func:`train_seeds` with ``[seed]``
-    (seed-major, a lone model's kernels; ``resume_path`` and the noisy
+    (seed-major, a lone model's kernels; ``resume_dir`` and the noisy
     validation labels as there), and ``model`` is left holding the reported
     state on the training device.
     """
-    if not isinstance(config, TrainConfig):
+    if not isinstance(config, TrainConfig):  # before dataclasses.replace, whose own error would name no argument
         raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
     labels = np.asarray(labels_train)
     result = train_seeds(
         lambda: model, [seed], images_train, labels[None], images_val, labels_val, images_test, labels_test,
-        dataclasses.replace(config, stack_layout="seed_major"), log=log, resume_path=resume_path,
+        dataclasses.replace(config, stack_layout="seed_major"), log=log, resume_dir=resume_dir,
         labels_val_noisy_per_seed=None if labels_val_noisy is None else np.asarray(labels_val_noisy)[None],
     )[0]
     model.load_state_dict(result.state_dict)
@@ -143,53 +185,6 @@ def train_classifier(
 # --------------------------------------------------------------------------
 
 
-def _stack_logits(
-    stack: SeedStack, x: torch.Tensor, batch_size: int, memory_format: torch.memory_format, seeds: list[int] | None = None
-) -> torch.Tensor:
-    """Float32 eval-mode logits (len(seeds) x N x L; default all seeds) on one shared image set."""
-    return batched_eval(stack, x, batch_size, lambda b: stack(b, memory_format, seeds).float(), dim=1)
-
-
-def stack_training_step(
-    stack: SeedStack,
-    xb: torch.Tensor,
-    yb: torch.Tensor,
-    seeds: list[int],
-    optimizer: torch.optim.Optimizer,
-    autocast_dtype: torch.dtype | None,
-    memory_format: torch.memory_format,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """One optimiser step of the seeds ``seeds`` on their minibatches ``xb`` (S' x B x ...), labels ``yb`` (S' x B).
-
-    Returns each seed's mean loss (S') and its logits (S' x B x L), detached.
-    Wide layout: one forward and one backward pass over all seeds (one kernel
-    per layer, the GPU's way). Seed-major: forward and backward seed after
-    seed, then the one optimiser step; each seed's activations are freed
-    before the next seed's exist, so the working set is a lone model's, and
-    each seed's loss is the very op a lone model's training runs, so results
-    are bit-identical to training the seeds one by one.
-    """
-    device = xb.device
-    optimizer.zero_grad(set_to_none=True)
-    if stack.layout == "wide":
-        with autocast(device, autocast_dtype):
-            logits = stack(xb, memory_format, seeds)
-        losses = F.cross_entropy(_loss_precision(logits).flatten(0, 1), yb.flatten(), reduction="none").view_as(yb).mean(dim=1)
-        losses.sum().backward()
-    else:
-        per_seed_losses, per_seed_logits = [], []
-        for position, seed_index in enumerate(seeds):
-            with autocast(device, autocast_dtype):
-                seed_logits = stack(xb[position : position + 1], memory_format, [seed_index])[0]
-            loss = F.cross_entropy(_loss_precision(seed_logits), yb[position])
-            loss.backward()
-            per_seed_losses.append(loss.detach())
-            per_seed_logits.append(seed_logits.detach())
-        losses, logits = torch.stack(per_seed_losses), torch.stack(per_seed_logits)
-    optimizer.step()
-    return losses.detach(), logits.detach()
-
-
 class _Loop:
     """Everything a training of stacked seeds carries from step to step (and a resume checkpoint saves).
 
@@ -199,7 +194,7 @@ class _Loop:
 
     def __init__(self, stack: SeedStack, config: TrainConfig, seeds: list[int], n_train: int, device: torch.device):
         self.stack, self.config, self.device = stack, config, device
-        self.optimizer = _make_optimizer(stack, config)
+        self.optimizer = make_optimizer(stack, config)
         self.generators = [torch.Generator().manual_seed(derive_seed(seed, "shuffle")) for seed in seeds]
         self.augment_generators = [torch.Generator().manual_seed(derive_seed(seed, "augment")) for seed in seeds]
         self.steps_per_epoch = math.ceil(n_train / config.batch_size)
@@ -259,7 +254,7 @@ class _Loop:
             xb, yb = self.augmented(data["x_train"][indices]), torch.gather(data["y_train"], 1, indices)
             for group in self.optimizer.param_groups:
                 group["lr"] = scheduled_lr(config, self.step + 1, self.last_step)
-            losses, logits = stack_training_step(stack, xb, yb, every, self.optimizer, autocast_dtype, memory_format)
+            losses, logits = stack.training_step(xb, yb, every, self.optimizer, autocast_dtype, memory_format)
             predictions = logits.argmax(dim=2)
             self.wave.record(every, indices, predictions)  # Label Wave's prediction changes: no extra forward pass
             self.loss_sum += losses.double() * yb.shape[1]
@@ -284,7 +279,7 @@ class _Loop:
     def evaluate(self, data: dict, seeds: list[int], memory_format) -> None:
         """Score the validation half against its clean (and noisy) labels, log the history, update the selections."""
         config, stack = self.config, self.stack
-        predictions = _stack_logits(stack, data["x_val"], config.eval_batch_size, memory_format).argmax(dim=2)
+        predictions = stack.eval_logits(data["x_val"], config.eval_batch_size, memory_format).argmax(dim=2)
         val_accs = (predictions == data["y_val"]).double().mean(dim=1).tolist()
         noisy = data.get("y_val_noisy")
         noisy_accs = (predictions == noisy).double().mean(dim=1).tolist() if noisy is not None else None
@@ -338,11 +333,11 @@ class _Loop:
                     stack.load_seed_state_dict(s, chosen[s]["state"])
                 # the seed-major layout computes the new seeds only; the wide one computes every seed
                 computed, rows = (new, slice(None)) if stack.layout == "seed_major" else (None, new)
-                softmax = torch.softmax(_stack_logits(stack, data["x_test"], batch, memory_format, computed), dim=2)
+                softmax = torch.softmax(stack.eval_logits(data["x_test"], batch, memory_format, computed), dim=2)
                 softmax = softmax[rows].cpu().numpy().astype(np.float32, copy=False)
                 recorded = [{entry["step"]: entry["val_acc"] for entry in self.histories[s]} for s in new]
                 if not all(chosen[s]["step"] in steps for s, steps in zip(new, recorded)):
-                    logits = _stack_logits(stack, data["x_val"], batch, memory_format, computed)[rows]
+                    logits = stack.eval_logits(data["x_val"], batch, memory_format, computed)[rows]
                     predictions = logits.argmax(dim=2).cpu().numpy()
                     recorded = [{chosen[s]["step"]: float((p == labels_val).mean())} for s, p in zip(new, predictions)]
                 for position, s in enumerate(new):
@@ -366,18 +361,6 @@ class _Loop:
         ]
 
 
-def _seed_stack(model_factory, seeds, images_train, config, device, memory_format) -> tuple[SeedStack, int]:
-    """A fresh model per seed, initialised from its seed, stacked in the configured layout; and its class count."""
-    models = []
-    for seed in seeds:
-        model = model_factory()
-        _initialise_from_seed(model, seed, images_train)
-        models.append(model)
-    n_classes = model_n_classes(models[0], tuple(images_train.shape[1:]))
-    layout = preferred_stack_layout(device) if config.stack_layout == "auto" else config.stack_layout
-    return SeedStack(models, layout=layout).to(device=device, memory_format=memory_format), n_classes
-
-
 def train_seeds(
     model_factory: Callable[[], nn.Module],
     seeds: list[int],
@@ -389,10 +372,11 @@ def train_seeds(
     labels_test: np.ndarray,
     config: TrainConfig,
     log: Callable[[str], None] = print,
-    resume_path: str | os.PathLike | None = None,
+    resume_dir: str | os.PathLike | None = None,
     labels_val_noisy_per_seed: np.ndarray | None = None,
 ) -> list[TrainResult]:
-    """Train S networks, one per seed, as one :class:`~labelnoise.seed_stack.SeedStack`: the training loop.
+    """Train S networks, one per seed: the training loop. ``config.batched_seeds`` says whether the seeds train as
+    one :class:`~labelnoise.seed_stack.SeedStack` or one after another (stacks of one).
 
     Seed s (``seeds[s]``) trains a fresh ``model_factory()`` on
     ``labels_train_per_seed[s]``, deterministically given its seed: the
@@ -413,43 +397,59 @@ def train_seeds(
     validation and test halves (``TrainResult.selections``), and
     ``config.selection``'s is reported (the paper's: ``clean_val``).
 
-    Layout ``config.stack_layout`` ("auto": the device's preferred one).
-    Seed-major: results equal training the seeds one at a time bit for bit
-    (same kernels on the same shapes), except where dropout draws masks.
-    Wide: equal up to float rounding (grouped kernels sum in another order).
-    ``wall_s`` is each seed's share of the total. Returns one
+    A stack computes in ``config.stack_layout`` (:mod:`labelnoise.seed_stack`).
+    ``wall_s`` is each seed's share of its stack's time. Returns one
     :class:`TrainResult` per seed.
 
-    With ``resume_path`` the whole training state (weights, optimiser,
+    With ``resume_dir`` each stack's whole training state (weights, optimiser,
     minibatch orders and generators, RNG streams, histories, the selections'
     states and counters) is written there atomically at every evaluation and
     once more when training ends, and a run that finds a checkpoint of the
     same training (same data, labels, seeds, settings and initial weights)
     goes on from it: on the CPU the result equals an uninterrupted run bit for
-    bit. The caller removes the file once its results are saved.
+    bit. The caller removes the folder once its results are saved.
     """
-    seeds = check_training_inputs(config, seeds, images_train, labels_train_per_seed, images_val, images_test)
+    if not isinstance(config, TrainConfig):
+        raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
     labels_train_per_seed = np.asarray(labels_train_per_seed)
+    seeds = check_training_arguments(model_factory(), seeds, images_train, labels_train_per_seed, images_val, labels_val,
+                                     images_test, labels_test, labels_val_noisy_per_seed)
+    evaluation = f"every {config.eval_every} steps" if config.eval_every else "every epoch"
+    resume = (lambda name: Path(resume_dir) / name) if resume_dir is not None else (lambda name: None)
+    if use_batched_seeds(config):
+        log(f"training {len(seeds)} seeds as one stacked model on {len(images_train)} labels each; validation {evaluation}")
+        return _train_stack(model_factory, seeds, images_train, labels_train_per_seed, images_val, labels_val, images_test,
+                            labels_test, config, log, resume("seeds.pt"), labels_val_noisy_per_seed)
+    results = []
+    for s, seed in enumerate(seeds):
+        log(f"seed {s + 1}/{len(seeds)} (seed {seed}): training on {len(images_train)} labels; validation {evaluation}")
+        noisy_val = None if labels_val_noisy_per_seed is None else labels_val_noisy_per_seed[s : s + 1]
+        results += _train_stack(model_factory, [seed], images_train, labels_train_per_seed[s : s + 1], images_val,
+                                labels_val, images_test, labels_test, config, log, resume(f"seed{s}.pt"), noisy_val)
+    return results
+
+
+def _train_stack(model_factory, seeds, images_train, labels_train_per_seed, images_val, labels_val, images_test,
+                 labels_test, config, log, resume_file, labels_val_noisy_per_seed) -> list[TrainResult]:
+    """:func:`train_seeds` of one stack of seeds (arguments checked there); its resume checkpoint in ``resume_file``."""
     device = resolve_device(config.device)
-    memory_format = _memory_format(config)
+    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
     autocast_dtype = resolve_precision(config.precision, device)
     if device.type == "cuda":
         request_deterministic_cuda()
-    stack, n_classes = _seed_stack(model_factory, seeds, images_train, config, device, memory_format)
-    labels = {"labels_train_per_seed": labels_train_per_seed, "labels_val": labels_val, "labels_test": labels_test,
-              "labels_val_noisy_per_seed": labels_val_noisy_per_seed}
-    check_training_labels(labels, n_classes, len(seeds), len(images_train), len(images_val), len(images_test))
+    layout = preferred_stack_layout(device) if config.stack_layout == "auto" else config.stack_layout
+    stack = stack_of_seeded_models(model_factory, seeds, images_train, layout, device, memory_format)
     # Dropout masks (the only randomness left) from all the seeds together.
     seed_everything(derive_seed(seeds[0], *seeds[1:], "batched"))
     data = {"x_train": preprocess(images_train, device), "x_val": preprocess(images_val, device),
             "x_test": preprocess(images_test, device)}
-    for key, name in (("y_train", "labels_train_per_seed"), ("y_val", "labels_val"), ("y_val_noisy", "labels_val_noisy_per_seed")):
-        if labels[name] is not None:
-            data[key] = torch.from_numpy(np.asarray(labels[name]).astype(np.int64)).to(device)
+    for key, labels in (("y_train", labels_train_per_seed), ("y_val", labels_val), ("y_val_noisy", labels_val_noisy_per_seed)):
+        if labels is not None:
+            data[key] = torch.from_numpy(np.asarray(labels).astype(np.int64)).to(device)
     loop = _Loop(stack, config, seeds, images_train.shape[0], device)
     fingerprint = lambda: training_fingerprint(stack, config, seeds, labels_train_per_seed, images_train,  # noqa: E731
                                                labels_val_noisy_per_seed)
-    progress = ResumeCheckpoint(resume_path, fingerprint)
+    progress = ResumeCheckpoint(resume_file, fingerprint)
     saved = progress.load(log)
     if saved:
         loop.restore(saved)

@@ -1,19 +1,39 @@
-# Target lists and wildcard helpers shared by all rules.
+# The workflow's edge: the config read and validated once, the settings each rule is given as params; and the
+# target lists and wildcard helpers shared by all rules.
 
 import functools
+import os
 import sys
 from pathlib import Path
 
 import labelnoise.download
 import labelnoise.noise_types as noise_types_registry
 from labelnoise.config import (
+    ConfigError,
     format_level,
     noise_levels,
+    read_yaml_file,
     rule_settings,
     sorted_keys,
+    validated_settings,
 )
 from labelnoise.records import stale_results
 from labelnoise.runtime import device_problem
+
+if os.path.exists("config.yaml"):  # Snakemake's own YAML error names neither the file nor the line
+    try:
+        read_yaml_file("config.yaml")
+    except ConfigError as err:
+        sys.exit(f"Config error: {err}")
+
+
+configfile: "config.yaml"
+
+
+try:  # once, for the whole run: each dataset's settings view, which jobs trust
+    SETTINGS = validated_settings(config, workflow.source_path("../schemas/config.schema.yaml"))
+except ConfigError as err:
+    sys.exit(f"Config error: {err}")
 
 RESULTS = "results"
 RUN_DESCRIPTION = f"{RESULTS}/run_description.rst"  # the report's landing page (Snakefile: report)
@@ -25,7 +45,6 @@ FIG4_NOISES = list(noise_types_registry.FIG4)
 REALISED_NOISES = list(noise_types_registry.REALISED)  # Eq. 6 with their realised transition matrix (Fig. 12)
 FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9", "fig10", "fig11", "fig12", "fig13"]
 
-# SETTINGS (the Snakefile): each dataset's settings view, validated once when the workflow starts.
 if workflow.local_exec and (
     problem := device_problem(SETTINGS)
 ):  # a cluster's nodes may have the GPU its submit host lacks

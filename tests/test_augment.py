@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from labelnoise.augment import flip_and_translate
-from labelnoise.train_config import TrainConfig, scheduled_lr
+from labelnoise.training import TrainConfig, scheduled_lr
 
 
 def images(n: int = 64) -> torch.Tensor:

@@ -17,15 +17,13 @@ import pytest
 import torch
 from sklearn.datasets import load_digits
 
-from labelnoise import train_config, training
-from labelnoise.data import PreparedData
-from labelnoise.grid import train_noise_level
-from labelnoise.tables import TABLE_COLUMNS
+from labelnoise import device, training
+from labelnoise.tables import TABLE_COLUMNS, training_table
 from labelnoise.models import build_model
 from labelnoise.seed_stack import STACK_LAYOUTS
 from labelnoise.inference import predict_softmax
-from labelnoise.train_config import TrainConfig, resolve_precision, use_batched_seeds
-from labelnoise.training import train_classifier, train_seeds
+from labelnoise.device import resolve_precision
+from labelnoise.training import TrainConfig, train_classifier, train_seeds, use_batched_seeds
 
 torch.set_num_threads(1)
 
@@ -72,7 +70,7 @@ def _args(d, labels):
 
 def _batched(d, config, seeds=SEEDS, labels=None, factory=_factory, log=_quiet, layout="auto"):
     labels = d["noisy"][: len(seeds)] if labels is None else labels
-    config = dataclasses.replace(config, stack_layout=layout)
+    config = dataclasses.replace(config, stack_layout=layout, batched_seeds=True)  # one stack
     return train_seeds(factory, seeds, *_args(d, labels), config=config, log=log)
 
 
@@ -253,24 +251,23 @@ def test_batched_allcnn_c_with_dropout_runs_deterministically(digits):
     assert np.array_equal(first[1].test_softmax, second[1].test_softmax)
 
 
-def test_train_noise_level_batched_keeps_the_table(digits):
+def test_batched_seeds_keep_the_training_table(digits):
     d = digits
-    data = PreparedData(d["images"], d["labels"], d["train"], d["val"], d["test"], [str(i) for i in range(10)], "digits")
     corrupted = d["noisy"][:2] != d["labels"][d["train"]]
     coordinates = dict(dataset="digits", noise="random", level="0.30", nominal_gamma=0.3)
-    kwargs = dict(arch="paper_cnn", in_channels=1, image_size=8, n_classes=N_CLASSES, width=0.5, fc_dim=32)
     config = dataclasses.replace(SGD, max_epochs=2)
-    tables = {}
+    tables, logs = {}, {True: [], False: []}
     for batched in (True, False):
-        tables[batched], softmax = train_noise_level(
-            data, d["noisy"][:2], corrupted, SEEDS[:2], kwargs,
-            dataclasses.replace(config, batched_seeds=batched), coordinates, log=_quiet,
-        )
+        results = train_seeds(_factory, SEEDS[:2], *_args(d, d["noisy"][:2]),
+                              config=dataclasses.replace(config, batched_seeds=batched), log=logs[batched].append)
+        tables[batched] = training_table(results, SEEDS[:2], d["noisy"][:2], corrupted, d["labels"][d["train"]],
+                                         coordinates, config.selection)
         assert list(tables[batched].columns) == TABLE_COLUMNS and len(tables[batched]) == 2
-        assert sorted(softmax) == ["softmax", "softmax_clean_val", "softmax_final", "softmax_label_wave"]  # no noisy labels
-        assert softmax["softmax"].shape == (2, len(d["test"]), N_CLASSES) and softmax["softmax"].dtype == np.float32
-        assert np.array_equal(softmax["softmax"], softmax["softmax_clean_val"])  # the reported protocol's
+        assert all(sorted(r.selections) == ["clean_val", "final", "label_wave"] for r in results)  # no noisy labels
+        assert all(np.array_equal(r.test_softmax, r.selections["clean_val"]["test_softmax"]) for r in results)
         assert tables[batched]["noisy_val_test_acc"].isna().all() and (tables[batched]["selection"] == "clean_val").all()
+    assert logs[True][0].startswith("training 2 seeds as one stacked model")
+    assert logs[False][0].startswith("seed 1/2 (seed 3): training on 600 labels")
     # On the CPU the stack is seed-major: the same numbers as the loop, bit for bit.
     numbers = [column for column in TABLE_COLUMNS if column != "wall_s"]
     pd.testing.assert_frame_equal(tables[True][numbers], tables[False][numbers])
@@ -279,9 +276,9 @@ def test_train_noise_level_batched_keeps_the_table(digits):
 def test_device_dependent_defaults(monkeypatch):
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     assert resolve_precision("auto", cuda) is torch.bfloat16
-    monkeypatch.setattr(train_config, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr(device, "cpu_has_native_bf16", lambda: False)
     assert resolve_precision("auto", cpu) is None  # emulated bf16 is slower than fp32
-    monkeypatch.setattr(train_config, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(device, "cpu_has_native_bf16", lambda: True)
     assert resolve_precision("auto", cpu) is torch.bfloat16
     assert resolve_precision("fp32", cuda) is None and resolve_precision("bf16", cpu) is torch.bfloat16
     assert use_batched_seeds(TrainConfig.defaults(device="cpu")) is False

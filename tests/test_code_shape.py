@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -63,7 +64,7 @@ def test_no_block_of_six_lines_is_repeated_in_the_library():
 
 REPO = LIBRARY.parent
 #: The modules that hold the science: they take plain arguments and know nothing of the workflow's configuration.
-SCIENCE = ["data.py", "noise.py", "models.py", "training.py", "train_config.py", "analytic", "knn.py", "agreement.py",
+SCIENCE = ["data.py", "noise.py", "models.py", "training.py", "device.py", "analytic", "knn.py", "agreement.py",
            "plots", "selection.py", "appendix_a.py", "seed_stack.py", "augment.py"]
 
 
@@ -96,11 +97,34 @@ def test_no_training_default_outside_the_schema():
     import dataclasses
 
     from labelnoise.schema import section_defaults
-    from labelnoise.train_config import TrainConfig
+    from labelnoise.training import TrainConfig
 
     fields = {field.name: field for field in dataclasses.fields(TrainConfig)}
     assert [name for name, field in fields.items() if field.default is not dataclasses.MISSING] == ["eval_batch_size"]
     assert set(fields) - {"eval_batch_size"} == set(section_defaults("train")) - {"threads"}
+
+
+def test_train_lr_crosses_six_files_from_the_config_file_to_the_optimiser():
+    """config.yaml -> rules/common.smk (read once, validated, each rule's settings) -> labelnoise/config.py (the
+    validation and the per-rule pick) -> rules/train.smk (params) -> workflow_scripts/train_grid.py (a TrainConfig)
+    -> labelnoise/training.py (TrainConfig, the optimiser). Each hop is checked, and no other file handles it."""
+    def code(path):
+        lines = (line.split("  # ")[0] for line in (REPO / path).read_text().splitlines())  # comments dropped
+        return "\n".join(line for line in lines if not line.lstrip().startswith("#"))
+
+    assert "config" not in code("Snakefile").replace('"rules/common.smk"', "")  # the Snakefile is not on the way
+    common = code("rules/common.smk")
+    assert 'configfile: "config.yaml"' in common and "validated_settings(config" in common and "def settings(" in common
+    assert "def validated_settings(" in code("labelnoise/config.py") and "def rule_settings(" in code("labelnoise/config.py")
+    train_grid_rule = code("rules/train.smk").split("rule collect_grid")[0]
+    assert 'settings=settings("train_grid")' in train_grid_rule and "train_grid.py" in train_grid_rule
+    script = code("workflow_scripts/train_grid.py")
+    assert "TrainConfig.from_settings(settings)" in script and "from labelnoise.training import TrainConfig, train_seeds" in script
+    training = code("labelnoise/training.py")
+    assert "class TrainConfig" in training and "lr=config.lr" in training
+    readers = [str(path.relative_to(REPO)) for path in [*LIBRARY.rglob("*.py"), *(REPO / "workflow_scripts").glob("*.py")]
+               if re.search(r"\bconfig\.lr\b", path.read_text())]
+    assert readers == ["labelnoise/training.py"], readers
 
 
 def test_no_statement_is_an_expression_written_for_its_side_effect():

@@ -121,7 +121,7 @@ def test_cli_prints_the_resolved_config_and_fails_cleanly(tmp_path):
 
 
 def test_train_settings_reach_the_train_config():
-    from labelnoise.train_config import TrainConfig
+    from labelnoise.training import TrainConfig
 
     view = dataset_settings(validate_config({"train": {"stack_layout": "wide", "batched_seeds": True}}), "mnist")
     config = TrainConfig.from_settings(view)

@@ -18,13 +18,13 @@ from sklearn.datasets import load_digits
 
 from labelnoise.models import build_model
 from labelnoise.resume import read_checkpoint
-from labelnoise.train_config import TrainConfig
-from labelnoise.training import train_seeds
+from labelnoise.training import TrainConfig, train_seeds
 
 SEEDS = [5, 11]
 #: Evaluation every 7 of the 10 steps of an epoch: checkpoints fall inside epochs, not only at their ends.
 CONFIG = TrainConfig.defaults(max_epochs=6, patience=20, batch_size=64, eval_every=7, optimizer="adam", lr=0.003, device="cpu",
-                     lr_schedule="onecycle", hflip=True, translate=2, weight_decay=0.0)  # the augmentation draws must resume too
+                     lr_schedule="onecycle", hflip=True, translate=2, weight_decay=0.0,
+                     batched_seeds=True)  # one stack: one checkpoint, seeds.pt  # the augmentation draws must resume too
 
 
 def problem() -> dict:
@@ -58,7 +58,7 @@ CHILD = textwrap.dedent("""
     sys.path.insert(0, sys.argv[3])
     import test_resume as t
     arrays = dict(np.load(sys.argv[1]))
-    t.train(arrays, resume_path=sys.argv[2], log=lambda line: print(line, flush=True))
+    t.train(arrays, resume_dir=sys.argv[2], log=lambda line: print(line, flush=True))
 """)
 
 
@@ -79,8 +79,9 @@ def assert_identical(a, b) -> None:
 def test_a_training_killed_mid_run_resumes_to_the_uninterrupted_result(tmp_path):
     arrays = problem()
     np.savez(tmp_path / "arrays.npz", **arrays)
-    checkpoint = tmp_path / "resume" / "seeds.pt"
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path / "arrays.npz"), str(checkpoint),
+    resume_dir = tmp_path / "resume"
+    checkpoint = resume_dir / "seeds.pt"
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path / "arrays.npz"), str(resume_dir),
                               os.path.dirname(__file__)], stdout=subprocess.PIPE, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 300
@@ -95,18 +96,18 @@ def test_a_training_killed_mid_run_resumes_to_the_uninterrupted_result(tmp_path)
     assert not saved["finished"] and saved["step"] % 10 != 0  # mid-epoch, mid-run
 
     lines: list[str] = []
-    resumed = train(arrays, resume_path=checkpoint, log=lines.append)
+    resumed = train(arrays, resume_dir=resume_dir, log=lines.append)
     assert any(line.startswith(f"resuming from {checkpoint}: epoch ") for line in lines), lines
     assert_identical(resumed, train(arrays))  # the same numbers as a run never killed
 
     # a finished checkpoint gives the results without training; one of another training is ignored
     lines.clear()
-    assert_identical(train(arrays, resume_path=checkpoint, log=lines.append), resumed)
+    assert_identical(train(arrays, resume_dir=resume_dir, log=lines.append), resumed)
     assert any("(training had finished)" in line for line in lines) and not any(line.startswith("epoch") for line in lines)
     lines.clear()
     other = dataclasses.replace(CONFIG, lr=0.002, max_epochs=1)
-    train(arrays, config=other, resume_path=checkpoint, log=lines.append)
-    assert lines[0] == f"resume checkpoint {checkpoint} is of another training (settings, labels or seeds); training from the start"
+    train(arrays, config=other, resume_dir=resume_dir, log=lines.append)
+    assert lines[1] == f"resume checkpoint {checkpoint} is of another training (settings, labels or seeds); training from the start"
 
 
 def test_without_a_resume_path_nothing_is_written(tmp_path, monkeypatch):
@@ -122,7 +123,7 @@ def test_a_damaged_checkpoint_that_still_unpickles_is_not_resumed(tmp_path):
     arrays = problem()
     config = dataclasses.replace(CONFIG, max_epochs=2)
     checkpoint = tmp_path / "seeds.pt"
-    reference = train(arrays, config=config, resume_path=checkpoint, log=lambda line: None)
+    reference = train(arrays, config=config, resume_dir=tmp_path, log=lambda line: None)
     raw = bytearray(checkpoint.read_bytes())
     middle = len(raw) // 2
     raw[middle:middle + 8] = bytes(8)  # inside the tensor data of the zip archive
@@ -130,7 +131,7 @@ def test_a_damaged_checkpoint_that_still_unpickles_is_not_resumed(tmp_path):
     with open(checkpoint, "rb") as handle:  # it still loads without the digest check: the damage would go unseen
         torch.load(io.BytesIO(handle.read()[:-32]), weights_only=True)
     lines: list[str] = []
-    again = train(arrays, config=config, resume_path=checkpoint, log=lines.append)
-    assert lines[0] == f"resume checkpoint {checkpoint} is damaged (its SHA-256 does not match its contents); training from the start"
+    again = train(arrays, config=config, resume_dir=tmp_path, log=lines.append)
+    assert lines[1] == f"resume checkpoint {checkpoint} is damaged (its SHA-256 does not match its contents); training from the start"
     assert any(line.startswith("epoch 1/") for line in lines)  # trained again, not taken from the damaged state
     assert_identical(again, reference)

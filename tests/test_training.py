@@ -13,7 +13,8 @@ from sklearn.model_selection import train_test_split
 from labelnoise.models import build_model
 from labelnoise.selection import best_with_patience
 from labelnoise.inference import channel_statistics, extract_features, predict_softmax, preprocess
-from labelnoise.train_config import DeviceUnavailable, TrainConfig, TrainResult, resolve_device
+from labelnoise.device import DeviceUnavailable, resolve_device
+from labelnoise.training import TrainConfig, TrainResult
 from labelnoise.training import _minibatches, train_classifier
 
 torch.set_num_threads(1)
@@ -288,7 +289,7 @@ def test_evaluating_once_per_epoch_is_eval_every_one_epoch(digits):
 
 def test_divergence_is_an_error_not_a_result(digits):
     """A NaN loss stops training with one clear error; nothing is returned that a job could save."""
-    from labelnoise.train_config import TrainingDiverged
+    from labelnoise.training import TrainingDiverged
 
     config = TrainConfig.defaults(max_epochs=3, patience=3, batch_size=64, optimizer="sgd", lr=1e5, device="cpu", weight_decay=0.0)
     with pytest.raises(TrainingDiverged, match=r"seed 1 of 1 \(seed 0\) diverged: training loss nan by step \d+ \(epoch 1; sgd, lr 100000.0\); lower train.lr"):

@@ -11,8 +11,7 @@ from labelnoise.io import save_csv
 from labelnoise.models import build_model
 from labelnoise.runtime import configure_torch, job_logger
 from labelnoise.seeding import derive_seed
-from labelnoise.train_config import TrainConfig
-from labelnoise.training import train_classifier
+from labelnoise.training import TrainConfig, train_classifier
 from labelnoise.records import write_records
 
 settings = snakemake.params.settings
@@ -26,7 +25,7 @@ model = build_model(**clean_kwargs)
 result = train_classifier(
     model, *data.part("train"), *data.part("val"), *data.part("test"),
     config=TrainConfig.from_settings(settings),
-    seed=seed, log=log.info, resume_path=f"{snakemake.params.resume}/clean.pt",
+    seed=seed, log=log.info, resume_dir=snakemake.params.resume,
     labels_val_noisy=data.part("val")[1],  # clean training labels: its "noisy" validation labels are the clean ones
 )
 log.info("clean model: validation %.4f, test %.4f at epoch %d (%s selection)", result.val_acc, result.test_acc,

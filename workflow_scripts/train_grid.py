@@ -7,14 +7,17 @@ very seeds of the full grid, so the fraction 1 would be the full grid itself.
 
 import shutil
 
+import numpy as np
+
 from labelnoise.config import model_kwargs
 from labelnoise.data import load_prepared, nested_subsets
-from labelnoise.grid import train_noise_level
 from labelnoise.io import load_npz, save_csv, save_npz
+from labelnoise.models import build_model
+from labelnoise.records import write_records
 from labelnoise.runtime import configure_torch, job_logger
 from labelnoise.seeding import derive_seed, rng_for
-from labelnoise.train_config import TrainConfig
-from labelnoise.records import write_records
+from labelnoise.tables import training_table
+from labelnoise.training import TrainConfig, train_seeds
 
 settings = snakemake.params.settings
 noise, level = snakemake.wildcards.noise, snakemake.wildcards.level
@@ -32,15 +35,23 @@ if snakemake.params.fraction is not None:
              snakemake.params.fraction)
     data, noisy_labels, corrupted = data.with_training_subset(subset), noisy_labels[:, subset], corrupted[:, subset]
 seeds = [derive_seed(settings["seed"], settings["name"], "train", noise, level, i) for i in range(settings["seeds"])]
-table, softmax = train_noise_level(
-    data, noisy_labels, corrupted, seeds,
-    model_kwargs=model_kwargs(settings, "grid_model", data.image_shape, data.n_classes),
-    config=TrainConfig.from_settings(settings),
-    coordinates=dict(dataset=settings["name"], noise=noise, level=level, nominal_gamma=float(noisy["nominal_gamma"])),
-    log=log.info,
-    resume_dir=snakemake.params.resume,
-    noisy_val_labels=noisy.get("noisy_val_labels"),  # class-conditional noise: the noisy_val selection protocol
+grid_model = model_kwargs(settings, "grid_model", data.image_shape, data.n_classes)
+config = TrainConfig.from_settings(settings)
+results = train_seeds(
+    lambda: build_model(**grid_model), seeds, data.part("train")[0], noisy_labels, *data.part("val"), *data.part("test"),
+    config=config, log=log.info, resume_dir=snakemake.params.resume,
+    labels_val_noisy_per_seed=noisy.get("noisy_val_labels"),  # class-conditional noise: the noisy_val selection protocol
 )
+for i, result in enumerate(results):
+    log.info("seed %d/%d: %s selects step %d (epoch %d): validation %.4f, test %.4f, %.1f s; %s", i + 1, len(seeds),
+             config.selection, result.best_step, result.best_epoch, result.val_acc, result.test_acc, result.wall_s,
+             ", ".join(f"{protocol} step {chosen['step']} test {chosen['test_acc']:.4f}"
+                       for protocol, chosen in result.selections.items()))
+coordinates = dict(dataset=settings["name"], noise=noise, level=level, nominal_gamma=float(noisy["nominal_gamma"]))
+table = training_table(results, seeds, noisy_labels, corrupted, data.part("train")[1], coordinates, config.selection)
+softmax = {"softmax": np.stack([result.test_softmax for result in results]).astype(np.float32)}
+for protocol in results[0].selections:  # every protocol's selected states (Fig. 13)
+    softmax[f"softmax_{protocol}"] = np.stack([r.selections[protocol]["test_softmax"] for r in results]).astype(np.float32)
 if "softmax" in snakemake.output.keys():  # first: the table is the rule's primary output and lands last
     save_npz(snakemake.output.softmax, **softmax, labels=data.part("test")[1], seeds=table["seed"].to_numpy())
 save_csv(snakemake.output.table, table)
