@@ -75,6 +75,12 @@ def knn_predictions_over_k(neighbours, train_labels, n_labels: int, K_values: Se
     sample ties), so the result equals ``plurality_vote(train_labels[neighbours[:, :K]])``
     called for each K in turn on the same generator.
     """
+    neighbours, train_labels = _check_neighbours(neighbours, train_labels)
+    return _knn_predictions_over_k(neighbours, train_labels, n_labels, check_k_grid(K_values, neighbours.shape[1]), tie, rng)
+
+
+def _check_neighbours(neighbours, train_labels) -> tuple[np.ndarray, np.ndarray]:
+    """Neighbour indices (n_test, max K) into the 1-D ``train_labels``, as arrays; ValueError naming what is wrong."""
     neighbours = np.asarray(neighbours)
     train_labels = np.asarray(train_labels)
     if neighbours.ndim != 2 or neighbours.shape[0] == 0:
@@ -83,7 +89,12 @@ def knn_predictions_over_k(neighbours, train_labels, n_labels: int, K_values: Se
         raise ValueError(f"training labels must be a 1-D array, got shape {train_labels.shape}")
     if neighbours.min() < 0 or neighbours.max() >= len(train_labels):
         raise ValueError(f"neighbour indices outside the {len(train_labels)} training samples")
-    ks = check_k_grid(K_values, neighbours.shape[1])
+    return neighbours, train_labels
+
+
+def _knn_predictions_over_k(neighbours: np.ndarray, train_labels: np.ndarray, n_labels: int, ks: np.ndarray, tie: str,
+                            rng: np.random.Generator | None) -> np.ndarray:
+    """:func:`knn_predictions_over_k` on checked arguments (``ks`` from :func:`check_k_grid`)."""
     neighbour_labels = train_labels[neighbours[:, : ks[-1]]]
     counts = np.zeros((neighbours.shape[0], n_labels), dtype=np.int64)
     predictions = np.empty((len(ks), neighbours.shape[0]), dtype=np.int64)
@@ -218,13 +229,11 @@ def agreement_table(cnn_output, test_labels, neighbours, noisy_train_labels, n_l
     """
     test_labels = _check_predictions(test_labels, None, "test labels")
     cnn_pred = cnn_predictions(cnn_output, n_labels)
-    neighbours = np.asarray(neighbours)
-    if neighbours.ndim != 2:
-        raise ValueError(f"neighbours must be an (n_test, K) array, got shape {neighbours.shape}")
+    neighbours, noisy_train_labels = _check_neighbours(neighbours, noisy_train_labels)
     if len(cnn_pred) != len(test_labels) or len(neighbours) != len(test_labels):
         raise ValueError(f"{len(cnn_pred)} CNN outputs and {len(neighbours)} neighbour rows for {len(test_labels)} test labels")
     ks = check_k_grid(K_values, neighbours.shape[1])
-    knn_by_k = knn_predictions_over_k(neighbours, noisy_train_labels, n_labels, ks, tie, rng)
+    knn_by_k = _knn_predictions_over_k(neighbours, noisy_train_labels, n_labels, ks, tie, rng)
     cnn_accuracy = float(np.mean(cnn_pred == test_labels))
     rows = []
     for k, knn_pred in zip(ks, knn_by_k):  # inputs checked above: the per-K measures run unchecked

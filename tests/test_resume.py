@@ -21,10 +21,10 @@ from labelnoise.resume import read_checkpoint
 from labelnoise.training import TrainConfig, train_seeds
 
 SEEDS = [5, 11]
-#: Evaluation every 7 of the 10 steps of an epoch: checkpoints fall inside epochs, not only at their ends.
+#: Evaluation every 7 of the 10 steps of an epoch: checkpoints fall inside epochs, not only at their ends. The
+#: augmentation draws must resume too; the two seeds train as one stack, so there is one checkpoint (seeds.pt).
 CONFIG = TrainConfig.defaults(max_epochs=6, patience=20, batch_size=64, eval_every=7, optimizer="adam", lr=0.003, device="cpu",
-                     lr_schedule="onecycle", hflip=True, translate=2, weight_decay=0.0,
-                     batched_seeds=True)  # one stack: one checkpoint, seeds.pt  # the augmentation draws must resume too
+                              lr_schedule="onecycle", hflip=True, translate=2, weight_decay=0.0, batched_seeds=True)
 
 
 def problem() -> dict:

@@ -3,7 +3,6 @@
 import pandas as pd
 
 from labelnoise.agreement import agreement_table
-from labelnoise.config import ConfigError
 from labelnoise.io import load_npz, save_csv
 from labelnoise.knn import nearest_neighbours
 from labelnoise.runtime import job_logger, limit_native_threads
@@ -18,9 +17,6 @@ limit_native_threads(snakemake.threads)
 train = load_npz(snakemake.input.embeddings)
 test = load_npz(snakemake.input.test_embeddings)
 n_labels = int(max(train["labels"].max(), test["labels"].max())) + 1
-if max(K_values) > len(train["labels"]):
-    raise ConfigError(f"config key 'agreement.K' (dataset '{settings['name']}'): K = {max(K_values)} exceeds the "
-                      f"{len(train['labels'])} training samples")
 
 neighbours = nearest_neighbours(train["features"], test["features"], max(K_values))  # one search for every level
 tables = []
