@@ -16,8 +16,9 @@ import pandas as pd
 
 from labelnoise.analytic.distributions import binomial_mass
 from labelnoise.analytic.engine import DEFAULT_EPSILON, plurality_probability_table
-from labelnoise.analytic.inputs import check_correct, check_k, check_probability_rows
+from labelnoise.analytic.inputs import check_correct, check_k
 from labelnoise.noise import check_confusion_matrix, check_gamma, check_softmax
+from labelnoise.probability import check_probability_rows
 from labelnoise.tables import aggregate_over_seeds
 
 #: Slack when checking that empirical gammas lie inside the analytic grid.
@@ -76,9 +77,9 @@ def label_probabilities(C, confusion, gamma: float) -> np.ndarray:
 def softmax_clean_distribution(softmax) -> np.ndarray:
     """General case C(l) (Eqs. 3, 6): the clean model's softmax per test sample, as float64.
 
-    Softmax outputs are stored as float32, whose rows sum to 1 only to about
-    1e-7 per class; rows are checked (:func:`labelnoise.noise.check_softmax`)
-    and renormalised in float64, so the engine's strict check holds.
+    Softmax outputs are stored as float32, whose rows sum to 1 only to a few
+    float32 ulps (~1e-7); rows are checked (:func:`labelnoise.noise.check_softmax`)
+    and renormalised in float64, so Eq. 6 mixes distributions that sum to 1.
     """
     values = check_softmax(softmax)
     return values / values.sum(axis=1, keepdims=True)
