@@ -323,6 +323,23 @@ def test_other_bad_inputs_raise_value_error():
         analytic.flip_accuracy_closed_form(-0.1, 3)
 
 
+
+def test_knn_accuracy_curves_checks_its_matrix_once_and_still_refuses_a_bad_one(monkeypatch):
+    """Eq. 6's inputs are checked at the entry, not again for every gamma (the check also renormalises: same bits)."""
+    from labelnoise.analytic import equations
+
+    C = analytic.one_hot_clean_distribution(np.array([0, 1, 2]), 3)
+    calls, check = [], equations.check_confusion_matrix
+    monkeypatch.setattr(equations, "check_confusion_matrix", lambda matrix: calls.append(matrix) or check(matrix))
+    curves = analytic.knn_accuracy_curves(C, np.array([0, 1, 2]), np.full((3, 3), 1 / 3), [0.0, 0.3, 0.6], [1, 3])
+    assert len(calls) == 1 and len(curves) == 6
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="confusion matrix rows must sum to 1"):
+        analytic.knn_accuracy_curves(C, np.array([0, 1, 2]), np.full((3, 3), 0.3), [0.1], [1])
+    with pytest.raises(ValueError, match="C rows must sum to 1"):
+        analytic.knn_accuracy_curves(C * 2, np.array([0, 1, 2]), np.eye(3), [0.1], [1])
+
+
 # --- fitting K --------------------------------------------------------------------------------------
 
 def test_fit_k_recovers_the_generating_k():

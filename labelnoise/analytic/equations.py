@@ -63,6 +63,12 @@ def fit_k(analytic: pd.DataFrame, empirical: pd.DataFrame) -> pd.DataFrame:
 
 def label_probabilities(C, confusion, gamma: float) -> np.ndarray:
     """Eq. 6: q_j = (1 - gamma) C(j) + gamma sum_k P(j | k) C(k), row by row of C (M, L)."""
+    C, confusion = _checked_eq6_inputs(C, confusion)
+    return _mixed_label_probabilities(C, confusion, check_gamma(gamma))
+
+
+def _checked_eq6_inputs(C, confusion) -> tuple[np.ndarray, np.ndarray]:
+    """C (M, L) and the L x L confusion matrix of Eq. 6, checked and renormalised (float64)."""
     C = np.asarray(C, dtype=np.float64)
     if C.ndim != 2:
         raise ValueError(f"C must be a 2-D (M, L) array of clean label distributions, got shape {C.shape}")
@@ -70,7 +76,11 @@ def label_probabilities(C, confusion, gamma: float) -> np.ndarray:
     confusion = check_confusion_matrix(confusion)
     if confusion.shape[0] != C.shape[1]:
         raise ValueError(f"confusion is {confusion.shape} but C has {C.shape[1]} labels")
-    gamma = check_gamma(gamma)
+    return C, confusion
+
+
+def _mixed_label_probabilities(C: np.ndarray, confusion: np.ndarray, gamma: float) -> np.ndarray:
+    """Eq. 6 on inputs already checked (:func:`_checked_eq6_inputs`)."""
     return (1.0 - gamma) * C + gamma * (C @ confusion)
 
 
@@ -181,10 +191,11 @@ def knn_accuracy_curves(C, labels, confusion, gammas: Sequence[float], Ks: Seque
     Ks = [check_k(K) for K in Ks]
     if not gammas or not Ks:
         raise ValueError("gammas and Ks must not be empty")
+    C, confusion = _checked_eq6_inputs(C, confusion)  # once here, not once per gamma
 
     blocks, weights, inverses = [], [], []
     for gamma in gammas:
-        q = label_probabilities(C, confusion, gamma)
+        q = _mixed_label_probabilities(C, confusion, gamma)
         keyed = np.column_stack([q, labels.astype(np.float64)])
         unique, inverse = np.unique(keyed, axis=0, return_inverse=True)
         blocks.append(unique)
