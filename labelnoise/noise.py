@@ -30,10 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from labelnoise.noise_types import SYNTHETIC
-
-ROW_SUM_TOLERANCE = 1e-6
-#: How far from 1 a softmax row may sum: a network's float32 softmax sums to 1 only to single precision.
-SOFTMAX_ROW_SUM_TOLERANCE = 1e-5
+from labelnoise.probability import check_probability_rows, probability_row_sums
 
 
 @dataclass(frozen=True)
@@ -82,22 +79,15 @@ def check_labels(labels: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def check_confusion_matrix(confusion: np.ndarray) -> np.ndarray:
-    """Validate a row-stochastic L x L matrix P[clean, noisy] = P(noisy | clean).
+    """A row-stochastic L x L matrix P[clean, noisy] = P(noisy | clean), renormalised so its rows sum to 1.
 
-    Rows may be off 1 by ROW_SUM_TOLERANCE (rounded decimals in a config); the
-    matrix returned is renormalised so its rows sum to 1 to machine precision.
+    Rows may be off 1 by :data:`labelnoise.probability.PROBABILITY_SUM_TOLERANCE`
+    (rounded decimals in a config); :func:`labelnoise.probability.check_probability_rows` checks them.
     """
     confusion = np.asarray(confusion, dtype=np.float64)
     if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1] or confusion.shape[0] == 0:
         raise ValueError(f"confusion matrix must be square (L, L), got shape {confusion.shape}")
-    if not np.all(np.isfinite(confusion)) or np.any(confusion < 0):
-        raise ValueError("confusion matrix entries must be finite and non-negative")
-    row_sums = confusion.sum(axis=1)
-    if np.any(np.abs(row_sums - 1.0) > ROW_SUM_TOLERANCE):
-        raise ValueError(
-            f"confusion matrix must be row-stochastic: rows must sum to 1 (row sums: {np.round(row_sums, 6).tolist()})"
-        )
-    return confusion / row_sums[:, None]
+    return check_probability_rows(confusion, "confusion matrix")
 
 
 def corrupted_count(n_samples: int, gamma: float) -> int:
@@ -252,16 +242,15 @@ def realised_transition_matrix(clean: np.ndarray, noisy: np.ndarray, n_classes: 
 
 
 def check_softmax(softmax: np.ndarray) -> np.ndarray:
-    """Validate an N x L matrix of class probabilities (L >= 2); rows must sum to 1 within SOFTMAX_ROW_SUM_TOLERANCE."""
+    """N x L class probabilities (L >= 2) as float64, not renormalised: instance noise ranks them as stored.
+
+    A stored float32 softmax sums to 1 only to single precision; its rows are checked
+    by :func:`labelnoise.probability.probability_row_sums` (within ``PROBABILITY_SUM_TOLERANCE``).
+    """
     softmax = np.asarray(softmax, dtype=np.float64)
     if softmax.ndim != 2 or softmax.shape[1] < 2:
         raise ValueError(f"softmax must have shape (N, L) with L >= 2 classes, got shape {softmax.shape}")
-    if not np.all(np.isfinite(softmax)) or np.any(softmax < 0):
-        raise ValueError("softmax entries must be finite and non-negative")
-    deviation = np.abs(softmax.sum(axis=1) - 1.0)
-    if deviation.size and deviation.max() > SOFTMAX_ROW_SUM_TOLERANCE:
-        worst = int(np.argmax(deviation))
-        raise ValueError(f"softmax rows must sum to 1: row {worst} sums to {softmax[worst].sum():.6g}")
+    probability_row_sums(softmax, "softmax")
     return softmax
 
 

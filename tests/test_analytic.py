@@ -305,7 +305,7 @@ def test_other_bad_inputs_raise_value_error():
     with pytest.raises(ValueError, match="correct"):
         analytic.plurality_probability_batch([q, q], 3, [0])
     C = analytic.one_hot_clean_distribution(np.array([0, 1]), 3)
-    with pytest.raises(ValueError, match="row-stochastic"):
+    with pytest.raises(ValueError, match="confusion matrix rows must sum to 1"):
         analytic.label_probabilities(C, np.full((3, 3), 0.3), 0.5)
     with pytest.raises(ValueError, match="square"):
         analytic.label_probabilities(C, np.full((3, 2), 0.5), 0.5)
@@ -321,6 +321,23 @@ def test_other_bad_inputs_raise_value_error():
         analytic.knn_accuracy_curves(C, np.array([0, 1]), np.eye(3), [0.1], [0])
     with pytest.raises(ValueError, match="gamma"):
         analytic.flip_accuracy_closed_form(-0.1, 3)
+
+
+
+def test_knn_accuracy_curves_checks_its_matrix_once_and_still_refuses_a_bad_one(monkeypatch):
+    """Eq. 6's inputs are checked at the entry, not again for every gamma (the check also renormalises: same bits)."""
+    from labelnoise.analytic import equations
+
+    C = analytic.one_hot_clean_distribution(np.array([0, 1, 2]), 3)
+    calls, check = [], equations.check_confusion_matrix
+    monkeypatch.setattr(equations, "check_confusion_matrix", lambda matrix: calls.append(matrix) or check(matrix))
+    curves = analytic.knn_accuracy_curves(C, np.array([0, 1, 2]), np.full((3, 3), 1 / 3), [0.0, 0.3, 0.6], [1, 3])
+    assert len(calls) == 1 and len(curves) == 6
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="confusion matrix rows must sum to 1"):
+        analytic.knn_accuracy_curves(C, np.array([0, 1, 2]), np.full((3, 3), 0.3), [0.1], [1])
+    with pytest.raises(ValueError, match="C rows must sum to 1"):
+        analytic.knn_accuracy_curves(C * 2, np.array([0, 1, 2]), np.eye(3), [0.1], [1])
 
 
 # --- fitting K --------------------------------------------------------------------------------------
@@ -362,10 +379,11 @@ def test_fit_k_interpolates_linearly_and_rejects_gammas_off_the_grid():
 
 
 def test_stored_float32_softmax_becomes_a_float64_clean_distribution():
-    """A float32 softmax (rows off 1 by ~1e-7) is accepted for Eq. 6 and renormalised; a wrong one is not."""
+    """A float32 softmax (rows off 1 by ~1e-7, past float64 rounding) is accepted for Eq. 6 and renormalised; a wrong
+    one is not."""
     logits = np.random.default_rng(0).normal(size=(500, 10)) * 5
     softmax = (np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)).astype(np.float32)
-    assert np.abs(softmax.astype(np.float64).sum(axis=1) - 1).max() > analytic.PROBABILITY_SUM_TOLERANCE
+    assert 1e-12 < np.abs(softmax.astype(np.float64).sum(axis=1) - 1).max() < analytic.PROBABILITY_SUM_TOLERANCE
     C = analytic.softmax_clean_distribution(softmax)
     assert C.dtype == np.float64 and np.allclose(C.sum(axis=1), 1, rtol=0, atol=1e-15)
     np.testing.assert_allclose(C, softmax, atol=1e-6)

@@ -349,7 +349,7 @@ def test_analytic_comparison_errors(train):
         plot_fig5_6_7_analytic_comparison(empirical, analytic, fit.assign(best=True), "x")
     with pytest.raises(ValueError, match="one noise"):
         plot_fig5_6_7_analytic_comparison(train, analytic, fit, "x")
-    with pytest.raises(ValueError, match="row-stochastic"):
+    with pytest.raises(ValueError, match="confusion matrix rows must sum to 1"):
         plot_fig5_6_7_analytic_comparison(empirical, analytic, fit, "x", confusion=np.ones((10, 10)))
     with pytest.raises(ValueError, match="empty"):
         plot_fig5_6_7_analytic_comparison(empirical.iloc[:0], analytic, fit, "x")

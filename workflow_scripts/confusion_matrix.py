@@ -5,7 +5,7 @@ import pandas as pd
 
 from labelnoise.data import load_prepared
 from labelnoise.io import save_csv
-from labelnoise.noise import check_confusion_matrix, random_confusion_matrix
+from labelnoise.noise import random_confusion_matrix
 from labelnoise.runtime import job_logger
 from labelnoise.seeding import rng_for
 from labelnoise.records import write_records
@@ -20,10 +20,9 @@ if given is None:
         settings["noise"]["confusion_concentration"],
     )
     log.info("drew a %dx%d confusion matrix with Dirichlet(%g) rows", n_classes, n_classes, settings["noise"]["confusion_concentration"])
-else:
-    matrix = check_confusion_matrix(np.asarray(given, dtype=float))
-    if matrix.shape != (n_classes, n_classes):
-        raise SystemExit(f"config key 'noise.confusion_matrix' is {matrix.shape[0]}x{matrix.shape[1]} but the dataset has {n_classes} classes")
+else:  # checked when the config was read (labelnoise.config: square, one row per class, rows summing to 1)
+    matrix = np.asarray(given, dtype=float)
+    matrix = matrix / matrix.sum(axis=1, keepdims=True)  # typed decimals: rows sum to 1 only within the tolerance
 frame = pd.DataFrame(matrix, columns=[str(c) for c in range(n_classes)])
 frame.insert(0, "clean_label", range(n_classes))
 save_csv(snakemake.output[0], frame, exact=True)

@@ -70,9 +70,9 @@ from labelnoise.analytic.distributions import (
     upper_cut,
 )
 from labelnoise.analytic.inputs import (
-    check_correct, check_distribution, check_epsilon, check_k, check_label, check_method, check_probability_rows,
-    check_tie,
+    check_correct, check_distribution, check_epsilon, check_k, check_label, check_method, check_tie,
 )
+from labelnoise.probability import check_probability_rows
 
 #: Budget of each truncation in the engine (total truncation error <= 7x this).
 DEFAULT_EPSILON = 1e-16

@@ -16,8 +16,9 @@ import pandas as pd
 
 from labelnoise.analytic.distributions import binomial_mass
 from labelnoise.analytic.engine import DEFAULT_EPSILON, plurality_probability_table
-from labelnoise.analytic.inputs import check_correct, check_k, check_probability_rows
+from labelnoise.analytic.inputs import check_correct, check_k
 from labelnoise.noise import check_confusion_matrix, check_gamma, check_softmax
+from labelnoise.probability import check_probability_rows
 from labelnoise.tables import aggregate_over_seeds
 
 #: Slack when checking that empirical gammas lie inside the analytic grid.
@@ -62,6 +63,12 @@ def fit_k(analytic: pd.DataFrame, empirical: pd.DataFrame) -> pd.DataFrame:
 
 def label_probabilities(C, confusion, gamma: float) -> np.ndarray:
     """Eq. 6: q_j = (1 - gamma) C(j) + gamma sum_k P(j | k) C(k), row by row of C (M, L)."""
+    C, confusion = _checked_eq6_inputs(C, confusion)
+    return _mixed_label_probabilities(C, confusion, check_gamma(gamma))
+
+
+def _checked_eq6_inputs(C, confusion) -> tuple[np.ndarray, np.ndarray]:
+    """C (M, L) and the L x L confusion matrix of Eq. 6, checked and renormalised (float64)."""
     C = np.asarray(C, dtype=np.float64)
     if C.ndim != 2:
         raise ValueError(f"C must be a 2-D (M, L) array of clean label distributions, got shape {C.shape}")
@@ -69,16 +76,20 @@ def label_probabilities(C, confusion, gamma: float) -> np.ndarray:
     confusion = check_confusion_matrix(confusion)
     if confusion.shape[0] != C.shape[1]:
         raise ValueError(f"confusion is {confusion.shape} but C has {C.shape[1]} labels")
-    gamma = check_gamma(gamma)
+    return C, confusion
+
+
+def _mixed_label_probabilities(C: np.ndarray, confusion: np.ndarray, gamma: float) -> np.ndarray:
+    """Eq. 6 on inputs already checked (:func:`_checked_eq6_inputs`)."""
     return (1.0 - gamma) * C + gamma * (C @ confusion)
 
 
 def softmax_clean_distribution(softmax) -> np.ndarray:
     """General case C(l) (Eqs. 3, 6): the clean model's softmax per test sample, as float64.
 
-    Softmax outputs are stored as float32, whose rows sum to 1 only to about
-    1e-7 per class; rows are checked (:func:`labelnoise.noise.check_softmax`)
-    and renormalised in float64, so the engine's strict check holds.
+    Softmax outputs are stored as float32, whose rows sum to 1 only to a few
+    float32 ulps (~1e-7); rows are checked (:func:`labelnoise.noise.check_softmax`)
+    and renormalised in float64, so Eq. 6 mixes distributions that sum to 1.
     """
     values = check_softmax(softmax)
     return values / values.sum(axis=1, keepdims=True)
@@ -180,10 +191,11 @@ def knn_accuracy_curves(C, labels, confusion, gammas: Sequence[float], Ks: Seque
     Ks = [check_k(K) for K in Ks]
     if not gammas or not Ks:
         raise ValueError("gammas and Ks must not be empty")
+    C, confusion = _checked_eq6_inputs(C, confusion)  # once here, not once per gamma
 
     blocks, weights, inverses = [], [], []
     for gamma in gammas:
-        q = label_probabilities(C, confusion, gamma)
+        q = _mixed_label_probabilities(C, confusion, gamma)
         keyed = np.column_stack([q, labels.astype(np.float64)])
         unique, inverse = np.unique(keyed, axis=0, return_inverse=True)
         blocks.append(unique)
