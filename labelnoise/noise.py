@@ -69,12 +69,16 @@ def check_gamma(gamma: float) -> float:
     return float(gamma)
 
 
-def check_labels(labels: np.ndarray, n_classes: int) -> np.ndarray:
+def check_labels(labels, n_classes: int, what: str = "labels", n_samples: int | None = None) -> np.ndarray:
+    """``labels`` as a 1-D int64 array of classes 0..n_classes-1 (``n_samples`` of them, where given); a ValueError
+    names ``what``. The one check of a label array (noise generators, training, human labels)."""
     labels = np.asarray(labels)
+    if n_samples is not None and labels.shape != (n_samples,):
+        raise ValueError(f"{what} must have shape ({n_samples},), one label per image, got {labels.shape}")
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError("labels must be a 1-D integer array")
+        raise ValueError(f"{what} must be a 1-D integer array, got {labels.dtype} of shape {labels.shape}")
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-        raise ValueError(f"labels must lie in 0..{n_classes - 1}")
+        raise ValueError(f"{what} must lie in 0..{n_classes - 1}, got range {labels.min()}..{labels.max()}")
     return labels.astype(np.int64, copy=False)
 
 

@@ -7,17 +7,7 @@ import torch
 from torch import nn
 
 from labelnoise.inference import check_images
-
-
-def check_labels(labels: np.ndarray, n_images: int, n_classes: int, what: str) -> None:
-    if not isinstance(labels, np.ndarray) or not np.issubdtype(labels.dtype, np.integer):
-        kind = labels.dtype if isinstance(labels, np.ndarray) else type(labels).__name__
-        raise ValueError(f"{what} must be an integer numpy array, got {kind}")
-    if labels.shape != (n_images,):
-        raise ValueError(f"{what} must have shape ({n_images},) to match the images, got {labels.shape}")
-    low, high = int(labels.min()), int(labels.max())
-    if low < 0 or high >= n_classes:
-        raise ValueError(f"{what} must lie in 0..{n_classes - 1} (the model's classes), got range {low}..{high}")
+from labelnoise.noise import check_labels
 
 
 def model_n_classes(model: nn.Module, image_shape: tuple[int, ...]) -> int:
@@ -67,13 +57,13 @@ def check_training_arguments(model: nn.Module, seeds, images_train, labels_train
                          f"got {np.shape(labels_train_per_seed)}")
     n_classes = model_n_classes(model, tuple(images_train.shape[1:]))
     for s, seed_labels in enumerate(labels_train_per_seed):
-        check_labels(seed_labels, n_train, n_classes, f"labels_train_per_seed[{s}]")
-    check_labels(labels_val, n_val, n_classes, "labels_val")
-    check_labels(labels_test, len(images_test), n_classes, "labels_test")
+        check_labels(seed_labels, n_classes, f"labels_train_per_seed[{s}]", n_train)
+    check_labels(labels_val, n_classes, "labels_val", n_val)
+    check_labels(labels_test, n_classes, "labels_test", len(images_test))
     if labels_val_noisy_per_seed is not None:
         if np.shape(labels_val_noisy_per_seed) != (n_seeds, n_val):
             raise ValueError(f"labels_val_noisy_per_seed must have shape {(n_seeds, n_val)} (seeds x validation images), "
                              f"got {np.shape(labels_val_noisy_per_seed)}")
         for s, seed_labels in enumerate(labels_val_noisy_per_seed):
-            check_labels(seed_labels, n_val, n_classes, f"labels_val_noisy_per_seed[{s}]")
+            check_labels(seed_labels, n_classes, f"labels_val_noisy_per_seed[{s}]", n_val)
     return seeds
