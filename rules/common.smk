@@ -1,5 +1,6 @@
-# The workflow's edge: the config read and validated once, the settings each rule is given as params; and the
-# target lists and wildcard helpers shared by all rules.
+# The workflow's edge: the config read and validated once, the settings each rule is given as params (here, as the
+# rna-seq-star-deseq2 workflow validates in its common.smk: Snakemake's lint keeps functions out of the Snakefile);
+# and the target lists and wildcard helpers shared by all rules.
 
 import functools
 import os

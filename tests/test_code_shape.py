@@ -105,9 +105,10 @@ def test_no_training_default_outside_the_schema():
 
 
 def test_train_lr_crosses_six_files_from_the_config_file_to_the_optimiser():
-    """config.yaml -> rules/common.smk (read once, validated, each rule's settings) -> labelnoise/config.py (the
-    validation and the per-rule pick) -> rules/train.smk (params) -> workflow_scripts/train_grid.py (a TrainConfig)
-    -> labelnoise/training.py (TrainConfig, the optimiser). Each hop is checked, and no other file handles it."""
+    """config.yaml -> rules/common.smk (read once, validated, each rule's settings: the rna-seq workflow's common.smk)
+    -> labelnoise/config.py (the validation and the per-rule pick) -> rules/train.smk (params) ->
+    workflow_scripts/train_grid.py (a TrainConfig) -> labelnoise/training.py (TrainConfig, the optimiser). Each hop
+    is checked, and no other file handles it."""
     def code(path):
         lines = (line.split("  # ")[0] for line in (REPO / path).read_text().splitlines())  # comments dropped
         return "\n".join(line for line in lines if not line.lstrip().startswith("#"))
