@@ -24,8 +24,7 @@ from labelnoise.data import prepare_dataset
 from labelnoise.models import build_model
 from labelnoise.noise import flip_permutation, make_noisy_labels
 from labelnoise.seeding import derive_seed, rng_for
-from labelnoise.training import TrainConfig
-from labelnoise.training import train_seeds
+from labelnoise.training import TrainConfig, train_seeds
 
 COLUMNS = ("source", "noise", "level", "seed_index", "arch", "width", "optimizer", "lr", "lr_schedule", "weight_decay",
            "batch_size", "hflip", "translate", "eval_every", "patience", "max_epochs", "precision", "val_acc", "test_acc",

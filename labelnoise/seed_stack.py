@@ -1,10 +1,12 @@
 """All seeds of a noise level as one model: :class:`SeedStack`, in the wide or the seed-major layout.
 
 The training loop (``labelnoise.training.train_seeds``) trains the S networks
-of one (dataset, noise type, level) together: one loss, one backward pass and
-one optimiser step for all seeds, each seed with its own weights, minibatches
-and BatchNorm statistics.  Built from S models that expose
-``layer_sequence()`` (the nets of ``labelnoise.models``).
+of one (dataset, noise type, level) together: one optimiser step for all
+seeds (:meth:`SeedStack.training_step`), each seed with its own weights,
+minibatches and BatchNorm statistics, and evaluates them in batches
+(:meth:`SeedStack.eval_logits`). Built from S models that expose
+``layer_sequence()`` (the nets of ``labelnoise.models``), each drawn from
+its own seed (:func:`stack_of_seeded_models`).
 """
 
 from __future__ import annotations

@@ -37,9 +37,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:  # the rules and names here serve the table and figure jobs, which need not import torch
-    import numpy as np
     import torch
+
+    from labelnoise.seed_stack import SeedStack
 
 PROTOCOLS: tuple[str, ...] = ("clean_val", "noisy_val", "label_wave", "final")
 #: What the training tables record of each protocol's state (columns ``{protocol}_{measure}``).
@@ -153,6 +156,52 @@ class LabelWaveSelection:
         self.current.copy_(saved["current"])
         self.previous.copy_(saved["previous"])
         self.changes, self.chosen, self.candidate, self.states = saved["changes"], saved["chosen"], saved["candidate"], saved["states"]
+
+
+def score_selected_states(stack: SeedStack, chosen_by_protocol: dict[str, list[dict]], histories: list[list[dict]],
+                          data: dict, labels_val: np.ndarray, labels_test: np.ndarray, batch_size: int,
+                          memory_format: torch.memory_format) -> list[dict[str, dict]]:
+    """Per seed, per protocol: its chosen state (``epoch``, ``step``, ``state``, from ``chosen_by_protocol``) with
+    ``val_acc``, ``test_acc`` and ``test_softmax`` (float32) measured on ``data``'s validation and test images.
+
+    A state is scored once, however many protocols select it (the same step of
+    the same trajectory), and its validation accuracy is the one recorded in
+    ``histories`` when it was evaluated during training, where it was.
+    """
+    n_seeds = len(histories)
+    outcomes: list[dict[str, dict]] = [{} for _ in range(n_seeds)]
+    scored: dict[tuple[int, int], dict] = {}  # (seed, step) -> val_acc, test_acc, test_softmax
+    for protocol, chosen in chosen_by_protocol.items():
+        new = [s for s in range(n_seeds) if (s, chosen[s]["step"]) not in scored]
+        if new:
+            for s in new:
+                stack.load_seed_state_dict(s, chosen[s]["state"])
+            # the seed-major layout computes the new seeds only; the wide one computes every seed
+            computed, rows = (new, slice(None)) if stack.layout == "seed_major" else (None, new)
+            softmax = stack.eval_logits(data["x_test"], batch_size, memory_format, computed).softmax(dim=2)
+            softmax = softmax[rows].cpu().numpy().astype(np.float32, copy=False)
+            recorded = [{entry["step"]: entry["val_acc"] for entry in histories[s]} for s in new]
+            if not all(chosen[s]["step"] in steps for s, steps in zip(new, recorded)):
+                logits = stack.eval_logits(data["x_val"], batch_size, memory_format, computed)[rows]
+                predictions = logits.argmax(dim=2).cpu().numpy()
+                recorded = [{chosen[s]["step"]: float((p == labels_val).mean())} for s, p in zip(new, predictions)]
+            for position, s in enumerate(new):
+                scored[(s, chosen[s]["step"])] = dict(
+                    val_acc=recorded[position][chosen[s]["step"]], test_softmax=softmax[position],
+                    test_acc=float((softmax[position].argmax(axis=1) == labels_test).mean()))
+        for s in range(n_seeds):
+            outcomes[s][protocol] = dict(chosen[s], **scored[(s, chosen[s]["step"])])
+    return outcomes
+
+
+def selected_test_softmax(results: list[TrainResult]) -> dict[str, np.ndarray]:
+    """The test softmax of every seed's selected state (seeds x M x L, float32): ``softmax`` the reported protocol's,
+    ``softmax_{protocol}`` each measured protocol's (the arrays Fig. 13 and the agreement jobs read)."""
+    softmax = {"softmax": np.stack([result.test_softmax for result in results]).astype(np.float32)}
+    for protocol in results[0].selections:
+        chosen = [result.selections[protocol]["test_softmax"] for result in results]
+        softmax[f"softmax_{protocol}"] = np.stack(chosen).astype(np.float32)
+    return softmax
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Tidy summary tables built from the per-seed training results.
+"""The training tables: one row per seed (``training_table``), and their summary over seeds.
 
 The paper reports, for every noise level, the mean and standard deviation of
 the test accuracy over independent trainings (10 seeds for MNIST, 7 for
@@ -38,8 +38,12 @@ def training_table(results: list[TrainResult], seeds: list[int], noisy_labels: n
     and ``corrupted`` (seeds x N_train) the labels each seed trained on and which
     of them were re-drawn; ``selection`` the protocol ``results`` report.
     """
+    if np.shape(corrupted) != np.shape(noisy_labels) or len(noisy_labels) != len(seeds):
+        raise ValueError(f"noisy labels {np.shape(noisy_labels)} and their corrupted mask {np.shape(corrupted)} must both "
+                         f"be {len(seeds)} seeds x training samples")
     rows = []
-    for seed_index, (seed, labels, mask, result) in enumerate(zip(seeds, noisy_labels, corrupted, results, strict=True)):
+    per_seed = zip(seeds, noisy_labels, corrupted, results, strict=True)
+    for seed_index, (seed, labels, mask, result) in enumerate(per_seed):
         rows.append({
             **coordinates,
             "seed_index": seed_index,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import torch
 from torch import nn
@@ -41,10 +43,11 @@ def check_image_sets(images_train: np.ndarray, images_val: np.ndarray, images_te
     return image_shape
 
 
-def check_training_arguments(model: nn.Module, seeds, images_train, labels_train_per_seed, images_val, labels_val,
-                             images_test, labels_test, labels_val_noisy_per_seed) -> list[int]:
+def check_training_arguments(model_factory: Callable[[], nn.Module], seeds, images_train, labels_train_per_seed,
+                             images_val, labels_val, images_test, labels_test, labels_val_noisy_per_seed) -> list[int]:
     """The checks of :func:`~labelnoise.training.train_seeds`' arguments, by their names, made once at its entry:
-    seeds, the three image sets, and every label set against its images and ``model``'s classes. Returns the seeds."""
+    seeds, the three image sets, and every label set against its images and the classes of a ``model_factory()``
+    (one model built for the check). Returns the seeds."""
     seeds = list(seeds)
     if not seeds:
         raise ValueError("seeds must not be empty")
@@ -55,7 +58,7 @@ def check_training_arguments(model: nn.Module, seeds, images_train, labels_train
     if np.shape(labels_train_per_seed) != (n_seeds, n_train):
         raise ValueError(f"labels_train_per_seed must have shape {(n_seeds, n_train)} (seeds x images), "
                          f"got {np.shape(labels_train_per_seed)}")
-    n_classes = model_n_classes(model, tuple(images_train.shape[1:]))
+    n_classes = model_n_classes(model_factory(), tuple(images_train.shape[1:]))
     for s, seed_labels in enumerate(labels_train_per_seed):
         check_labels(seed_labels, n_classes, f"labels_train_per_seed[{s}]", n_train)
     check_labels(labels_val, n_classes, "labels_val", n_val)

@@ -35,16 +35,15 @@ from typing import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from labelnoise.augment import flip_and_translate
-from labelnoise.device import autocast, request_deterministic_cuda, resolve_device, resolve_precision
-from labelnoise.inference import DEFAULT_EVAL_BATCH_SIZE, batched_eval, preprocess
+from labelnoise.device import request_deterministic_cuda, resolve_device, resolve_precision
+from labelnoise.inference import DEFAULT_EVAL_BATCH_SIZE, preprocess
 from labelnoise.resume import ResumeCheckpoint, rng_states, set_rng_states, training_fingerprint
 from labelnoise.schema import ConfigError, check_section, section_defaults
 from labelnoise.seed_stack import SeedStack, preferred_stack_layout, stack_of_seeded_models
-from labelnoise.selection import LabelWaveSelection, ScoreSelection, TrainResult
+from labelnoise.selection import LabelWaveSelection, ScoreSelection, TrainResult, score_selected_states
 from labelnoise.seeding import derive_seed, seed_everything
 from labelnoise.train_inputs import check_training_arguments
 
@@ -181,7 +180,7 @@ def train_classifier(
 
 
 # --------------------------------------------------------------------------
-# The training loop: all seeds of a level as one stacked model
+# The training loop: a stack of seeds (all of a level's, or one)
 # --------------------------------------------------------------------------
 
 
@@ -318,34 +317,11 @@ class _Loop:
         return {protocol: seeds for protocol, seeds in chosen.items() if all(seed["state"] for seed in seeds)}
 
     def results(self, data: dict, labels_val: np.ndarray, labels_test: np.ndarray, memory_format) -> list[TrainResult]:
-        """Each protocol's state of every seed, scored on the validation and test halves; the configured one reported.
-
-        A state is scored once, however many protocols select it (the same step of the same trajectory), and its
-        validation accuracy is the one recorded when it was evaluated during training, where it was.
-        """
-        stack, n_seeds, batch = self.stack, len(self.histories), self.config.eval_batch_size
-        outcomes: list[dict[str, dict]] = [{} for _ in range(n_seeds)]
-        scored: dict[tuple[int, int], dict] = {}  # (seed, step) -> val_acc, test_acc, test_softmax
-        for protocol, chosen in self.selected_states().items():
-            new = [s for s in range(n_seeds) if (s, chosen[s]["step"]) not in scored]
-            if new:
-                for s in new:
-                    stack.load_seed_state_dict(s, chosen[s]["state"])
-                # the seed-major layout computes the new seeds only; the wide one computes every seed
-                computed, rows = (new, slice(None)) if stack.layout == "seed_major" else (None, new)
-                softmax = torch.softmax(stack.eval_logits(data["x_test"], batch, memory_format, computed), dim=2)
-                softmax = softmax[rows].cpu().numpy().astype(np.float32, copy=False)
-                recorded = [{entry["step"]: entry["val_acc"] for entry in self.histories[s]} for s in new]
-                if not all(chosen[s]["step"] in steps for s, steps in zip(new, recorded)):
-                    logits = stack.eval_logits(data["x_val"], batch, memory_format, computed)[rows]
-                    predictions = logits.argmax(dim=2).cpu().numpy()
-                    recorded = [{chosen[s]["step"]: float((p == labels_val).mean())} for s, p in zip(new, predictions)]
-                for position, s in enumerate(new):
-                    scored[(s, chosen[s]["step"])] = dict(
-                        val_acc=recorded[position][chosen[s]["step"]], test_softmax=softmax[position],
-                        test_acc=float((softmax[position].argmax(axis=1) == labels_test).mean()))
-            for s in range(n_seeds):
-                outcomes[s][protocol] = dict(chosen[s], **scored[(s, chosen[s]["step"])])
+        """Each protocol's state of every seed, scored on the validation and test halves
+        (:func:`~labelnoise.selection.score_selected_states`); the configured one reported."""
+        outcomes = score_selected_states(self.stack, self.selected_states(), self.histories, data, labels_val, labels_test,
+                                         self.config.eval_batch_size, memory_format)
+        n_seeds = len(self.histories)
         wall_share = (time.perf_counter() - self.started) / n_seeds
         reported = self.config.selection
         return [
@@ -397,9 +373,11 @@ def train_seeds(
     validation and test halves (``TrainResult.selections``), and
     ``config.selection``'s is reported (the paper's: ``clean_val``).
 
-    A stack computes in ``config.stack_layout`` (:mod:`labelnoise.seed_stack`).
-    ``wall_s`` is each seed's share of its stack's time. Returns one
-    :class:`TrainResult` per seed.
+    A stack computes in ``config.stack_layout`` (:mod:`labelnoise.seed_stack`):
+    seed-major gives each seed the numbers it gets alone bit for bit, except
+    where dropout draws masks (they are drawn per stack); wide equals that up
+    to float rounding. ``wall_s`` is each seed's share of its stack's time.
+    Returns one :class:`TrainResult` per seed.
 
     With ``resume_dir`` each stack's whole training state (weights, optimiser,
     minibatch orders and generators, RNG streams, histories, the selections'
@@ -412,25 +390,44 @@ def train_seeds(
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
     labels_train_per_seed = np.asarray(labels_train_per_seed)
-    seeds = check_training_arguments(model_factory(), seeds, images_train, labels_train_per_seed, images_val, labels_val,
+    seeds = check_training_arguments(model_factory, seeds, images_train, labels_train_per_seed, images_val, labels_val,
                                      images_test, labels_test, labels_val_noisy_per_seed)
+    arrays = _Arrays(images_train, labels_train_per_seed, images_val, labels_val, images_test, labels_test,
+                     labels_val_noisy_per_seed)
     evaluation = f"every {config.eval_every} steps" if config.eval_every else "every epoch"
     resume = (lambda name: Path(resume_dir) / name) if resume_dir is not None else (lambda name: None)
-    if use_batched_seeds(config):
-        log(f"training {len(seeds)} seeds as one stacked model on {len(images_train)} labels each; validation {evaluation}")
-        return _train_stack(model_factory, seeds, images_train, labels_train_per_seed, images_val, labels_val, images_test,
-                            labels_test, config, log, resume("seeds.pt"), labels_val_noisy_per_seed)
+    if use_batched_seeds(config) and len(seeds) > 1:
+        log(f"training {len(seeds)} seeds as one stacked model on {len(images_train)} labels each; "
+            f"validation {evaluation}")
+        return _train_stack(model_factory, seeds, arrays, config, log, resume("seeds.pt"))
     results = []
     for s, seed in enumerate(seeds):
         log(f"seed {s + 1}/{len(seeds)} (seed {seed}): training on {len(images_train)} labels; validation {evaluation}")
-        noisy_val = None if labels_val_noisy_per_seed is None else labels_val_noisy_per_seed[s : s + 1]
-        results += _train_stack(model_factory, [seed], images_train, labels_train_per_seed[s : s + 1], images_val,
-                                labels_val, images_test, labels_test, config, log, resume(f"seed{s}.pt"), noisy_val)
+        results += _train_stack(model_factory, [seed], arrays.of_seed(s), config, log, resume(f"seed{s}.pt"))
     return results
 
 
-def _train_stack(model_factory, seeds, images_train, labels_train_per_seed, images_val, labels_val, images_test,
-                 labels_test, config, log, resume_file, labels_val_noisy_per_seed) -> list[TrainResult]:
+@dataclass(frozen=True)
+class _Arrays:
+    """What a stack trains on: the images and clean labels shared by all seeds, and its seeds' per-seed labels."""
+
+    images_train: np.ndarray
+    labels_train_per_seed: np.ndarray
+    images_val: np.ndarray
+    labels_val: np.ndarray
+    images_test: np.ndarray
+    labels_test: np.ndarray
+    labels_val_noisy_per_seed: np.ndarray | None
+
+    def of_seed(self, s: int) -> "_Arrays":
+        """The arrays of seed ``s`` alone (a stack of one)."""
+        noisy = self.labels_val_noisy_per_seed
+        return dataclasses.replace(self, labels_train_per_seed=self.labels_train_per_seed[s : s + 1],
+                                   labels_val_noisy_per_seed=None if noisy is None else noisy[s : s + 1])
+
+
+def _train_stack(model_factory: Callable[[], nn.Module], seeds: list[int], arrays: _Arrays, config: TrainConfig,
+                 log: Callable[[str], None], resume_file: Path | None) -> list[TrainResult]:
     """:func:`train_seeds` of one stack of seeds (arguments checked there); its resume checkpoint in ``resume_file``."""
     device = resolve_device(config.device)
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
@@ -438,17 +435,19 @@ def _train_stack(model_factory, seeds, images_train, labels_train_per_seed, imag
     if device.type == "cuda":
         request_deterministic_cuda()
     layout = preferred_stack_layout(device) if config.stack_layout == "auto" else config.stack_layout
-    stack = stack_of_seeded_models(model_factory, seeds, images_train, layout, device, memory_format)
-    # Dropout masks (the only randomness left) from all the seeds together.
+    stack = stack_of_seeded_models(model_factory, seeds, arrays.images_train, layout, device, memory_format)
+    # Dropout masks (the only randomness left) from all the seeds of the stack together.
     seed_everything(derive_seed(seeds[0], *seeds[1:], "batched"))
-    data = {"x_train": preprocess(images_train, device), "x_val": preprocess(images_val, device),
-            "x_test": preprocess(images_test, device)}
-    for key, labels in (("y_train", labels_train_per_seed), ("y_val", labels_val), ("y_val_noisy", labels_val_noisy_per_seed)):
-        if labels is not None:
-            data[key] = torch.from_numpy(np.asarray(labels).astype(np.int64)).to(device)
-    loop = _Loop(stack, config, seeds, images_train.shape[0], device)
-    fingerprint = lambda: training_fingerprint(stack, config, seeds, labels_train_per_seed, images_train,  # noqa: E731
-                                               labels_val_noisy_per_seed)
+    data = {"x_train": preprocess(arrays.images_train, device), "x_val": preprocess(arrays.images_val, device),
+            "x_test": preprocess(arrays.images_test, device)}
+    labels = {"y_train": arrays.labels_train_per_seed, "y_val": arrays.labels_val,
+              "y_val_noisy": arrays.labels_val_noisy_per_seed}
+    for key, values in labels.items():
+        if values is not None:
+            data[key] = torch.from_numpy(np.asarray(values).astype(np.int64)).to(device)
+    loop = _Loop(stack, config, seeds, arrays.images_train.shape[0], device)
+    fingerprint = lambda: training_fingerprint(stack, config, seeds, arrays.labels_train_per_seed,  # noqa: E731
+                                               arrays.images_train, arrays.labels_val_noisy_per_seed)
     progress = ResumeCheckpoint(resume_file, fingerprint)
     saved = progress.load(log)
     if saved:
@@ -457,7 +456,7 @@ def _train_stack(model_factory, seeds, images_train, labels_train_per_seed, imag
         loop.run_epoch(epoch, data, seeds, autocast_dtype, memory_format, progress)
         _log_progress(log, epoch, loop)
     progress.save(loop, finished=True)
-    return loop.results(data, labels_val, labels_test, memory_format)
+    return loop.results(data, arrays.labels_val, arrays.labels_test, memory_format)
 
 
 def _log_progress(log, epoch: int, loop: _Loop) -> None:

@@ -18,6 +18,7 @@ import torch
 from sklearn.datasets import load_digits
 
 from labelnoise import device, training
+from labelnoise.selection import selected_test_softmax
 from labelnoise.tables import TABLE_COLUMNS, training_table
 from labelnoise.models import build_model
 from labelnoise.seed_stack import STACK_LAYOUTS
@@ -263,8 +264,10 @@ def test_batched_seeds_keep_the_training_table(digits):
         tables[batched] = training_table(results, SEEDS[:2], d["noisy"][:2], corrupted, d["labels"][d["train"]],
                                          coordinates, config.selection)
         assert list(tables[batched].columns) == TABLE_COLUMNS and len(tables[batched]) == 2
-        assert all(sorted(r.selections) == ["clean_val", "final", "label_wave"] for r in results)  # no noisy labels
-        assert all(np.array_equal(r.test_softmax, r.selections["clean_val"]["test_softmax"]) for r in results)
+        softmax = selected_test_softmax(results)
+        assert sorted(softmax) == ["softmax", "softmax_clean_val", "softmax_final", "softmax_label_wave"]  # no noisy labels
+        assert softmax["softmax"].shape == (2, len(d["test"]), N_CLASSES) and softmax["softmax"].dtype == np.float32
+        assert np.array_equal(softmax["softmax"], softmax["softmax_clean_val"])  # the reported protocol's
         assert tables[batched]["noisy_val_test_acc"].isna().all() and (tables[batched]["selection"] == "clean_val").all()
     assert logs[True][0].startswith("training 2 seeds as one stacked model")
     assert logs[False][0].startswith("seed 1/2 (seed 3): training on 600 labels")

@@ -110,7 +110,7 @@ def test_a_training_killed_mid_run_resumes_to_the_uninterrupted_result(tmp_path)
     assert lines[1] == f"resume checkpoint {checkpoint} is of another training (settings, labels or seeds); training from the start"
 
 
-def test_without_a_resume_path_nothing_is_written(tmp_path, monkeypatch):
+def test_without_a_resume_dir_nothing_is_written(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     arrays = problem()
     train(arrays, config=dataclasses.replace(CONFIG, max_epochs=1), log=lambda line: None)

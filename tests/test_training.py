@@ -14,8 +14,7 @@ from labelnoise.models import build_model
 from labelnoise.selection import best_with_patience
 from labelnoise.inference import channel_statistics, extract_features, predict_softmax, preprocess
 from labelnoise.device import DeviceUnavailable, resolve_device
-from labelnoise.training import TrainConfig, TrainResult
-from labelnoise.training import _minibatches, train_classifier
+from labelnoise.training import TrainConfig, TrainResult, _minibatches, train_classifier
 
 torch.set_num_threads(1)
 

@@ -7,8 +7,6 @@ very seeds of the full grid, so the fraction 1 would be the full grid itself.
 
 import shutil
 
-import numpy as np
-
 from labelnoise.config import model_kwargs
 from labelnoise.data import load_prepared, nested_subsets
 from labelnoise.io import load_npz, save_csv, save_npz
@@ -16,6 +14,7 @@ from labelnoise.models import build_model
 from labelnoise.records import write_records
 from labelnoise.runtime import configure_torch, job_logger
 from labelnoise.seeding import derive_seed, rng_for
+from labelnoise.selection import selected_test_softmax
 from labelnoise.tables import training_table
 from labelnoise.training import TrainConfig, train_seeds
 
@@ -49,11 +48,9 @@ for i, result in enumerate(results):
                        for protocol, chosen in result.selections.items()))
 coordinates = dict(dataset=settings["name"], noise=noise, level=level, nominal_gamma=float(noisy["nominal_gamma"]))
 table = training_table(results, seeds, noisy_labels, corrupted, data.part("train")[1], coordinates, config.selection)
-softmax = {"softmax": np.stack([result.test_softmax for result in results]).astype(np.float32)}
-for protocol in results[0].selections:  # every protocol's selected states (Fig. 13)
-    softmax[f"softmax_{protocol}"] = np.stack([r.selections[protocol]["test_softmax"] for r in results]).astype(np.float32)
 if "softmax" in snakemake.output.keys():  # first: the table is the rule's primary output and lands last
-    save_npz(snakemake.output.softmax, **softmax, labels=data.part("test")[1], seeds=table["seed"].to_numpy())
+    save_npz(snakemake.output.softmax, **selected_test_softmax(results), labels=data.part("test")[1],
+             seeds=table["seed"].to_numpy())
 save_csv(snakemake.output.table, table)
 shutil.rmtree(snakemake.params.resume, ignore_errors=True)  # the resume checkpoints: results are saved
 log.info("%s %s: test accuracy %.4f +- %.4f (std over %d seeds)", noise, level, table.test_acc.mean(), table.test_acc.std(ddof=1), len(table))
