@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from labelnoise.device import autocast
-from labelnoise.inference import batched_eval, channel_statistics
+from labelnoise.inference import batched_eval
 from labelnoise.models import InputStandardiser, input_standardiser_of
 from labelnoise.seeding import seed_everything
 
@@ -393,11 +393,12 @@ def reinitialise(model: nn.Module) -> None:
 
 
 def stack_of_seeded_models(
-    model_factory: Callable[[], nn.Module], seeds: list[int], images_train: np.ndarray, layout: str,
-    device: torch.device, memory_format: torch.memory_format,
+    model_factory: Callable[[], nn.Module], seeds: list[int], input_statistics: tuple[np.ndarray, np.ndarray],
+    layout: str, device: torch.device, memory_format: torch.memory_format,
 ) -> SeedStack:
     """A fresh ``model_factory()`` per seed, its weights drawn from its seed alone and its input standardiser set to
-    the training images' statistics, stacked in ``layout`` on ``device``.
+    ``input_statistics`` (the training images' channel mean and std, :func:`labelnoise.inference.channel_statistics`),
+    stacked in ``layout`` on ``device``.
 
     Weights are drawn on the CPU in the standard layout, so they are the same
     function of the seed on every device and layout.
@@ -407,6 +408,6 @@ def stack_of_seeded_models(
         model = model_factory().to(device="cpu", memory_format=torch.contiguous_format)
         seed_everything(seed)
         reinitialise(model)
-        input_standardiser_of(model).set_statistics(*channel_statistics(images_train))
+        input_standardiser_of(model).set_statistics(*input_statistics)
         models.append(model)
     return SeedStack(models, layout=layout).to(device=device, memory_format=memory_format)

@@ -39,7 +39,7 @@ from torch import nn
 
 from labelnoise.augment import flip_and_translate
 from labelnoise.device import request_deterministic_cuda, resolve_device, resolve_precision
-from labelnoise.inference import DEFAULT_EVAL_BATCH_SIZE, preprocess
+from labelnoise.inference import DEFAULT_EVAL_BATCH_SIZE, channel_statistics, preprocess
 from labelnoise.resume import ResumeCheckpoint, rng_states, set_rng_states, training_fingerprint
 from labelnoise.schema import ConfigError, check_section, section_defaults
 from labelnoise.seed_stack import SeedStack, preferred_stack_layout, stack_of_seeded_models
@@ -392,8 +392,13 @@ def train_seeds(
     labels_train_per_seed = np.asarray(labels_train_per_seed)
     seeds = check_training_arguments(model_factory, seeds, images_train, labels_train_per_seed, images_val, labels_val,
                                      images_test, labels_test, labels_val_noisy_per_seed)
+    device = resolve_device(config.device)
+    if device.type == "cuda":
+        request_deterministic_cuda()
+    images_on_device = {"x_train": preprocess(images_train, device), "x_val": preprocess(images_val, device),
+                        "x_test": preprocess(images_test, device)}
     arrays = _Arrays(images_train, labels_train_per_seed, images_val, labels_val, images_test, labels_test,
-                     labels_val_noisy_per_seed)
+                     labels_val_noisy_per_seed, images_on_device, channel_statistics(images_train))
     evaluation = f"every {config.eval_every} steps" if config.eval_every else "every epoch"
     resume = (lambda name: Path(resume_dir) / name) if resume_dir is not None else (lambda name: None)
     if use_batched_seeds(config) and len(seeds) > 1:
@@ -409,7 +414,9 @@ def train_seeds(
 
 @dataclass(frozen=True)
 class _Arrays:
-    """What a stack trains on: the images and clean labels shared by all seeds, and its seeds' per-seed labels."""
+    """What a stack trains on: the images and clean labels shared by all seeds (also as tensors on the training
+    device, and the training images' channel statistics), made once per :func:`train_seeds` call; and its seeds'
+    per-seed labels."""
 
     images_train: np.ndarray
     labels_train_per_seed: np.ndarray
@@ -418,6 +425,8 @@ class _Arrays:
     images_test: np.ndarray
     labels_test: np.ndarray
     labels_val_noisy_per_seed: np.ndarray | None
+    images_on_device: dict[str, torch.Tensor]  # x_train, x_val, x_test (labelnoise.inference.preprocess)
+    input_statistics: tuple[np.ndarray, np.ndarray]  # every seed's input standardiser (channel mean and std)
 
     def of_seed(self, s: int) -> "_Arrays":
         """The arrays of seed ``s`` alone (a stack of one)."""
@@ -429,17 +438,14 @@ class _Arrays:
 def _train_stack(model_factory: Callable[[], nn.Module], seeds: list[int], arrays: _Arrays, config: TrainConfig,
                  log: Callable[[str], None], resume_file: Path | None) -> list[TrainResult]:
     """:func:`train_seeds` of one stack of seeds (arguments checked there); its resume checkpoint in ``resume_file``."""
-    device = resolve_device(config.device)
+    device = arrays.images_on_device["x_train"].device
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
     autocast_dtype = resolve_precision(config.precision, device)
-    if device.type == "cuda":
-        request_deterministic_cuda()
     layout = preferred_stack_layout(device) if config.stack_layout == "auto" else config.stack_layout
-    stack = stack_of_seeded_models(model_factory, seeds, arrays.images_train, layout, device, memory_format)
+    stack = stack_of_seeded_models(model_factory, seeds, arrays.input_statistics, layout, device, memory_format)
     # Dropout masks (the only randomness left) from all the seeds of the stack together.
     seed_everything(derive_seed(seeds[0], *seeds[1:], "batched"))
-    data = {"x_train": preprocess(arrays.images_train, device), "x_val": preprocess(arrays.images_val, device),
-            "x_test": preprocess(arrays.images_test, device)}
+    data = dict(arrays.images_on_device)
     labels = {"y_train": arrays.labels_train_per_seed, "y_val": arrays.labels_val,
               "y_val_noisy": arrays.labels_val_noisy_per_seed}
     for key, values in labels.items():
