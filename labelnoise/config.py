@@ -1,10 +1,11 @@
 """The workflow configuration: validation, per-dataset views, level names.
 
 The schema (``labelnoise/config.schema.yaml``, :mod:`labelnoise.schema`) is
-the one place that defines every key, its default and its meaning. :func:`validate_config` fills the defaults and stops
-with a one-line :class:`ConfigError` naming the offending key;
-:func:`dataset_settings` returns one dataset's view, its overrides deep-merged
-over the global sections and validated again.
+the one place that defines every key, its default and its meaning.
+:func:`validate_config` fills the defaults and stops with a one-line
+:class:`ConfigError` naming the offending key; :func:`dataset_settings` returns
+one dataset's view, its overrides deep-merged over the global sections and
+validated again.
 """
 
 from __future__ import annotations
@@ -82,13 +83,9 @@ def _schema_validate(config: dict, schema_path: Path) -> None:
             raise ConfigError(f"config is invalid: {err}") from None
         best = jsonschema.exceptions.best_match([cause])
         raise ConfigError(f"config key '{key_path(best.absolute_path)}': {best.message}") from None
-    error = schema_error(_schema(str(schema_path)), config)
+    error = schema_error(read_schema(str(schema_path)), config)
     if error:
         raise ConfigError(f"config key '{key_path(error[0])}': {error[1]}")
-
-
-def _schema(path: str) -> dict:
-    return read_schema(path)
 
 
 def _read_exponent_numbers(node: object) -> object:
@@ -181,7 +178,7 @@ def validated_settings(config: dict, schema_path: str | Path = SCHEMA_PATH) -> d
     if not isinstance(config, dict):
         raise ConfigError("config must be a mapping of keys to values")
     _read_exponent_numbers(config)
-    _read_typed_strings(config, _schema(str(schema_path)))
+    _read_typed_strings(config, read_schema(str(schema_path)))
     non_finite = first_non_finite(config)
     if non_finite:
         raise ConfigError(f"config key '{key_path(non_finite[0])}': must be a finite number, got {non_finite[1]!r}")
