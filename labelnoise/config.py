@@ -20,10 +20,10 @@ import numpy as np
 
 from labelnoise.noise_types import ALL as ALL_NOISES
 from labelnoise.schema import (
-    SCHEMA_PATH, ConfigError, first_non_finite, key_path, read_schema, schema_error, strict_validator,
+    SCHEMA_PATH, ConfigError, check_section, first_non_finite, key_path, read_schema, schema_error, strict_validator,
 )
 
-STUDY_SECTIONS = ("seeds", "clean_model", "grid_model", "train", "noise", "analytic", "figures", "knn", "appendix_a",
+STUDY_SECTIONS = ("seeds", "clean_model", "grid_model", "train", "clean_train", "noise", "analytic", "figures", "knn", "appendix_a",
                   "agreement", "scaling")
 
 #: The noise levels (and human label sets) whose results a collecting rule gathers: part of its settings, so a
@@ -36,7 +36,7 @@ GATHERED_LEVELS = ["noise.levels", "noise.human"]
 #: among them: it does not shape the data, whose source MD5s the prepared file records.
 RULE_SETTINGS = {
     "prepare_data": ["source", "test_fraction"],
-    "train_clean": ["clean_model", "train"],
+    "train_clean": ["clean_model", "clean_train"],
     "kmeans": ["noise.kmeans_n_init"],
     "confusion_matrix": ["noise.confusion_matrix", "noise.confusion_concentration"],
     "make_noise": ["seeds", "noise.flip_shift"],
@@ -202,10 +202,21 @@ def dataset_settings(config: dict, name: str, schema_path: str | Path = SCHEMA_P
     except ConfigError as err:
         raise ConfigError(f"{err} (in the settings of dataset '{name}')") from None
     view["name"] = name
+    view["clean_train"] = _clean_training(view, name)
     # The dataset's own keys (source, test_fraction, data_dir, ...), defaults filled by the schema.
     view.update({key: copy.deepcopy(value) for key, value in entry.items() if key not in STUDY_SECTIONS})
     _check_semantics(view, name)
     return view
+
+
+def _clean_training(view: dict, name: str) -> dict:
+    """The clean net's whole training section: ``train`` with the overrides of ``clean_train``, checked as a train section."""
+    merged = {**view["train"], **view["clean_train"]}
+    try:
+        check_section("train", merged)
+    except ConfigError as err:
+        raise ConfigError(f"config key 'clean_train': {err} (in the settings of dataset '{name}')") from None
+    return merged
 
 
 def rule_settings(view: dict, rule: str) -> dict:

@@ -16,19 +16,29 @@ class DeviceUnavailable(RuntimeError):
 
 
 def resolve_device(name: str) -> torch.device:
-    """``"auto"`` -> CUDA if available else CPU; otherwise the named device, checked to exist."""
+    """``"auto"`` -> CUDA if available else CPU; otherwise the named device, checked to exist on this machine."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(name)
     except (RuntimeError, ValueError) as exc:  # a device string from a caller of predict_softmax / extract_features
         raise ValueError(f"{name!r} is not a torch device: {exc}") from None
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise DeviceUnavailable(f"train.device {name!r}, but this machine has no CUDA device; use 'cpu' or 'auto'")
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise DeviceUnavailable(f"train.device {name!r}, but this machine has {torch.cuda.device_count()} CUDA device(s)")
+    if device.type != "cpu":
+        count = device_count(device.type)
+        if count == 0:
+            raise DeviceUnavailable(f"train.device {name!r}, but this machine has no {device.type} device; use 'cpu' or 'auto'")
+        if device.index is not None and device.index >= count:
+            raise DeviceUnavailable(f"train.device {name!r}, but this machine has {count} {device.type} device(s)")
     return device
+
+
+def device_count(kind: str) -> int:
+    """How many devices of torch's ``kind`` (cuda, mps, xpu, ...) this machine has."""
+    if kind == "mps":
+        return int(torch.backends.mps.is_available())
+    backend = getattr(torch, kind, None)
+    available = backend is not None and callable(getattr(backend, "is_available", None)) and backend.is_available()
+    return int(backend.device_count()) if available else 0
 
 
 def cpu_has_native_bf16() -> bool:

@@ -123,18 +123,20 @@ def limit_native_threads(threads: int) -> None:
 
 
 def device_problem(views: dict[str, dict]) -> str | None:
-    """Why a dataset's ``train.device`` cannot run on this machine (for a local run), or None.
+    """Why a dataset's ``train.device`` (or ``clean_train.device``) cannot run on this machine (for a local run), or
+    None.
 
-    torch is imported only when a CUDA device is named: other runs start as fast as before.
+    torch is imported only when a device other than auto or cpu is named: other runs start as fast as before.
     """
-    named = {name: view["train"]["device"] for name, view in views.items() if view["train"]["device"].startswith("cuda")}
+    named = [(name, section, view[section]["device"]) for name, view in views.items()
+             for section in ("train", "clean_train") if view[section]["device"] not in ("auto", "cpu")]
     if not named:
         return None
     from labelnoise.device import DeviceUnavailable, resolve_device
 
-    for name, device in named.items():
+    for name, section, device in named:
         try:
             resolve_device(device)
         except DeviceUnavailable as err:
-            return f"config key 'train.device' (dataset '{name}'): {str(err).removeprefix('train.device ')}"
+            return f"config key '{section}.device' (dataset '{name}'): {str(err).removeprefix('train.device ')}"
     return None

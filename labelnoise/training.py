@@ -88,9 +88,10 @@ class TrainConfig:
     eval_batch_size: int = DEFAULT_EVAL_BATCH_SIZE  # not a setting of the study: memory only
 
     @classmethod
-    def from_settings(cls, view: dict) -> "TrainConfig":
-        """The training settings of a validated dataset view (the workflow's rules pass them as params)."""
-        return cls(**{key: value for key, value in view["train"].items() if key != "threads"})
+    def from_settings(cls, view: dict, section: str = "train") -> "TrainConfig":
+        """The training settings of a validated dataset view (the workflow's rules pass them as params): ``train`` for
+        the grid's nets, ``clean_train`` (``train`` with the clean net's overrides) for the clean net."""
+        return cls(**{key: value for key, value in view[section].items() if key != "threads"})
 
     @classmethod
     def defaults(cls, **overrides) -> "TrainConfig":

@@ -12,11 +12,11 @@ rule train_clean:
     priority: 10  # first: concentrated and instance noise, the K-NN and the analytic curves wait for it
     conda:
         "../envs/labelnoise.yaml"
-    threads: lambda wildcards: SETTINGS[wildcards.dataset]["train"]["threads"]
+    threads: lambda wildcards: SETTINGS[wildcards.dataset]["clean_train"]["threads"]
     resources:
         mem_mb=4000,
         runtime=120,
-        gpu=training_gpus,
+        gpu=lambda wildcards: training_gpus(wildcards, "clean_train"),
     params:
         settings=settings("train_clean"),
         resume=f"{RESULTS}/{{dataset}}/resume/train_clean",  # resume checkpoints of a killed job, removed when it completes

@@ -149,13 +149,14 @@ def configured_level(wildcards, noise=None):
         )
 
 
-def training_gpus(wildcards):
-    """GPUs a training job asks for: 1 when train.device names CUDA, else 0.
+def training_gpus(wildcards, section="train"):
+    """GPUs a training job asks for: 1 when its device (``train.device``, or ``clean_train``'s for the clean net) names
+    CUDA, else 0.
 
     The SLURM profile sets gpu=1 for the training rules (device 'auto' then
     finds the GPU); a CPU-only machine keeps 0.
     """
-    return int(SETTINGS[wildcards.dataset]["train"]["device"].startswith("cuda"))
+    return int(SETTINGS[wildcards.dataset][section]["device"].startswith("cuda"))
 
 
 def level_names(dataset, noise):

@@ -24,12 +24,12 @@ seed = derive_seed(settings["seed"], settings["name"], "clean")
 model = build_model(**clean_kwargs)
 result = train_classifier(
     model, *data.part("train"), *data.part("val"), *data.part("test"),
-    config=TrainConfig.from_settings(settings),
+    config=TrainConfig.from_settings(settings, "clean_train"),
     seed=seed, log=log.info, resume_dir=snakemake.params.resume,
     labels_val_noisy=data.part("val")[1],  # clean training labels: its "noisy" validation labels are the clean ones
 )
 log.info("clean model: validation %.4f, test %.4f at epoch %d (%s selection)", result.val_acc, result.test_acc,
-         result.best_epoch, settings["train"]["selection"])
+         result.best_epoch, settings["clean_train"]["selection"])
 save_checkpoint(snakemake.output.model, clean_kwargs, result.state_dict)
 save_csv(
     snakemake.output.table,
