@@ -25,6 +25,7 @@ if problem := results_dir_problem("results"):
 
 
 include: "rules/common.smk"  # the config, read and validated once, and the settings each rule is given
+include: "rules/inputs.smk"  # the rules' input functions
 
 
 report: os.path.abspath(RUN_DESCRIPTION)  # the report's landing page, written by rule run_description

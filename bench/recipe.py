@@ -22,7 +22,8 @@ import torch
 
 from labelnoise.data import prepare_dataset
 from labelnoise.models import build_model
-from labelnoise.noise import flip_permutation, make_noisy_labels
+from labelnoise.noise import flip_permutation
+from labelnoise.noise_types import make_noisy_labels
 from labelnoise.seeding import derive_seed, rng_for
 from labelnoise.training import TrainConfig, train_seeds
 
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     seed_indices = range(args.first_seed, args.first_seed + args.seeds)
     noisy = np.stack([
         make_noisy_labels(args.noise, args.level, clean, data.n_classes, rng_for(0, "recipe", args.noise, args.level, i),
-                          flip_permutation(data.n_classes), None, None).labels
+                          flip_permutation(data.n_classes)).labels
         for i in seed_indices
     ])
     training = {key: getattr(args, key) for key in ("max_epochs", "patience", "batch_size", "lr", "weight_decay", "optimizer",

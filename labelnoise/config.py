@@ -18,53 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from labelnoise.noise_types import ALL as ALL_NOISES
+from labelnoise import noise_types
 from labelnoise.schema import (
     SCHEMA_PATH, ConfigError, check_section, first_non_finite, key_path, read_schema, schema_error, strict_validator,
 )
 
 STUDY_SECTIONS = ("seeds", "clean_model", "grid_model", "train", "clean_train", "noise", "analytic", "figures", "knn", "appendix_a",
                   "agreement", "scaling")
-
-#: The noise levels (and human label sets) whose results a collecting rule gathers: part of its settings, so a
-#: table or figure made from other levels is rebuilt (with or without Snakemake's metadata).
-GATHERED_LEVELS = ["noise.levels", "noise.human"]
-
-#: The settings each rule is made under: dotted keys of a dataset view (name and seed always come along). They are
-#: the rule's params and the settings recorded beside every file it writes, which the workflow compares with the
-#: config when it starts (labelnoise.records). Where the data is read from (data_dir, download, mirrors) is not
-#: among them: it does not shape the data, whose source MD5s the prepared file records.
-RULE_SETTINGS = {
-    "prepare_data": ["source", "test_fraction"],
-    "train_clean": ["clean_model", "clean_train"],
-    "kmeans": ["noise.kmeans_n_init"],
-    "confusion_matrix": ["noise.confusion_matrix", "noise.confusion_concentration"],
-    "make_noise": ["seeds", "noise.flip_shift"],
-    "human_noise": ["seeds", "noise.human"],
-    "train_grid": ["seeds", "grid_model", "train"],
-    "collect_grid": GATHERED_LEVELS,
-    "analytic": ["analytic", "noise.flip_shift", "noise.levels"],
-    "fit_k": GATHERED_LEVELS,
-    "analytic_realised": ["analytic", *GATHERED_LEVELS],
-    "knn_baseline": ["knn", *GATHERED_LEVELS],
-    "appendix_a": ["appendix_a"],
-    "fig1": ["figures.embedding"],
-    "fig2": ["figures.softmax_examples"],
-    "fig3": ["figures.softmax_examples", "knn"],
-    "fig4": GATHERED_LEVELS,
-    "fig5": GATHERED_LEVELS,
-    "fig6": GATHERED_LEVELS,
-    "fig7": GATHERED_LEVELS,
-    "fig8": ["appendix_a"],
-    "fig9": ["appendix_a"],
-    "knn_agreement": ["agreement", "knn.tie", *GATHERED_LEVELS],
-    "fig10": GATHERED_LEVELS,
-    "train_subset": ["seeds", "grid_model", "train"],
-    "data_scaling": ["scaling", "noise.levels.random"],
-    "fig12": GATHERED_LEVELS,
-    "fig13": ["noise.flip_shift", *GATHERED_LEVELS],
-    "summary": GATHERED_LEVELS,
-}
 
 # A number in YAML 1.2 that YAML 1.1 (PyYAML, Snakemake) reads as a string: 1e-3, 5E+4, .5e-2.
 _EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
@@ -219,18 +179,8 @@ def _clean_training(view: dict, name: str) -> dict:
     return merged
 
 
-def rule_settings(view: dict, rule: str) -> dict:
-    """The settings rule ``rule`` reads (:data:`RULE_SETTINGS`; name and seed for any other rule)."""
-    return pick_settings(view, RULE_SETTINGS.get(rule, []))
-
-
 def pick_settings(view: dict, paths: list[str]) -> dict:
-    """The parts of a dataset view named by dotted ``paths`` (plus name and seed).
-
-    A rule's params are a Snakemake rerun trigger: a rule that gets only the
-    settings it reads is not rerun when an unrelated setting changes (editing
-    a figure option must not retrain the networks).
-    """
+    """The parts of a dataset view named by dotted ``paths`` (plus name and seed): the settings of one rule."""
     picked = {"name": view["name"], "seed": view["seed"]}
     for path in paths:
         source, target = view, picked
@@ -273,6 +223,15 @@ def _check_semantics(view: dict, name: str) -> None:
     human = noise["human"]
     if human["file"] is not None and not human["sets"]:
         raise ConfigError(f"config key 'noise.human.sets' (dataset '{name}'): a label file needs the label sets to read from it")
+    unknown = sorted(set(noise["levels"]) - set(noise_types.names(synthetic=True)))
+    if unknown:
+        raise ConfigError(f"config key 'noise.levels' (dataset '{name}'): unknown noise type(s) {unknown}; known: "
+                          f"{noise_types.names(synthetic=True)}")
+    for noise_type, values in noise["levels"].items():
+        kind = noise_types.get(noise_type).level
+        if (kind == "gamma" and max(values) > 1) or (kind == "k" and any(v != int(v) or v < 2 for v in values)):
+            raise ConfigError(f"config key 'noise.levels.{noise_type}' (dataset '{name}'): {values} are not "
+                              f"{'fractions in [0, 1]' if kind == 'gamma' else 'cluster counts k >= 2'}")
     levels = noise_levels(view)
     for noise_type, names in levels.items():
         if len(set(names)) != len(names):
@@ -323,27 +282,29 @@ def _check_fits_data(view: dict, name: str) -> None:
 
 
 def format_level(noise: str, value: Any) -> str:
-    """A level as written in file names: '0.50' for gamma levels, 'k' for concentrated, the label set's name for human."""
-    if noise == "human":
+    """A level as written in file names: '0.50' for gamma levels, 'k' for cluster counts, the label set's name."""
+    kind = noise_types.get(noise).level
+    if kind == "name":
         return str(value)
-    if noise == "concentrated":
+    if kind == "k":
         return str(int(value))
     text = f"{float(value):.2f}"
     return text if abs(float(text) - float(value)) < 1e-12 else np.format_float_positional(float(value), trim="-")
 
 
-def parse_level(noise: str, text: str) -> float | int:
+def parse_level(noise: str, text: str) -> float | int | str:
     """Inverse of :func:`format_level`."""
-    if noise == "human":
+    kind = noise_types.get(noise).level
+    if kind == "name":
         return text
-    return int(text) if noise == "concentrated" else float(text)
+    return int(text) if kind == "k" else float(text)
 
 
 def noise_levels(view: dict) -> dict[str, list[str]]:
     """Level names per noise type of a dataset view, in the registry's order; human noise only where a label file
     is configured."""
     configured = view["noise"]["levels"]
-    levels = {noise: [format_level(noise, v) for v in configured[noise]] for noise in ALL_NOISES if noise in configured}
+    levels = {noise: [format_level(noise, v) for v in configured[noise]] for noise in noise_types.names() if noise in configured}
     if view["noise"]["human"]["file"] is not None:
         levels["human"] = list(view["noise"]["human"]["sets"])
     return levels

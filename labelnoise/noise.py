@@ -29,16 +29,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labelnoise.noise_types import SYNTHETIC
 from labelnoise.probability import check_probability_rows, probability_row_sums
 
 
 @dataclass(frozen=True)
 class NoisyLabels:
-    """Noisy labels and the mask of the samples whose label was re-drawn."""
+    """Noisy labels, the mask of the samples whose label was re-drawn, and what the generator has to say of them."""
 
     labels: np.ndarray
     corrupted: np.ndarray
+    note: str = ""
 
     def realised_fraction(self, clean: np.ndarray) -> float:
         """Fraction of labels that differ from the clean ones (:func:`realised_gamma`)."""
@@ -212,19 +212,6 @@ def concentrated_noise(
     return NoisyLabels(noisy, mask)
 
 
-def noise_confusion_matrix(noise: str, n_classes: int, permutation: np.ndarray, confusion: np.ndarray | None) -> np.ndarray:
-    """P(noisy | clean) that Eq. 6 needs for a randomly spread noise type."""
-    if noise == "random":
-        return uniform_matrix(n_classes)
-    if noise == "flip":
-        return permutation_matrix(permutation)
-    if noise == "confusion":
-        if confusion is None:
-            raise ValueError("confusion noise needs its confusion matrix")
-        return check_confusion_matrix(confusion)
-    raise ValueError(f"noise type {noise!r} has no confusion matrix; known: random, flip, confusion")
-
-
 def realised_transition_matrix(clean: np.ndarray, noisy: np.ndarray, n_classes: int) -> np.ndarray:
     """P(noisy | clean) of one realisation, estimated by counting: row c holds the noisy labels of class c.
 
@@ -291,56 +278,30 @@ def instance_noise(labels: np.ndarray, gamma: float, softmax: np.ndarray) -> Noi
     """
     labels = np.asarray(labels)
     targets, scores = most_likely_wrong_class(labels, softmax)
-    chosen = np.argsort(-scores, kind="stable")[: corrupted_count(len(targets), gamma)]
+    cut = corrupted_count(len(targets), gamma)
+    chosen = np.argsort(-scores, kind="stable")[:cut]
     mask = np.zeros(len(targets), dtype=bool)
     mask[chosen] = True
     noisy = labels.astype(np.int64)
     noisy[mask] = targets[mask]
-    return NoisyLabels(noisy, mask)
+    at_cut = f"{scores[chosen[-1]]:.3g}" if cut else "nan"
+    note = (f"largest wrong-class probability at the cut-off (sample {cut} of {len(targets)}) {at_cut}; "
+            f"{int((scores > 0.01).sum())} samples above 0.01")
+    return NoisyLabels(noisy, mask, note)
+
+
+def load_noise_file(path, n_train: int) -> dict[str, np.ndarray]:
+    """The arrays of a noise file (rule make_noise or human_noise), whose labels must be one per training sample."""
+    from labelnoise.io import ResultFileError, load_npz, rebuild_hint
+
+    stored = load_npz(path)
+    found = np.shape(stored.get("noisy_labels"))[-1:]
+    if found != (n_train,):
+        raise ResultFileError(f"{path} holds labels of {found[0] if found else 'no'} training samples, but the training "
+                              f"set has {n_train} (a noise file of another data split); {rebuild_hint(path)}")
+    return stored
 
 
 def choose_flipped_clusters(k: int, n_classes: int, rng: np.random.Generator) -> np.ndarray:
     """The cluster of every class whose labels concentrated noise flips."""
     return rng.integers(0, k, size=n_classes)
-
-
-def nominal_gamma(noise: str, level: float | int) -> float:
-    """The configured noise level as a fraction: gamma itself, or 1/k for concentrated noise (one of k clusters flipped)."""
-    return 1.0 / level if noise == "concentrated" else float(level)
-
-
-def make_noisy_labels(
-    noise: str,
-    level: float,
-    clean: np.ndarray,
-    n_classes: int,
-    rng: np.random.Generator,
-    permutation: np.ndarray,
-    confusion: np.ndarray | None = None,
-    clusters: np.ndarray | None = None,
-    softmax: np.ndarray | None = None,
-) -> NoisyLabels:
-    """One realisation of ``noise`` at ``level`` (gamma, or k for concentrated).
-
-    Instance noise needs ``softmax`` (a clean model's N x L class probabilities) and ignores ``rng``:
-    every seed gives the same labels.
-    """
-    if noise == "random":
-        return random_noise(clean, level, n_classes, rng)
-    if noise == "flip":
-        return flip_noise(clean, level, permutation, rng)
-    if noise == "confusion":
-        if confusion is None:
-            raise ValueError("confusion noise needs its confusion matrix")
-        return confusion_noise(clean, level, confusion, rng)
-    if noise == "concentrated":
-        if clusters is None:
-            raise ValueError("concentrated noise needs the per-class k-means clusters")
-        return concentrated_noise(clean, clusters, choose_flipped_clusters(int(level), n_classes, rng), permutation)
-    if noise == "instance":
-        if softmax is None:
-            raise ValueError("instance noise needs the clean model's softmax on the training set")
-        if np.shape(softmax)[-1:] != (n_classes,):
-            raise ValueError(f"softmax of shape {np.shape(softmax)} does not have one column per class ({n_classes})")
-        return instance_noise(clean, level, softmax)
-    raise ValueError(f"unknown noise type {noise!r}; known: {', '.join(SYNTHETIC)}")

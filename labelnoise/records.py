@@ -3,24 +3,32 @@
 Every file a rule writes gets a record beside it (``dir/.name.record.json``):
 the rule and wildcards that wrote it, the settings it was made under (the
 rule's ``params.settings``: the config keys it reads, the noise levels a
-collecting rule gathers, a user file's MD5) and the file's SHA-256. While
-Snakemake builds its DAG, the workflow compares every record under
-``results/`` with what the config would make now (:func:`stale_results`);
-a file whose record is missing, names another path, holds other settings or
-other content is forced to be rebuilt, and with it what depends on it.
+collecting rule gathers), the SHA-256 of every input file it was made from,
+and its own SHA-256. While Snakemake builds its DAG, the workflow compares
+every record under ``results/`` with what the config would make now
+(:func:`stale_results`): a file whose record is missing or unreadable, names
+another path, holds other content, other settings, or inputs other than the
+files now in their place, is forced to be rebuilt, and with it what depends on
+it. As a DVC lock file or Bazel's action cache keys an output by its
+dependencies' hashes, a file is current only with the very inputs it was made
+from, so trust chains: a file copied with its record from a run that differed
+anywhere upstream is rebuilt.
 
 Why records and not Snakemake's own triggers: those live in ``.snakemake/``,
 outside ``results/``, and see neither a copied-in file with an old
 modification time nor a results folder moved without its metadata; a record
 travels with the file and is judged by content. Jobs trust their inputs:
-the check is made once, for the whole run, when the workflow starts.
+the check is made once, for the whole run, when the workflow starts. A
+deliberately forged record (one written to match another file) is out of scope.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -51,6 +59,7 @@ def plain(value: object) -> object:
 
 def write_records(snakemake) -> None:
     """Record every output file of a finished Snakemake job (the last call of each workflow script)."""
+    inputs = {os.path.normpath(path): file_digest(path) for path in snakemake.input if os.path.isfile(path)}
     for output in snakemake.output:
         path = Path(output)
         if not path.is_file():
@@ -61,12 +70,39 @@ def write_records(snakemake) -> None:
             "rule": snakemake.rule,
             "wildcards": dict(snakemake.wildcards.items()),
             "settings": plain(snakemake.params.settings),
+            "inputs": inputs,
             "sha256": file_sha256(path),
             "size": stat.st_size,
             "mtime_ns": stat.st_mtime_ns,
         }
+        if record_path(path).is_dir():  # a folder in the record's place is no record: replace it
+            shutil.rmtree(record_path(path))
         with atomic_path(record_path(path)) as tmp:
             tmp.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+
+
+def read_record(path: str | os.PathLike) -> dict | None:
+    """The record of the result file ``path``, or None where it has none that can be read."""
+    try:
+        record = json.loads(record_path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+@functools.lru_cache(maxsize=None)
+def _digest(path: str, size: int, mtime_ns: int) -> str:
+    """SHA-256 of a file, once per (path, size, modification time)."""
+    record = read_record(path)
+    if record and (record.get("size"), record.get("mtime_ns")) == (size, mtime_ns) and record.get("sha256"):
+        return record["sha256"]  # its own record vouches for it: the file is not read again
+    return file_sha256(path)
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    """SHA-256 of the file ``path``, from its record where size and modification time show it unchanged."""
+    stat = os.stat(path)
+    return _digest(os.path.normpath(path), stat.st_size, stat.st_mtime_ns)
 
 
 def first_difference(made: object, expected: object, key: str = "") -> tuple[str, object, object] | None:
@@ -87,26 +123,27 @@ def stale_reason(path: Path, expected_settings: Callable[[str, dict], object | N
     now, or None when the config no longer makes such a file (then any record
     will do: the run does not use it).
     """
-    try:
-        record = json.loads(record_path(path).read_text())
-        rule, wildcards, made = record["rule"], record["wildcards"], record["settings"]
-    except FileNotFoundError:
-        return "it has no record (made by an older version of this workflow, or not by it)"
-    except (OSError, ValueError, KeyError, TypeError):
-        return "its record is damaged"
+    record = read_record(path)
+    if record is None or not {"rule", "wildcards", "settings"} <= record.keys():
+        if not record_path(path).exists():
+            return "it has no record (made by an older version of this workflow, or not by it)"
+        return "its record cannot be read"
     if record.get("path") != os.path.normpath(path):
         return f"it was written as {record.get('path')} (a copied or swapped file)"
-    stat = path.stat()
-    if (stat.st_size, stat.st_mtime_ns) != (record.get("size"), record.get("mtime_ns")):
-        if stat.st_size != record.get("size") or file_sha256(path) != record.get("sha256"):
-            return "its content changed since it was made (a copied or swapped file)"
-    expected = expected_settings(rule, wildcards)
+    if file_digest(path) != record.get("sha256"):
+        return "its content changed since it was made (a copied or swapped file)"
+    expected = expected_settings(record["rule"], record["wildcards"])
     if expected is None:
         return None
-    difference = first_difference(made, plain(expected))
+    difference = first_difference(record["settings"], plain(expected))
     if difference:
         key, was, now = difference
         return f"it was made with {key} = {json.dumps(was)}, the config says {json.dumps(now)}"
+    if not isinstance(record.get("inputs"), dict):
+        return "its record names no inputs (made by an older version of this workflow)"
+    for source, digest in sorted(record["inputs"].items()):
+        if os.path.isfile(source) and file_digest(source) != digest:
+            return f"it was made from another {source} than the one there now (copied from another run, or remade)"
     return None
 
 

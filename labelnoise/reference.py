@@ -37,8 +37,7 @@ from labelnoise.analytic import best_fit
 from labelnoise.analytic import concentrated_noise_accuracy
 from labelnoise.appendix_a import PAPER_MEDIAN_CHI2
 from labelnoise.io import save_csv
-from labelnoise.noise_types import BY_NAME
-from labelnoise.noise_types import CLASS_CONDITIONAL as SPREAD_NOISES
+from labelnoise import noise_types
 MARKER = re.compile(r"<!-- reference-table (?P<spec>[^>]*?) -->\n(?P<body>.*?)<!-- end reference-table -->", re.S)
 #: The paper's clean accuracy per data source (Fig. 4); MNIST where a run records no source.
 CLEAN_CLAIMS = {"cifar10": "~90% with All-CNN-C (Fig. 4)"}
@@ -55,7 +54,7 @@ def publish(results: Path, dataset: str, out: Path, config: str, command: str, w
     """Copy one run's tables and figure PNGs of ``dataset`` from ``results`` into the reference folder ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(results / f"summary_{dataset}.csv", out / "summary.csv")
-    for noise in SPREAD_NOISES:
+    for noise in noise_types.names(theory="class_conditional"):
         shutil.copyfile(results / dataset / "analytic" / f"{noise}_fit.csv", out / f"fit_{noise}.csv")
     shutil.copyfile(results / dataset / "appendix_a" / "summary.csv", out / "appendix_a.csv")
     shutil.copyfile(results / dataset / "clean" / "train.csv", out / "clean_model.csv")
@@ -148,9 +147,9 @@ def render_table(root: Path, spec: str) -> str:
             analytic = (" / ".join(f"{a:.3f}" for a in chosen_rows["analytic_acc_fitted_K"])
                         + f" (K = {int(chosen_rows['fitted_K'].iloc[0])})")
         claims = CIFAR10_CLAIMS if run.get("source") == "cifar10" else {}
-        rows.append([BY_NAME[noise].short, shown, cnn, analytic, knn, claims.get(noise, BY_NAME[noise].paper_claim)])
+        rows.append([noise_types.get(noise).short, shown, cnn, analytic, knn, claims.get(noise, noise_types.get(noise).paper_claim)])
     lines = markdown_table(header, rows)
-    fits = "; ".join(f"{noise} {_fit(folder, noise)}" for noise in SPREAD_NOISES if (folder / f"fit_{noise}.csv").exists())
+    fits = "; ".join(f"{noise} {_fit(folder, noise)}" for noise in noise_types.names(theory="class_conditional") if (folder / f"fit_{noise}.csv").exists())
     minutes, seconds = divmod(int(run["wall_s"]), 60)
     flipped = summary[summary["noise"] == "concentrated"]
     concentrated = ""

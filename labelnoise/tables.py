@@ -17,7 +17,7 @@ import pandas as pd
 
 from labelnoise.io import ResultFileError, load_csv, rebuild_hint
 from labelnoise.noise import realised_gamma
-from labelnoise.noise_types import ALL as NOISE_ORDER
+from labelnoise import noise_types
 from labelnoise.selection import PROTOCOLS, SELECTION_MEASURES, TrainResult
 
 #: Columns of the per-level training tables results/{dataset}/train/{noise}/{level}.csv: val_acc ... best_step are
@@ -108,8 +108,9 @@ def require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str) -> N
 
 
 def noise_rank(noise: str) -> int:
-    """Position of ``noise`` in NOISE_ORDER (unknown types rank after all known ones)."""
-    return NOISE_ORDER.index(noise) if noise in NOISE_ORDER else len(NOISE_ORDER)
+    """Position of ``noise`` in the registry's order (unknown types rank after all known ones)."""
+    order = noise_types.names()
+    return order.index(noise) if noise in order else len(order)
 
 
 def sample_std(values) -> float:

@@ -7,14 +7,8 @@ rule knn_agreement:
     input:
         embeddings=f"{RESULTS}/{{dataset}}/clean/embeddings.npz",
         test_embeddings=f"{RESULTS}/{{dataset}}/clean/test_embeddings.npz",
-        noise=lambda wildcards: [
-            f"{RESULTS}/{wildcards.dataset}/noise/{wildcards.noise}/{level}.npz"
-            for level in level_names(wildcards.dataset, wildcards.noise)
-        ],
-        softmax=lambda wildcards: [
-            f"{RESULTS}/{wildcards.dataset}/train/{wildcards.noise}/{level}.softmax.npz"
-            for level in level_names(wildcards.dataset, wildcards.noise)
-        ],
+        noise=lambda wildcards: level_files(wildcards, "noise", ".npz"),
+        softmax=lambda wildcards: level_files(wildcards, "train", ".softmax.npz"),
     output:
         f"{RESULTS}/{{dataset}}/agreement/{{noise}}.csv",
     log:
@@ -28,7 +22,6 @@ rule knn_agreement:
         mem_mb=3000,
         runtime=20,
     params:
-        settings=settings("knn_agreement"),
-        levels=lambda wildcards: level_names(wildcards.dataset, wildcards.noise),
+        settings=settings("knn_agreement", "agreement", "knn.tie", *LEVELS),
     script:
         "../workflow_scripts/knn_agreement.py"

@@ -15,7 +15,7 @@ rule analytic:
         mem_mb=2000,
         runtime=60,
     params:
-        settings=settings("analytic"),
+        settings=settings("analytic", "analytic", "noise.flip_shift", "noise.levels"),
     script:
         "../workflow_scripts/analytic.py"
 
@@ -37,7 +37,7 @@ rule fit_k:
         mem_mb=1000,
         runtime=5,
     params:
-        settings=settings("fit_k"),
+        settings=settings("fit_k", *LEVELS),
     script:
         "../workflow_scripts/fit_k.py"
 
@@ -59,7 +59,6 @@ rule analytic_realised:
         mem_mb=2000,
         runtime=20,
     params:
-        settings=settings("analytic_realised"),
-        levels=lambda wildcards: level_names(wildcards.dataset, wildcards.realised_noise),
+        settings=settings("analytic_realised", "analytic", *LEVELS),
     script:
         "../workflow_scripts/analytic_realised.py"

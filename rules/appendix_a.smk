@@ -47,6 +47,6 @@ rule appendix_a:
         mem_mb=4000,
         runtime=30,
     params:
-        settings=settings("appendix_a"),
+        settings=settings("appendix_a", "appendix_a"),
     script:
         "../workflow_scripts/appendix_a.py"

@@ -18,7 +18,7 @@ rule train_clean:
         runtime=120,
         gpu=lambda wildcards: training_gpus(wildcards, "clean_train"),
     params:
-        settings=settings("train_clean"),
+        settings=settings("train_clean", "clean_model", "clean_train"),
         resume=f"{RESULTS}/{{dataset}}/resume/train_clean",  # resume checkpoints of a killed job, removed when it completes
     script:
         "../workflow_scripts/train_clean.py"
@@ -112,6 +112,6 @@ rule kmeans:
         mem_mb=3000,
         runtime=30,
     params:
-        settings=settings("kmeans"),
+        settings=settings("kmeans", "noise.kmeans_n_init"),
     script:
         "../workflow_scripts/kmeans.py"

@@ -1,20 +1,19 @@
-# The workflow's edge: the config read and validated once, the settings each rule is given as params (here, as the
-# rna-seq-star-deseq2 workflow validates in its common.smk: Snakemake's lint keeps functions out of the Snakefile);
-# and the target lists and wildcard helpers shared by all rules.
+# The workflow's edge, as the rna-seq-star-deseq2 workflow keeps it in its common.smk: the config, read and validated
+# once; the settings each rule declares in its params (and is given, and records beside its files); the guard against
+# stale results; the targets and wildcard helpers. The rules' input functions are in rules/inputs.smk.
 
 import functools
 import os
+import re
 import sys
-from pathlib import Path
 
-import labelnoise.download
 import labelnoise.noise_types as noise_types_registry
 from labelnoise.config import (
     ConfigError,
     format_level,
     noise_levels,
+    pick_settings,
     read_yaml_file,
-    rule_settings,
     sorted_keys,
     validated_settings,
 )
@@ -39,12 +38,13 @@ except ConfigError as err:
 RESULTS = "results"
 RUN_DESCRIPTION = f"{RESULTS}/run_description.rst"  # the report's landing page (Snakefile: report)
 # The noise types, from their one registry (labelnoise/noise_types.py).
-SYNTHETIC_NOISES = list(noise_types_registry.SYNTHETIC)  # made by rule make_noise; human labels are read from a file
-NOISE_TYPES = list(noise_types_registry.ALL)
-SPREAD_NOISES = list(noise_types_registry.CLASS_CONDITIONAL)  # Eq. 6 holds: analytic curves and the fitted K
-FIG4_NOISES = list(noise_types_registry.FIG4)
-REALISED_NOISES = list(noise_types_registry.REALISED)  # Eq. 6 with their realised transition matrix (Fig. 12)
-FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9", "fig10", "fig11", "fig12", "fig13"]
+SYNTHETIC_NOISES = noise_types_registry.names(synthetic=True)  # made by make_noise; human labels come from a file
+NOISE_TYPES = noise_types_registry.names()
+SPREAD_NOISES = noise_types_registry.names(theory="class_conditional")  # Eq. 6 holds: analytic curves, fitted K
+REALISED_NOISES = noise_types_registry.names(theory="realised")  # Eq. 6 with their realised matrix (Fig. 12)
+FIG4_NOISES = noise_types_registry.drawn_in("fig4_panel")  # the panels of Fig. 4
+#: The settings of a rule that gathers every level of a dataset (a table or figure made from other levels is stale).
+LEVELS = ("noise.levels", "noise.human")
 
 if workflow.local_exec and (
     problem := device_problem(SETTINGS)
@@ -62,41 +62,32 @@ wildcard_constraints:
     k="[0-9]+",
 
 
-@functools.cache
-def file_md5(path, size, mtime_ns):
-    """MD5 of a user's input file, once per (path, size, mtime) while the DAG is built."""
-    return labelnoise.download.file_md5(path)
+#: The config keys each rule reads (its ``settings`` param), declared by the rule itself.
+RULE_KEYS = {}
 
 
-def job_settings(dataset, rule_name):
-    """The settings rule ``rule_name`` reads (labelnoise.config.RULE_SETTINGS); for human_noise also the MD5 of the
-    label file: a user's file is judged by its content, so a replaced file reruns it whatever its modification time."""
-    picked = rule_settings(SETTINGS[dataset], rule_name)
-    if rule_name == "human_noise":
-        path = Path(SETTINGS[dataset]["noise"]["human"]["file"])
-        stat = path.stat() if path.is_file() else None
-        picked["label_file_md5"] = file_md5(str(path), stat.st_size, stat.st_mtime_ns) if stat else None
-    return picked
-
-
-def settings(rule_name):
-    """Params function: the settings rule ``rule_name`` is made under (``job_settings``), which its script reads and
-    records beside every file it writes (labelnoise.records).
+def settings(rule_name, *keys):
+    """Params function of rule ``rule_name``: the dataset's settings of the dotted config ``keys`` the rule reads
+    (name and seed always come along), which its script reads and records beside every file it writes
+    (labelnoise.records). A script sees no other part of the config: a key it does not declare is not there.
 
     Passing only what a rule reads keeps its results from being rebuilt when an
     unrelated setting changes (editing a figure option must not retrain the networks).
     """
-    return lambda wildcards: job_settings(wildcards.dataset, rule_name)
+    RULE_KEYS[rule_name] = keys
+    return lambda wildcards: recorded_settings(rule_name, wildcards)
 
 
 def recorded_settings(rule_name, wildcards):
-    """The settings a result file of ``rule_name`` with ``wildcards`` would record under this config (None: this config
-    makes no such file, e.g. a removed dataset)."""
+    """The settings a result file of ``rule_name`` with ``wildcards`` is made under, and records, with this config
+    (None: this config makes no such file, e.g. of a removed dataset or rule)."""
     if rule_name == "run_description":
         return sorted_keys(config)
     if wildcards.get("dataset") not in SETTINGS:
         return None
-    return job_settings(wildcards["dataset"], rule_name)
+    if rule_name not in RULE_KEYS:  # a file another version's rule made: no settings of this workflow match
+        return {"rule": f"{rule_name}, not a rule of this workflow"}
+    return pick_settings(SETTINGS[wildcards["dataset"]], RULE_KEYS[rule_name])
 
 
 @functools.cache  # once per run, when Snakemake first builds its DAG
@@ -165,12 +156,23 @@ def level_names(dataset, noise):
 
 def noise_types(dataset):
     """The noise types a dataset studies: every synthetic one, and human labels where a label file is configured."""
-    return [noise for noise in NOISE_TYPES if level_names(dataset, noise)]
+    return list(noise_levels(SETTINGS[dataset]))
+
+
+def realised_noises(dataset):
+    """The dataset's noise types that are not class-conditional (Fig. 12)."""
+    return [noise for noise in REALISED_NOISES if noise in noise_types(dataset)]
 
 
 def train_tables(dataset, noise):
     """Per-level training tables of one noise type of one dataset."""
     return [f"{RESULTS}/{dataset}/train/{noise}/{level}.csv" for level in level_names(dataset, noise)]
+
+
+def level_files(wildcards, folder, suffix, noise=None):
+    """One file per configured level of ``noise`` (default: the job's noise type): ``{folder}/{noise}/{level}{suffix}``."""
+    noise = noise or wildcards.noise
+    return [f"{RESULTS}/{wildcards.dataset}/{folder}/{noise}/{level}{suffix}" for level in level_names(wildcards.dataset, noise)]
 
 
 def scaling_fraction_name(fraction):
@@ -186,6 +188,12 @@ def scaling_tables(dataset, fraction):
     return [f"{base}/{level}.csv" for level in level_names(dataset, "random")]
 
 
+def figures():
+    """Every figure rule (``fig1``, ``fig2``, ...), in number order: a rule named so is a figure target."""
+    named = [rule.name for rule in workflow.rules if re.fullmatch(r"fig\d+", rule.name)]
+    return sorted(named, key=lambda name: int(name[3:]))
+
+
 def all_targets():
     """Every figure, training table and summary of the datasets in config `targets`.
 
@@ -197,7 +205,7 @@ def all_targets():
     targets = []
     for dataset in config["targets"]:
         targets.append(f"{RESULTS}/data/{dataset}.npz")
-        targets += [f"{RESULTS}/{fig}_{dataset}.pdf" for fig in FIGURES]
+        targets += [f"{RESULTS}/{fig}_{dataset}.pdf" for fig in figures()]
         targets += [table for noise in noise_types(dataset) for table in train_tables(dataset, noise)]
         targets += [
             table
@@ -218,7 +226,7 @@ def report_figure(png, name, title):
         png,
         caption=f"../report/{name}.rst",  # relative to the rule file
         # Two categories, each in the figures' order (the report sorts names as text: "Fig. 10" before "Fig. 2").
-        category="Figs. 1-9: the paper" if number <= 9 else "Figs. 10-13: past the paper",
+        category="Figs. 1-9: the paper" if number <= 9 else "Figs. 10 and later: past the paper",
         subcategory=title,
         labels=lambda wildcards, input: {"dataset": wildcards.dataset, **measured_labels(title, input)},
     )
@@ -230,203 +238,3 @@ def log_path(rule_name, pattern):
 
 def bench_path(rule_name, pattern):
     return f"{RESULTS}/benchmarks/{rule_name}/{pattern}.tsv"
-
-
-# Input functions of the rules, kept apart from the rules (snakemake --lint).
-
-
-# rules/noise.smk
-def noise_inputs(wildcards):
-    configured_level(wildcards)
-    inputs = {"data": f"{RESULTS}/data/{wildcards.dataset}.npz"}
-    if wildcards.noise == "instance":
-        inputs["softmax"] = f"{RESULTS}/{wildcards.dataset}/clean/train_softmax.npz"
-    if wildcards.noise == "concentrated":
-        inputs["clusters"] = f"{RESULTS}/{wildcards.dataset}/clean/kmeans/{wildcards.level}.npz"
-    if wildcards.noise == "confusion":
-        inputs["confusion"] = f"{RESULTS}/{wildcards.dataset}/noise/confusion_matrix.csv"
-    return inputs
-
-
-# rules/train.smk
-def train_inputs(wildcards):
-    configured_level(wildcards)
-    return {
-        "data": f"{RESULTS}/data/{wildcards.dataset}.npz",
-        "noise": f"{RESULTS}/{wildcards.dataset}/noise/{wildcards.noise}/{wildcards.level}.npz",
-    }
-
-
-# rules/clean.smk
-def kmeans_inputs(wildcards):
-    configured_level(wildcards)
-    return {
-        "embeddings": f"{RESULTS}/{wildcards.dataset}/clean/embeddings.npz",
-    }
-
-
-# rules/analytic.smk
-def analytic_inputs(wildcards):
-    inputs = {"data": f"{RESULTS}/data/{wildcards.dataset}.npz"}
-    if SETTINGS[wildcards.dataset]["analytic"]["case"] == "general":
-        inputs["softmax"] = f"{RESULTS}/{wildcards.dataset}/clean/softmax.npz"
-    if wildcards.spread_noise == "confusion":
-        inputs["confusion"] = f"{RESULTS}/{wildcards.dataset}/noise/confusion_matrix.csv"
-    return inputs
-
-
-# rules/figures.smk
-def figure_level(wildcards, figure, noise):
-    """Level name of ``noise`` that a figure shows, from the figure's settings."""
-    return format_level(noise, SETTINGS[wildcards.dataset]["figures"][figure][f"{noise}_level"])
-
-
-# rules/figures.smk
-def fig1_inputs(wildcards):
-    random_level = figure_level(wildcards, "embedding", "random")
-    concentrated_level = figure_level(wildcards, "embedding", "concentrated")
-    base = f"{RESULTS}/{wildcards.dataset}"
-    return {
-        "embeddings": f"{base}/clean/embeddings.npz",
-        "random_noise": f"{base}/noise/random/{random_level}.npz",
-        "concentrated_noise": f"{base}/noise/concentrated/{concentrated_level}.npz",
-        "random_table": f"{base}/train/random/{random_level}.csv",
-        "concentrated_table": f"{base}/train/concentrated/{concentrated_level}.csv",
-    }
-
-
-# rules/figures.smk
-def fig2_inputs(wildcards):
-    base = f"{RESULTS}/{wildcards.dataset}"
-    inputs = {"data": f"{RESULTS}/data/{wildcards.dataset}.npz"}
-    for noise in noise_types_registry.FIG2:
-        level = figure_level(wildcards, "softmax_examples", noise)
-        inputs[f"{noise}_softmax"] = f"{base}/train/{noise}/{level}.softmax.npz"
-        inputs[f"{noise}_table"] = f"{base}/train/{noise}/{level}.csv"
-    return inputs
-
-
-# rules/figures.smk
-def comparison_inputs(noise):
-    def inputs(wildcards):
-        base = f"{RESULTS}/{wildcards.dataset}"
-        files = {
-            "tables": train_tables(wildcards.dataset, noise),
-            "analytic": f"{base}/analytic/{noise}.csv",
-            "fit": f"{base}/analytic/{noise}_fit.csv",
-            "knn": f"{base}/knn/{noise}.csv",
-        }
-        if noise == "confusion":
-            files["confusion"] = f"{base}/noise/confusion_matrix.csv"
-        return files
-
-    return inputs
-
-
-# rules/appendix_a.smk
-def fig3_inputs(wildcards):
-    """Fig. 2's inputs plus what places the clean- and noisy-region samples."""
-    base = f"{RESULTS}/{wildcards.dataset}"
-    level = figure_level(wildcards, "softmax_examples", "concentrated")
-    return fig2_inputs(wildcards) | {
-        "embeddings": f"{base}/clean/embeddings.npz",
-        "test_embeddings": f"{base}/clean/test_embeddings.npz",
-        "concentrated_noise": f"{base}/noise/concentrated/{level}.npz",
-    }
-
-
-# rules/summary.smk
-def summary_inputs(wildcards):
-    base = f"{RESULTS}/{wildcards.dataset}"
-    return {
-        "train_summary": f"{base}/train_summary.csv",
-        "analytic": [f"{base}/analytic/{noise}.csv" for noise in SPREAD_NOISES],
-        "fits": [f"{base}/analytic/{noise}_fit.csv" for noise in SPREAD_NOISES],
-        "knn": [f"{base}/knn/{noise}.csv" for noise in noise_types(wildcards.dataset)],
-        "realised": [f"{base}/analytic/{noise}_realised.csv" for noise in realised_noises(wildcards.dataset)],
-        "effective_k": f"{RESULTS}/fig10_{wildcards.dataset}.csv",
-        "scaling": f"{RESULTS}/fig11_{wildcards.dataset}.csv",
-        "selection": f"{RESULTS}/fig13_{wildcards.dataset}.csv",
-    }
-
-
-# rules/scaling.smk
-def train_subset_inputs(wildcards):
-    configured_level(wildcards)
-    fractions = {scaling_fraction_name(fraction) for fraction in SETTINGS[wildcards.dataset]["scaling"]["fractions"]}
-    if wildcards.noise != "random" or wildcards.fraction not in fractions - {"1"}:
-        sys.exit(
-            f"Target error: {wildcards.noise} noise on a training-set fraction {wildcards.fraction} of dataset "
-            f"'{wildcards.dataset}' is not configured (scaling.fractions, random noise only; 1 is the full grid): "
-            f"{', '.join(sorted(fractions - {'1'}))}"
-        )
-    return train_inputs(wildcards)
-
-
-# rules/scaling.smk
-def data_scaling_inputs(wildcards):
-    base = f"{RESULTS}/{wildcards.dataset}"
-    fractions = SETTINGS[wildcards.dataset]["scaling"]["fractions"]
-    return {
-        "data": f"{RESULTS}/data/{wildcards.dataset}.npz",
-        "analytic": f"{base}/analytic/random.csv",
-        **{f"tables_{index}": scaling_tables(wildcards.dataset, fraction) for index, fraction in enumerate(fractions)},
-    }
-
-
-# rules/figures.smk
-def fig10_inputs(wildcards):
-    base = f"{RESULTS}/{wildcards.dataset}"
-    return {
-        "agreement": [f"{base}/agreement/{noise}.csv" for noise in noise_types(wildcards.dataset)],
-        "fits": [f"{base}/analytic/{noise}_fit.csv" for noise in SPREAD_NOISES],
-    }
-
-
-def fig13_inputs(wildcards):
-    base = f"{RESULTS}/{wildcards.dataset}"
-    return {
-        "tables": train_tables(wildcards.dataset, "random") + train_tables(wildcards.dataset, "flip"),
-        "analytic": [f"{base}/analytic/{noise}.csv" for noise in ("random", "flip")],
-        "flip_softmax": [f"{base}/train/flip/{level}.softmax.npz" for level in level_names(wildcards.dataset, "flip")],
-    }
-
-
-def realised_noises(dataset):
-    """The dataset's noise types that are not class-conditional (Fig. 12)."""
-    return [noise for noise in REALISED_NOISES if noise in noise_types(dataset)]
-
-
-# rules/noise.smk
-def human_noise_inputs(wildcards):
-    configured_level(wildcards, "human")
-    return {
-        "data": f"{RESULTS}/data/{wildcards.dataset}.npz",
-        "labels": SETTINGS[wildcards.dataset]["noise"]["human"]["file"],
-    }
-
-
-# rules/analytic.smk
-def analytic_realised_inputs(wildcards):
-    base = f"{RESULTS}/{wildcards.dataset}"
-    inputs = {
-        "data": f"{RESULTS}/data/{wildcards.dataset}.npz",
-        "noise": [
-            f"{base}/noise/{wildcards.realised_noise}/{level}.npz"
-            for level in level_names(wildcards.dataset, wildcards.realised_noise)
-        ],
-    }
-    if SETTINGS[wildcards.dataset]["analytic"]["case"] == "general":
-        inputs["softmax"] = f"{base}/clean/softmax.npz"
-    return inputs
-
-
-# rules/figures.smk
-def fig12_inputs(wildcards):
-    base = f"{RESULTS}/{wildcards.dataset}"
-    inputs = {"random_fit": f"{base}/analytic/random_fit.csv"}
-    for noise in realised_noises(wildcards.dataset):
-        inputs[f"{noise}_tables"] = train_tables(wildcards.dataset, noise)
-        inputs[f"{noise}_knn"] = f"{base}/knn/{noise}.csv"
-        inputs[f"{noise}_analytic"] = f"{base}/analytic/{noise}_realised.csv"
-    return inputs

@@ -15,6 +15,6 @@ rule prepare_data:
         mem_mb=2000,
         runtime=15,
     params:
-        settings=settings("prepare_data"),
+        settings=settings("prepare_data", "source", "test_fraction"),
     script:
         "../workflow_scripts/prepare_data.py"

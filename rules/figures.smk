@@ -21,7 +21,7 @@ rule fig1:
         mem_mb=3000,
         runtime=30,
     params:
-        settings=settings("fig1"),
+        settings=settings("fig1", "figures.embedding"),
     script:
         "../workflow_scripts/fig1.py"
 
@@ -43,7 +43,7 @@ rule fig2:
         mem_mb=2000,
         runtime=10,
     params:
-        settings=settings("fig2"),
+        settings=settings("fig2", "figures.softmax_examples"),
         regions=False,
     script:
         "../workflow_scripts/fig2_fig3.py"
@@ -66,7 +66,7 @@ rule fig3:
         mem_mb=2000,
         runtime=10,
     params:
-        settings=settings("fig3"),
+        settings=settings("fig3", "figures.softmax_examples", "knn"),
         regions=True,
     script:
         "../workflow_scripts/fig2_fig3.py"
@@ -90,7 +90,7 @@ rule fig4:
         mem_mb=2000,
         runtime=10,
     params:
-        settings=settings("fig4"),
+        settings=settings("fig4", *LEVELS),
         noises=FIG4_NOISES,
     script:
         "../workflow_scripts/fig4.py"
@@ -113,7 +113,7 @@ rule fig5:
         mem_mb=2000,
         runtime=10,
     params:
-        settings=settings("fig5"),
+        settings=settings("fig5", *LEVELS),
         noise="random",
     script:
         "../workflow_scripts/fig5_6_7.py"
@@ -130,7 +130,7 @@ use rule fig5 as fig6 with:
         log_path("fig6", "{dataset}"),
     localrule: True
     params:
-        settings=settings("fig6"),
+        settings=settings("fig6", *LEVELS),
         noise="flip",
 
 
@@ -145,7 +145,7 @@ use rule fig5 as fig7 with:
         log_path("fig7", "{dataset}"),
     localrule: True
     params:
-        settings=settings("fig7"),
+        settings=settings("fig7", *LEVELS),
         noise="confusion",
 
 
@@ -167,7 +167,7 @@ rule fig8:
         mem_mb=2000,
         runtime=10,
     params:
-        settings=settings("fig8"),
+        settings=settings("fig8", "appendix_a"),
     script:
         "../workflow_scripts/fig8.py"
 
@@ -191,7 +191,7 @@ rule fig9:
         mem_mb=2000,
         runtime=10,
     params:
-        settings=settings("fig9"),
+        settings=settings("fig9", "appendix_a"),
     script:
         "../workflow_scripts/fig9.py"
 
@@ -214,7 +214,7 @@ rule fig10:
         mem_mb=2000,
         runtime=10,
     params:
-        settings=settings("fig10"),
+        settings=settings("fig10", *LEVELS),
     script:
         "../workflow_scripts/fig10.py"
 
@@ -260,8 +260,7 @@ rule fig12:
         mem_mb=2000,
         runtime=10,
     params:
-        settings=settings("fig12"),
-        noises=lambda wildcards: realised_noises(wildcards.dataset),
+        settings=settings("fig12", *LEVELS),
     script:
         "../workflow_scripts/fig12.py"
 
@@ -285,6 +284,6 @@ rule fig13:
         mem_mb=2000,
         runtime=10,
     params:
-        settings=settings("fig13"),
+        settings=settings("fig13", "noise.flip_shift", *LEVELS),
     script:
         "../workflow_scripts/fig13.py"

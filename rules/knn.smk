@@ -6,10 +6,7 @@ rule knn_baseline:
     input:
         embeddings=f"{RESULTS}/{{dataset}}/clean/embeddings.npz",
         test_embeddings=f"{RESULTS}/{{dataset}}/clean/test_embeddings.npz",
-        noise=lambda wildcards: [
-            f"{RESULTS}/{wildcards.dataset}/noise/{wildcards.noise}/{level}.npz"
-            for level in level_names(wildcards.dataset, wildcards.noise)
-        ],
+        noise=lambda wildcards: level_files(wildcards, "noise", ".npz"),
     output:
         f"{RESULTS}/{{dataset}}/knn/{{noise}}.csv",
     log:
@@ -23,7 +20,6 @@ rule knn_baseline:
         mem_mb=3000,
         runtime=20,
     params:
-        settings=settings("knn_baseline"),
-        levels=lambda wildcards: level_names(wildcards.dataset, wildcards.noise),
+        settings=settings("knn_baseline", "knn", *LEVELS),
     script:
         "../workflow_scripts/knn_baseline.py"

@@ -14,7 +14,7 @@ rule confusion_matrix:
         mem_mb=1000,
         runtime=5,
     params:
-        settings=settings("confusion_matrix"),
+        settings=settings("confusion_matrix", "noise.confusion_matrix", "noise.confusion_concentration"),
     script:
         "../workflow_scripts/confusion_matrix.py"
 
@@ -37,7 +37,7 @@ rule make_noise:
         mem_mb=1000,
         runtime=5,
     params:
-        settings=settings("make_noise"),
+        settings=settings("make_noise", "seeds", "noise.flip_shift"),
     script:
         "../workflow_scripts/make_noise.py"
 
@@ -58,6 +58,6 @@ rule human_noise:
         mem_mb=2000,
         runtime=5,
     params:
-        settings=settings("human_noise"),
+        settings=settings("human_noise", "seeds", "noise.human"),
     script:
         "../workflow_scripts/human_noise.py"

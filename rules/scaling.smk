@@ -20,7 +20,7 @@ rule train_subset:
         runtime=240,
         gpu=training_gpus,
     params:
-        settings=settings("train_subset"),
+        settings=settings("train_subset", "seeds", "grid_model", "train"),
         fraction=lambda wildcards: float(wildcards.fraction),
         resume=f"{RESULTS}/{{dataset}}/resume/train_subset/{{fraction}}/{{noise}}/{{level}}",  # removed when the job completes
     script:
@@ -43,6 +43,6 @@ rule data_scaling:
         mem_mb=1000,
         runtime=5,
     params:
-        settings=settings("data_scaling"),
+        settings=settings("data_scaling", "scaling", "noise.levels.random"),
     script:
         "../workflow_scripts/data_scaling.py"

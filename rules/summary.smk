@@ -29,10 +29,7 @@ rule summary:
         mem_mb=1000,
         runtime=5,
     params:
-        settings=settings("summary"),
-        spread_noises=SPREAD_NOISES,
-        knn_noises=lambda wildcards: noise_types(wildcards.dataset),
-        realised_noises=lambda wildcards: realised_noises(wildcards.dataset),
+        settings=settings("summary", *LEVELS),
     script:
         "../workflow_scripts/summary.py"
 
@@ -54,7 +51,7 @@ rule run_description:
         mem_mb=1000,
         runtime=5,
     params:
-        settings=recorded_settings("run_description", {}),  # the resolved configuration: any change rebuilds the page
-        views=sorted_keys({dataset: SETTINGS[dataset] for dataset in config["targets"]}),
+        settings=settings("run_description"),  # the resolved configuration: any change rebuilds the page
+        views=sorted_keys({dataset: SETTINGS[dataset] for dataset in config["targets"]}),  # made from it
     script:
         "../workflow_scripts/run_description.py"

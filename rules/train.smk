@@ -17,7 +17,7 @@ rule train_grid:
         runtime=240,
         gpu=training_gpus,
     params:
-        settings=settings("train_grid"),
+        settings=settings("train_grid", "seeds", "grid_model", "train"),
         resume=f"{RESULTS}/{{dataset}}/resume/train_grid/{{noise}}/{{level}}",  # resume checkpoints of a killed job, removed when it completes
         fraction=None,  # the whole training set (train_subset: one nested subset)
     script:
@@ -43,6 +43,6 @@ rule collect_grid:
         mem_mb=1000,
         runtime=5,
     params:
-        settings=settings("collect_grid"),
+        settings=settings("collect_grid", *LEVELS),
     script:
         "../workflow_scripts/collect_grid.py"

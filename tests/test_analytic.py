@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from labelnoise import analytic
 from labelnoise.analytic import reference
-from labelnoise.noise import flip_permutation, noise_confusion_matrix
+from labelnoise import noise_types
+from labelnoise.noise import flip_permutation
 from labelnoise.seeding import rng_for
 
 EXACT = 1e-12  # agreement demanded between exact methods
@@ -388,7 +389,7 @@ def test_stored_float32_softmax_becomes_a_float64_clean_distribution():
     assert C.dtype == np.float64 and np.allclose(C.sum(axis=1), 1, rtol=0, atol=1e-15)
     np.testing.assert_allclose(C, softmax, atol=1e-6)
     labels = logits.argmax(axis=1)
-    matrix = noise_confusion_matrix("random", 10, flip_permutation(10, 1), None)
+    matrix = noise_types.get("random").matrix(10, flip_permutation(10, 1), None)
     curves = analytic.knn_accuracy_curves(C, labels, matrix, [0.0], [1])
     # K = 1 without noise: the probability that one neighbour's label is the true one, i.e. mean C(l)[label].
     assert curves["accuracy"].iloc[0] == pytest.approx(C[np.arange(len(labels)), labels].mean(), abs=1e-12)

@@ -106,7 +106,7 @@ def test_no_training_default_outside_the_schema():
 
 def test_train_lr_crosses_six_files_from_the_config_file_to_the_optimiser():
     """config.yaml -> rules/common.smk (read once, validated, each rule's settings: the rna-seq workflow's common.smk)
-    -> labelnoise/config.py (the validation and the per-rule pick) -> rules/train.smk (params) ->
+    -> labelnoise/config.py (the validation and the per-rule pick) -> rules/train.smk (params: the keys it reads) ->
     workflow_scripts/train_grid.py (a TrainConfig) -> labelnoise/training.py (TrainConfig, the optimiser). Each hop
     is checked, and no other file handles it."""
     def code(path):
@@ -116,9 +116,9 @@ def test_train_lr_crosses_six_files_from_the_config_file_to_the_optimiser():
     assert "config" not in code("Snakefile").replace('"rules/common.smk"', "")  # the Snakefile is not on the way
     common = code("rules/common.smk")
     assert 'configfile: "config.yaml"' in common and "validated_settings(config" in common and "def settings(" in common
-    assert "def validated_settings(" in code("labelnoise/config.py") and "def rule_settings(" in code("labelnoise/config.py")
+    assert "def validated_settings(" in code("labelnoise/config.py") and "def pick_settings(" in code("labelnoise/config.py")
     train_grid_rule = code("rules/train.smk").split("rule collect_grid")[0]
-    assert 'settings=settings("train_grid")' in train_grid_rule and "train_grid.py" in train_grid_rule
+    assert 'settings=settings("train_grid", "seeds", "grid_model", "train")' in train_grid_rule and "train_grid.py" in train_grid_rule
     script = code("workflow_scripts/train_grid.py")
     assert "TrainConfig.from_settings(settings)" in script and "from labelnoise.training import TrainConfig, train_seeds" in script
     training = code("labelnoise/training.py")

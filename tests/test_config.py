@@ -202,12 +202,13 @@ def test_a_default_written_out_gives_the_same_rule_params_in_the_same_order():
     """Snakemake's params trigger compares the params as written: a default given explicitly must rerun nothing."""
     import json
 
-    from labelnoise.config import rule_settings
+    from labelnoise.config import pick_settings
 
     implicit = dataset_settings(validate_config({}), "mnist")
     explicit = dataset_settings(validate_config({"train": {"lr": 0.005, "batch_size": 64}, "seeds": 2}), "mnist")
-    for rule in ("train_grid", "train_clean", "make_noise", "analytic"):
-        assert json.dumps(rule_settings(implicit, rule)) == json.dumps(rule_settings(explicit, rule)), rule
+    for keys in (["seeds", "grid_model", "train"], ["clean_model", "clean_train"], ["seeds", "noise.flip_shift"],
+                 ["analytic", "noise.flip_shift", "noise.levels"]):
+        assert json.dumps(pick_settings(implicit, keys)) == json.dumps(pick_settings(explicit, keys)), keys
 
 
 @pytest.mark.parametrize("config, key", [

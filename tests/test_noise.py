@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from labelnoise import noise as N
+from labelnoise import noise_types
 
 
 @pytest.fixture
@@ -86,19 +87,23 @@ def test_per_class_kmeans_is_deterministic():
     assert np.array_equal(a, b) and set(np.unique(a)) == {0, 1, 2}
 
 
-def test_make_noisy_labels_dispatches_and_is_reproducible(clean):
+def test_make_noisy_labels_dispatches_through_the_registry_and_is_reproducible(clean):
     perm = N.flip_permutation(10)
-    a = N.make_noisy_labels("random", 0.3, clean, 10, np.random.default_rng(8), perm)
-    b = N.make_noisy_labels("random", 0.3, clean, 10, np.random.default_rng(8), perm)
+    a = noise_types.make_noisy_labels("random", 0.3, clean, 10, np.random.default_rng(8), perm)
+    b = noise_types.make_noisy_labels("random", 0.3, clean, 10, np.random.default_rng(8), perm)
     assert np.array_equal(a.labels, b.labels)
-    with pytest.raises(ValueError, match="unknown noise type"):
-        N.make_noisy_labels("gaussian", 0.3, clean, 10, np.random.default_rng(8), perm)
+    assert np.array_equal(a.labels, N.random_noise(clean, 0.3, 10, np.random.default_rng(8)).labels)
+    flipped = noise_types.make_noisy_labels("flip", 0.3, clean, 10, np.random.default_rng(8), perm)
+    assert np.array_equal(flipped.labels, N.flip_noise(clean, 0.3, perm, np.random.default_rng(8)).labels)
+    with pytest.raises(KeyError):
+        noise_types.make_noisy_labels("gaussian", 0.3, clean, 10, np.random.default_rng(8), perm)
 
 
 def test_matrices_for_eq6():
-    assert np.allclose(N.noise_confusion_matrix("random", 4, N.flip_permutation(4), None), 0.25)
-    flip = N.noise_confusion_matrix("flip", 4, N.flip_permutation(4), None)
+    assert np.allclose(noise_types.get("random").matrix(4, N.flip_permutation(4), None), 0.25)
+    flip = noise_types.get("flip").matrix(4, N.flip_permutation(4), None)
     assert np.array_equal(flip.argmax(1), [1, 2, 3, 0]) and np.allclose(flip.sum(1), 1)
+    assert noise_types.get("concentrated").matrix is None  # not class-conditional: no Eq. 6 matrix
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from labelnoise import noise as N
+from labelnoise import noise_types
 from labelnoise.download import DataError
 from labelnoise.human_labels import human_noise, read_human_labels
 
@@ -76,14 +77,12 @@ def test_instance_noise_through_the_dispatch_is_deterministic():
     clean = rng.integers(0, 4, size=200)
     softmax = rng.dirichlet(np.ones(4), size=200)
     perm = N.flip_permutation(4)
-    a = N.make_noisy_labels("instance", 0.3, clean, 4, np.random.default_rng(1), perm, softmax=softmax)
-    b = N.make_noisy_labels("instance", 0.3, clean, 4, np.random.default_rng(2), perm, softmax=softmax)
-    assert "instance" in N.SYNTHETIC and N.nominal_gamma("instance", 0.3) == 0.3
+    a = noise_types.make_noisy_labels("instance", 0.3, clean, 4, np.random.default_rng(1), perm, train_softmax=softmax)
+    b = noise_types.make_noisy_labels("instance", 0.3, clean, 4, np.random.default_rng(2), perm, train_softmax=softmax)
+    assert "instance" in noise_types.names(synthetic=True) and noise_types.nominal_gamma("instance", 0.3) == 0.3
+    assert noise_types.get("instance").needs == ("train_softmax",)
     assert np.array_equal(a.labels, b.labels) and np.array_equal(a.labels, N.instance_noise(clean, 0.3, softmax).labels)
-    with pytest.raises(ValueError, match="needs the clean model's softmax"):
-        N.make_noisy_labels("instance", 0.3, clean, 4, rng, perm)
-    with pytest.raises(ValueError, match="one column per class"):
-        N.make_noisy_labels("instance", 0.3, clean, 5, rng, perm, softmax=softmax)
+    assert "at the cut-off" in a.note
 
 
 @pytest.mark.parametrize(

@@ -2,12 +2,12 @@
 
 import time
 
-
 from labelnoise.analytic import clean_label_distribution, knn_accuracy_curves
 from labelnoise.config import analytic_gammas
 from labelnoise.data import load_prepared
 from labelnoise.io import load_csv, load_npz, save_csv
-from labelnoise.noise import flip_permutation, noise_confusion_matrix
+from labelnoise import noise_types
+from labelnoise.noise import flip_permutation
 from labelnoise.runtime import job_logger
 from labelnoise.records import write_records
 
@@ -18,10 +18,9 @@ log = job_logger(snakemake)
 
 data = load_prepared(snakemake.input.data)
 labels = data.part("test")[1]
-confusion = None
-if noise == "confusion":
-    confusion = load_csv(snakemake.input.confusion, index_col="clean_label").to_numpy()
-matrix = noise_confusion_matrix(noise, data.n_classes, flip_permutation(data.n_classes, settings["noise"]["flip_shift"]), confusion)
+confusion = load_csv(snakemake.input.confusion, index_col="clean_label").to_numpy() if "confusion" in snakemake.input.keys() else None
+permutation = flip_permutation(data.n_classes, settings["noise"]["flip_shift"])
+matrix = noise_types.get(noise).matrix(data.n_classes, permutation, confusion)  # P(noisy | clean) of Eq. 6
 softmax = load_npz(snakemake.input.softmax)["softmax"] if options["case"] == "general" else None
 clean_distribution = clean_label_distribution(options["case"], labels, data.n_classes, softmax)  # C(l), Eqs. 6, 7
 

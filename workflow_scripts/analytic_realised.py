@@ -10,13 +10,16 @@ import numpy as np
 import pandas as pd
 
 from labelnoise.analytic import clean_label_distribution, knn_accuracy_curves
+from labelnoise.config import noise_levels
 from labelnoise.data import load_prepared
 from labelnoise.io import load_npz, save_csv
+from labelnoise.noise import load_noise_file
 from labelnoise.runtime import job_logger
 from labelnoise.records import write_records
 
 settings = snakemake.params.settings
 noise = snakemake.wildcards.realised_noise
+levels = noise_levels(settings)[noise]  # the order of the noise inputs
 options = settings["analytic"]
 log = job_logger(snakemake)
 data = load_prepared(snakemake.input.data)
@@ -25,8 +28,8 @@ softmax = load_npz(snakemake.input.softmax)["softmax"] if options["case"] == "ge
 clean_distribution = clean_label_distribution(options["case"], labels, data.n_classes, softmax)  # C(l), Eqs. 6, 7
 
 parts = []
-for level, path in zip(snakemake.params.levels, snakemake.input.noise):
-    stored = load_npz(path)
+for level, path in zip(levels, snakemake.input.noise):
+    stored = load_noise_file(path, len(data.train_idx))
     transition = stored["transition"]  # realised P(noisy | clean), mean over seeds (recorded by make_noise / human_noise)
     curves = knn_accuracy_curves(clean_distribution, labels, transition, [1.0], options["K"], tie=options["tie"])
     realised = float(np.mean(stored["noisy_labels"] != stored["clean_labels"][None]))

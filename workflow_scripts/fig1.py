@@ -1,6 +1,7 @@
 """Rule fig1: deep features in 2-D, coloured by noisy label, random vs concentrated."""
 
 from labelnoise.io import load_npz, save_figure
+from labelnoise.noise import load_noise_file
 from labelnoise.plots.fig1 import embed_2d, plot_fig1_embedding
 from labelnoise.runtime import job_logger, limit_native_threads
 from labelnoise.seeding import derive_seed, rng_for
@@ -20,7 +21,7 @@ xy = embed_2d(features[shown], seed=derive_seed(settings["seed"], "fig1") % 2**3
 
 panels = []
 for noise in ("random", "concentrated"):
-    noisy = load_npz(snakemake.input[f"{noise}_noise"])
+    noisy = load_noise_file(snakemake.input[f"{noise}_noise"], len(features))
     table = load_train_tables([snakemake.input[f"{noise}_table"]])
     realised = float((noisy["noisy_labels"][0] != noisy["clean_labels"]).mean())
     title = (f"{100 * realised:.0f}% {noise} noise (seed 1's labels): CNN test accuracy "

@@ -1,5 +1,7 @@
 """Rule fig12: instance-dependent and human-label noise against Eq. 6 with their realised transition matrix."""
 
+from labelnoise import noise_types
+from labelnoise.config import noise_levels
 from labelnoise.io import load_csv, save_csv, save_figure
 from labelnoise.plots.fig12 import plot_fig12_realised_noise
 from labelnoise.runtime import job_logger
@@ -8,7 +10,7 @@ from labelnoise.tables import aggregate_over_seeds, load_train_tables
 from labelnoise.records import write_records
 
 log = job_logger(snakemake)
-noises = snakemake.params.noises
+noises = [noise for noise in noise_types.names(theory="realised") if noise in noise_levels(snakemake.params.settings)]
 train = load_train_tables([path for noise in noises for path in snakemake.input[f"{noise}_tables"]])
 table = class_conditional_comparison(
     aggregate_over_seeds(train),

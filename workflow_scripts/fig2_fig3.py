@@ -10,7 +10,7 @@ cluster.
 
 from labelnoise.data import load_prepared
 from labelnoise.io import load_npz, save_figure
-from labelnoise.noise_types import FIG2
+from labelnoise import noise_types
 from labelnoise.plots.fig2_fig3 import choose_softmax_examples, fig3_region_row, noisy_net_softmax_row, plot_fig2_softmax_examples
 from labelnoise.runtime import job_logger, limit_native_threads
 from labelnoise.seeding import rng_for
@@ -29,7 +29,7 @@ rng = rng_for(settings["seed"], settings["name"], snakemake.rule)
 examples = choose_softmax_examples(test_labels, data.n_classes, options["n_examples"], rng)
 
 rows = []
-for noise in FIG2:
+for noise in noise_types.drawn_in("fig2_row"):
     stored = load_npz(snakemake.input[f"{noise}_softmax"])
     first_run = load_train_tables([snakemake.input[f"{noise}_table"]]).iloc[0]  # seed 0, whose softmax is shown
     rows.append(noisy_net_softmax_row(noise, stored["softmax"][0], stored["labels"], first_run, examples))

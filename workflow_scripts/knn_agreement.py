@@ -3,14 +3,17 @@
 import pandas as pd
 
 from labelnoise.agreement import agreement_table
+from labelnoise.config import noise_levels
 from labelnoise.io import load_npz, save_csv
 from labelnoise.knn import nearest_neighbours
+from labelnoise.noise import load_noise_file
 from labelnoise.runtime import job_logger, limit_native_threads
 from labelnoise.seeding import rng_for
 from labelnoise.records import write_records
 
 settings = snakemake.params.settings
 noise = snakemake.wildcards.noise
+levels = noise_levels(settings)[noise]  # the order of the noise and softmax inputs
 K_values, tie = settings["agreement"]["K"], settings["knn"]["tie"]
 log = job_logger(snakemake)
 limit_native_threads(snakemake.threads)
@@ -20,8 +23,8 @@ n_labels = int(max(train["labels"].max(), test["labels"].max())) + 1
 
 neighbours = nearest_neighbours(train["features"], test["features"], max(K_values))  # one search for every level
 tables = []
-for level, noise_path, softmax_path in zip(snakemake.params.levels, snakemake.input.noise, snakemake.input.softmax):
-    noisy = load_npz(noise_path)
+for level, noise_path, softmax_path in zip(levels, snakemake.input.noise, snakemake.input.softmax):
+    noisy = load_noise_file(noise_path, len(train["labels"]))
     cnn = load_npz(softmax_path)
     if not (cnn["labels"] == test["labels"]).all():
         raise ValueError(f"{softmax_path} scores other test samples than {snakemake.input.test_embeddings}")

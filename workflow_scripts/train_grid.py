@@ -9,8 +9,9 @@ import shutil
 
 from labelnoise.config import model_kwargs
 from labelnoise.data import load_prepared, nested_subsets
-from labelnoise.io import load_npz, save_csv, save_npz
+from labelnoise.io import save_csv, save_npz
 from labelnoise.models import build_model
+from labelnoise.noise import load_noise_file
 from labelnoise.records import write_records
 from labelnoise.runtime import configure_torch, job_logger
 from labelnoise.seeding import derive_seed, rng_for
@@ -24,7 +25,7 @@ log = job_logger(snakemake)
 configure_torch(snakemake.threads)
 
 data = load_prepared(snakemake.input.data)
-noisy = load_npz(snakemake.input.noise)
+noisy = load_noise_file(snakemake.input.noise, len(data.train_idx))
 noisy_labels, corrupted = noisy["noisy_labels"], noisy["corrupted"]
 if snakemake.params.fraction is not None:
     # One permutation per class, drawn before any fraction is cut: the subset is the same whatever the other fractions.

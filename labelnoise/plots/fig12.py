@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from labelnoise.noise_types import REALISED
+from labelnoise import noise_types
 from labelnoise.plots.common import (
     ACCURACY_LIMITS, KNN_STYLE, NOISE_LEVEL_LIMITS, NOISE_NAMES, REALISED_LABEL, draw_mean_std, format_accuracy_axis,
     noise_colour, paper_rc,
@@ -56,7 +56,7 @@ def plot_fig12_realised_noise(table: pd.DataFrame, dataset: str) -> Figure:
     """
     require_columns(table, ["noise", "level", "realised_gamma_mean", "test_acc_mean", "test_acc_std", "knn_acc",
                             "analytic_acc", "analytic_K", "knn_K"], "Fig. 12 table")
-    noises = [noise for noise in REALISED if noise in set(table["noise"])]
+    noises = [noise for noise in noise_types.names(theory="realised") if noise in set(table["noise"])]
     if not noises:
         raise ValueError("the Fig. 12 table has neither instance nor human noise rows")
     with plt.rc_context(paper_rc()):

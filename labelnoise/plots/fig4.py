@@ -10,7 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from labelnoise.analytic import concentrated_noise_accuracy
-from labelnoise.noise_types import PAPER_FIG4
+from labelnoise import noise_types
 from labelnoise.tables import aggregate_over_seeds, require_columns
 from labelnoise.plots.common import (
     NOISE_LEVEL_LIMITS, NOISE_NAMES, REALISED_LABEL, draw_knn, draw_mean_std, format_accuracy_axis, knn_seed_means,
@@ -19,7 +19,7 @@ from labelnoise.plots.common import (
 
 
 def plot_fig4_noise_types(
-    train: pd.DataFrame, noises: Sequence[str] = PAPER_FIG4, knn: pd.DataFrame | None = None
+    train: pd.DataFrame, noises: Sequence[str] | None = None, knn: pd.DataFrame | None = None
 ) -> Figure:
     """Fig. 4: test accuracy against the realised noise level, one panel per noise type.
 
@@ -34,6 +34,7 @@ def plot_fig4_noise_types(
     features with the same noisy labels, mean over seeds (Section 4.1).
     """
     require_columns(train, ["dataset", "noise", "realised_gamma", "test_acc"], "training table")
+    noises = noise_types.drawn_in("fig4_panel", paper_only=True) if noises is None else noises
     if not noises:
         raise ValueError("plot_fig4_noise_types needs at least one noise type")
     dataset = single_value(train, "dataset", "the training table for Fig. 4")
