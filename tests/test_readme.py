@@ -125,3 +125,34 @@ def test_fig13_and_recipe_tables_are_rendered_from_their_files(tmp_path):
     assert len(flip_levels) > 3 and flip_levels == sorted(flip_levels)
     recipe = render_block(ROOT / "docs" / "reference" / "cifar10_cpu", "recipe_cpu.csv")
     assert "| allcnn_c_nodropout, width 0.25 | 0 | sgd, 0.1, onecycle | 4 | 195 steps |" in recipe
+
+
+def test_runs_list_links_each_results_page_with_the_run_s_measured_time(tmp_path):
+    from labelnoise.reference import render_block
+
+    _reference(tmp_path / "docs" / "reference" / "ref", best_k=11)
+    (tmp_path / "docs" / "reference" / "bench").mkdir()
+    (tmp_path / "docs" / "results").mkdir()
+    (tmp_path / "docs" / "results" / "ref.md").write_text("# A run: `c.yaml`\n\ntext\n")
+    (tmp_path / "docs" / "results" / "bench.md").write_text("# Benchmarks only\n")
+    spec = "runs docs/reference/ref docs/reference/bench"
+    lines = render_block(tmp_path, spec).splitlines()
+    assert lines[0] == "- [A run: `c.yaml`](docs/results/ref.md): 9 jobs in 2 min 5 s on m (torch t, 2026-11-25)."
+    assert lines[1].startswith("- [Benchmarks only](docs/results/bench.md): not run whole yet (no `docs/reference/bench/run.csv`)")
+    from_a_page = render_block(tmp_path, spec, tmp_path / "docs" / "running.md")  # links relative to the page that holds them
+    assert "(results/ref.md)" in from_a_page
+
+
+def test_readme_command_rewrites_every_page_that_differs_and_only_those(tmp_path, capsys):
+    _reference(tmp_path / "docs" / "reference" / "ref", best_k=11)
+    block = "<!-- reference-table docs/reference/ref random=0.80 -->\n{}<!-- end reference-table -->\n"
+    table = render_table(tmp_path, "docs/reference/ref random=0.80")
+    (tmp_path / "README.md").write_text("# Readme\n\n" + block.format(table))
+    page = tmp_path / "docs" / "results" / "ref.md"
+    page.parent.mkdir(parents=True)
+    page.write_text("# Ref\n\n" + block.format(table.replace("0.500 ± 0.010", "0.600 ± 0.010")))
+    assert main(["readme", "--root", str(tmp_path), "--check"]) == 1
+    assert str(page) in capsys.readouterr().err and page.read_text().count("0.600 ± 0.010") == 1  # check writes nothing
+    assert main(["readme", str(page), "--root", str(tmp_path)]) == 0  # one page, named
+    assert main(["readme", "--root", str(tmp_path), "--check"]) == 0
+    assert page.read_text() == "# Ref\n\n" + block.format(table)
