@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from labelnoise.schema import CONFIGURATION_PAGE, configuration_markdown, read_schema
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,3 +75,28 @@ def test_refs_type_lists_enums_and_mappings_are_written_readably():
     assert "| `seed` | integer |  | as the top-level `seed`, for this entry alone |" in page
     assert "| `sets` | mapping with names matching `^[a-z]+$`, name -> string or null |  |  |" in page
     assert "| `overrides` | mapping with keys among `seed`, `mode` | `{}` |  |" in page
+
+
+#: The JSON Schema keywords config.schema.yaml uses; any other key of a schema node is a slip of the YAML.
+KEYWORDS = {"$schema", "$ref", "$defs", "title", "description", "type", "enum", "const", "default", "properties", "required",
+            "additionalProperties", "propertyNames", "items", "minItems", "maxItems", "uniqueItems", "minimum", "maximum",
+            "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "pattern", "if", "then", "else"}
+
+
+def _stray_keys(node: dict, path: str) -> list[str]:
+    stray = [f"{path}: {key!r}" for key in node if key not in KEYWORDS]
+    for key in ("properties", "$defs"):
+        for name, child in node.get(key, {}).items():
+            stray += _stray_keys(child, f"{path}.{name}")
+    for key in ("items", "additionalProperties", "propertyNames", "if", "then", "else"):
+        if isinstance(node.get(key), dict):
+            stray += _stray_keys(node[key], f"{path}.{key}")
+    return stray
+
+
+@pytest.mark.xfail(strict=True, reason="config.schema.yaml: the unquoted descriptions of train.precision, knn.tie and "
+                   "appendix_a.n_examples hold a comma, which ends the value in a YAML flow mapping, so each is cut "
+                   "there and its rest becomes a key; quote them, then drop this mark")
+def test_every_schema_node_holds_only_json_schema_keywords():
+    """A description cut at a comma (YAML flow mapping) would show cut on the configuration page."""
+    assert _stray_keys(read_schema(), "schema") == []
