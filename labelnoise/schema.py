@@ -107,6 +107,8 @@ def _inline(value: object) -> str:
 
 def _resolve(schema: dict, node: dict) -> tuple[dict, str | None]:
     """``node`` with its ``$ref`` followed (the node's own keys, such as its default, win), and the reference."""
+    if not isinstance(node, dict):  # a boolean schema: true takes anything, false nothing
+        return {}, None
     if "$ref" not in node:
         return node, None
     target = schema
@@ -126,15 +128,17 @@ def _kind(schema: dict, node: dict) -> str:
     node, _ = _resolve(schema, node)
     if "enum" in node or "const" in node:
         kind = "one of " + ", ".join(f"`{_inline(value)}`" for value in node.get("enum", [node.get("const")]))
+    elif "type" not in node and ("anyOf" in node or "oneOf" in node):
+        kind = " or ".join(_kind(schema, alternative) for alternative in node.get("anyOf", node.get("oneOf")))
     else:
         types = node.get("type", "any value")
-        kind = " or ".join(_type_words(schema, node, kind) for kind in (types if isinstance(types, list) else [types]))
+        kind = " or ".join(_type_words(schema, node, name) for name in (types if isinstance(types, list) else [types]))
     bounds = _bounds(node)
     return f"{kind}, {bounds}" if bounds else kind
 
 
 def _type_words(schema: dict, node: dict, kind: str) -> str:
-    if kind == "array" and "items" in node:
+    if kind == "array" and isinstance(node.get("items"), dict):
         items = _kind(schema, node["items"])
         return f"array of ({items})" if " " in items else f"array of {items}"
     if kind != "object":
@@ -159,7 +163,7 @@ def _condition(node: dict) -> str:
     required = node.get("then", {}).get("required")
     if required and tests and all("const" in test for test in tests.values()) and set(node["then"]) == {"required"}:
         when = " and ".join(f"`{key}` is `{_inline(test['const'])}` or left out" for key, test in tests.items())
-        return f"When {when}: " + ", ".join(f"`{key}`" for key in required) + " is required."
+        return f"When {when}: " + ", ".join(f"`{key}`" for key in required) + (" is" if len(required) == 1 else " are") + " required."
     return f"If `{_inline(node['if'])}` holds, `{_inline(node.get('then', {}))}` must too; else `{_inline(node.get('else', {}))}`."
 
 

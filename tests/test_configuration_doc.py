@@ -45,6 +45,7 @@ TOY = {
         "named": {"type": "object", "propertyNames": {"pattern": "^[a-z]+$"}, "additionalProperties": {"$ref": "#/$defs/entry"}},
         "sets": {"type": "object", "additionalProperties": {"type": ["string", "null"]}, "propertyNames": {"pattern": "^[a-z]+$"}},
         "overrides": {"type": "object", "propertyNames": {"enum": ["seed", "mode"]}, "default": {}},
+        "either": {"anyOf": [{"type": "integer", "minimum": 1}, {"enum": ["all"]}], "default": "all"},
     },
     "$defs": {
         "level": {"type": "number", "minimum": 0, "maximum": 1},
@@ -75,6 +76,7 @@ def test_refs_type_lists_enums_and_mappings_are_written_readably():
     assert "| `seed` | integer |  | as the top-level `seed`, for this entry alone |" in page
     assert "| `sets` | mapping with names matching `^[a-z]+$`, name -> string or null |  |  |" in page
     assert "| `overrides` | mapping with keys among `seed`, `mode` | `{}` |  |" in page
+    assert "| `either` | integer, ≥ 1 or one of `all` | `all` |  |" in page
 
 
 #: The JSON Schema keywords config.schema.yaml uses; any other key of a schema node is a slip of the YAML.
