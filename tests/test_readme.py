@@ -29,8 +29,8 @@ def test_each_run_s_tables_are_on_its_results_page_and_the_readme_shows_the_defa
     assert any(s.startswith("docs/reference/mnist5k ") for s in readme), "the default run's table must come from its reference"
     assert any(s.startswith("runs ") for s in readme), "the other runs' times must come from their run.csv"
     runs = sorted(path.name for path in (ROOT / "docs" / "reference").iterdir() if path.is_dir())
-    assert runs == ["cifar10_cpu", "gpu", "mnist5k", "mnist_full"]
-    for run in runs:
+    assert {"cifar10_cpu", "gpu", "mnist5k", "mnist_full"} <= set(runs)
+    for run in runs:  # every reference run has a results page, docs/results/<run>.md, whose tables are its own
         specs = _specs(ROOT / RESULTS_PAGES / f"{run}.md")
         assert specs and all(s.startswith(f"docs/reference/{run}") or s.startswith("docs/reference/bench_") for s in specs), run
 
