@@ -1,23 +1,28 @@
-"""Reference results: a real run's tables published under docs/reference/, and the README's tables written from them.
+"""Reference results: a real run's tables published under docs/reference/, and the documentation's tables written from them.
 
 A reference folder holds what one run of the workflow measured, copied from
 its ``results/``: the summary table (``summary.csv``), the K fits of Figs. 5-7
 (``fit_{noise}.csv``), the Appendix A summary (``appendix_a.csv``) and
 ``run.csv`` (configuration file, command, machine, jobs, wall time). The
-README's result tables are never typed by hand: each sits between two markers
+result tables of README.md and of every page under docs/ are never typed by
+hand: each sits between two markers
 
     <!-- reference-table docs/reference/mnist5k random=0.60,0.80,0.90 flip=0.40,0.50,0.60 -->
     ...
     <!-- end reference-table -->
 
-and :func:`render_table` writes it from the folder the marker names, with the
-levels it lists per noise type. ``python -m labelnoise.reference readme``
-rewrites every such block of README.md; tests/test_readme.py fails when the
-README and its reference files disagree.
+and :func:`render_block` writes it from what the marker names (paths relative
+to the repository, whichever page holds the block): a reference folder with
+the levels it lists per noise type, a measured CSV, a text file, or
+``runs FOLDER ...``, one line per run linking its results page
+(``docs/results/<folder name>.md``). ``python -m labelnoise.reference readme``
+rewrites every such block of README.md and docs/**/*.md; tests/test_readme.py
+fails when a page and its reference files disagree.
 
     python -m labelnoise.reference publish --results results --dataset mnist --out docs/reference/mnist_full \\
         --config configs/mnist_full.yaml --run-command "snakemake --cores all ..." --wall-s 3012 --jobs 77
-    python -m labelnoise.reference readme            # rewrite README.md's tables
+    python -m labelnoise.reference readme            # rewrite the tables of README.md and docs/**/*.md
+    python -m labelnoise.reference readme --check    # only say whether they are up to date
 """
 
 from __future__ import annotations
@@ -61,9 +66,9 @@ def publish(results: Path, dataset: str, out: Path, config: str, command: str, w
     for figure in ("fig10", "fig11", "fig12", "fig13", "fig13_flip"):  # the tables of the figures past the paper
         if (results / f"{figure}_{dataset}.csv").exists():
             shutil.copyfile(results / f"{figure}_{dataset}.csv", out / f"{figure}.csv")
-    for png in sorted(results.glob(f"fig*_{dataset}.png")):  # the figures, shown in the README
+    for png in sorted(results.glob(f"fig*_{dataset}.png")):  # the figures, shown on the results pages (docs/results/)
         shutil.copyfile(png, out / png.name.replace(f"_{dataset}", ""))
-    import torch  # only for its version; rendering the README needs no torch
+    import torch  # only for its version; rendering the pages needs no torch
 
     with np.load(results / "data" / f"{dataset}.npz") as prepared:
         source = str(prepared["source"])
@@ -107,13 +112,19 @@ def _fit(folder: Path, noise: str) -> str:
     return f"K = {k}, RMSE {rmse:.3f}{edge}"
 
 
+def _duration(wall_s: float) -> str:
+    """A run's wall time as the pages write it: ``56 min 25 s``."""
+    minutes, seconds = divmod(int(wall_s), 60)
+    return f"{minutes} min {seconds} s"
+
+
 def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
     """The lines of a Markdown table: the header, its separator, one line per row of cells."""
     return ["| " + " | ".join(cells) + " |" for cells in [header, ["---"] * len(header), *rows]]
 
 
 def render_table(root: Path, spec: str) -> str:
-    """The Markdown of one README block: the chosen levels of a reference run, and its headline numbers."""
+    """The Markdown of one block of a page: the chosen levels of a reference run, and its headline numbers."""
     folder, levels = _levels(spec)
     folder = root / folder
     summary = pd.read_csv(folder / "summary.csv", dtype={"level": str})
@@ -149,8 +160,8 @@ def render_table(root: Path, spec: str) -> str:
         claims = CIFAR10_CLAIMS if run.get("source") == "cifar10" else {}
         rows.append([noise_types.get(noise).short, shown, cnn, analytic, knn, claims.get(noise, noise_types.get(noise).paper_claim)])
     lines = markdown_table(header, rows)
-    fits = "; ".join(f"{noise} {_fit(folder, noise)}" for noise in noise_types.names(theory="class_conditional") if (folder / f"fit_{noise}.csv").exists())
-    minutes, seconds = divmod(int(run["wall_s"]), 60)
+    fits = "; ".join(f"{noise} {_fit(folder, noise)}" for noise in noise_types.names(theory="class_conditional")
+                     if (folder / f"fit_{noise}.csv").exists())
     flipped = summary[summary["noise"] == "concentrated"]
     concentrated = ""
     if len(flipped):
@@ -166,7 +177,7 @@ def render_table(root: Path, spec: str) -> str:
         f"Appendix A: median chi-square {appendix['median_chi2']:.3g} (the paper: {PAPER_MEDIAN_CHI2} on CIFAR-10){other_readings}, "
         f"median preferred K {appendix['median_preferred_K']:g}; for {appendix['fraction_tied']:.0%} of test samples "
         f"several K share the smallest distance. "
-        f"Run: `{run['command']}` ({run['config']}), {int(run['jobs'])} jobs in {minutes} min {seconds} s on "
+        f"Run: `{run['command']}` ({run['config']}), {int(run['jobs'])} jobs in {_duration(run['wall_s'])} on "
         f"{run['machine']}, torch {run['torch']}, {run['date']}; tables in `{folder.relative_to(root)}/`.",
         "",
     ]
@@ -294,8 +305,40 @@ RENDERERS = {"recipe_sweep.csv": render_eval_sweep, "recipe_cpu.csv": render_rec
              "fig11.csv": render_fig11, "fig12.csv": render_fig12, "fig13.csv": render_fig13, "fig13_flip.csv": render_fig13_flip}
 
 
-def render_block(root: Path, spec: str) -> str:
-    """One README block: a reference run's table (a folder), a measured table (a known CSV) or a text file verbatim."""
+#: Where each reference run's results page lies: ``docs/results/<its folder's name>.md``.
+RESULTS_PAGES = Path("docs") / "results"
+
+
+def page_title(page: Path) -> str:
+    """The text of a Markdown page's first ``# `` heading."""
+    titles = [line[2:].strip() for line in page.read_text().splitlines() if line.startswith("# ")]
+    if not titles:
+        raise ValueError(f"{page} has no '# ' title")
+    return titles[0]
+
+
+def render_runs(root: Path, spec: str, page: Path) -> str:
+    """One line per reference folder of ``runs FOLDER ...``: its results page (linked from ``page``, by its title) and
+    what the run measured (``run.csv``: jobs, wall time, machine); a folder without ``run.csv`` says so."""
+    lines = []
+    for folder in spec.split()[1:]:
+        results = root / RESULTS_PAGES / f"{Path(folder).name}.md"
+        link = f"[{page_title(results)}]({Path(os.path.relpath(results, page.parent)).as_posix()})"
+        if (root / folder / "run.csv").exists():
+            run = pd.read_csv(root / folder / "run.csv").iloc[0]
+            measured = (f"{int(run['jobs'])} jobs in {_duration(run['wall_s'])} on {run['machine']} "
+                        f"(torch {run['torch']}, {run['date']})")
+        else:
+            measured = f"not run whole yet (no `{folder}/run.csv`); what was measured is on the page"
+        lines.append(f"- {link}: {measured}.")
+    return "\n".join(lines) + "\n"
+
+
+def render_block(root: Path, spec: str, page: Path | None = None) -> str:
+    """One block: a reference run's table (a folder), a measured table (a known CSV), a text file verbatim, or the
+    list of runs (``runs FOLDER ...``) with links relative to ``page`` (default: the root's README.md)."""
+    if spec.split()[0] == "runs":
+        return render_runs(root, spec, page or root / "README.md")
     path = root / spec.split()[0]
     if path.is_dir():
         return render_table(root, spec)
@@ -304,13 +347,38 @@ def render_block(root: Path, spec: str) -> str:
     return "```\n" + path.read_text().rstrip("\n") + "\n```\n"
 
 
-def render_readme(text: str, root: Path) -> str:
-    """``text`` with every reference-table block rewritten from its reference folder."""
-    return MARKER.sub(lambda m: f"<!-- reference-table {m['spec']} -->\n{render_block(root, m['spec'])}<!-- end reference-table -->", text)
+def render_readme(text: str, root: Path, page: Path | None = None) -> str:
+    """``text`` (of the Markdown file ``page``, default the root's README.md) with every reference-table block rewritten
+    from the files it names, relative to ``root``."""
+    return MARKER.sub(lambda m: f"<!-- reference-table {m['spec']} -->\n{render_block(root, m['spec'], page)}<!-- end reference-table -->",
+                      text)
+
+
+def documentation_pages(root: Path) -> list[Path]:
+    """The Markdown files whose reference blocks ``readme`` rewrites: README.md and docs/**/*.md."""
+    return [root / "README.md", *sorted((root / "docs").rglob("*.md"))]
+
+
+def rewrite_pages(pages: list[Path], root: Path, check: bool) -> int:
+    """Rewrite the reference blocks of ``pages`` (only those that changed); with ``check``, write nothing and return 1
+    naming the pages that differ from their reference files."""
+    stale = []
+    for page in pages:
+        text = page.read_text()
+        rendered = render_readme(text, root, page)
+        if rendered != text:
+            stale.append(str(page))
+            if not check:
+                page.write_text(rendered)
+    if check and stale:
+        print(f"{', '.join(stale)}: reference tables differ from docs/reference; run python -m labelnoise.reference readme",
+              file=sys.stderr)
+        return 1
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Publish a run's reference tables; write the README's tables from them.")
+    parser = argparse.ArgumentParser(description="Publish a run's reference tables; write the tables of README.md and docs/ from them.")
     sub = parser.add_subparsers(dest="command", required=True)
     pub = sub.add_parser("publish", help="copy a run's tables into a reference folder")
     pub.add_argument("--results", type=Path, default=Path("results"))
@@ -320,22 +388,18 @@ def main(argv: list[str] | None = None) -> int:
     pub.add_argument("--run-command", required=True, help="the command line of the run")
     pub.add_argument("--wall-s", type=float, required=True, help="the run's wall time in seconds")
     pub.add_argument("--jobs", type=int, required=True, help="jobs the run executed")
-    readme = sub.add_parser("readme", help="rewrite the reference tables of README.md")
-    readme.add_argument("--readme", type=Path, default=Path("README.md"))
-    readme.add_argument("--check", action="store_true", help="only report whether README.md is up to date")
+    readme = sub.add_parser("readme", help="rewrite the reference tables of README.md and docs/**/*.md")
+    readme.add_argument("pages", nargs="*", type=Path, help="Markdown files to rewrite (default: README.md and docs/**/*.md)")
+    readme.add_argument("--root", type=Path, default=Path("."), help="the repository: the blocks' paths are relative to it")
+    readme.add_argument("--readme", type=Path, help="rewrite this one file, its folder the root")
+    readme.add_argument("--check", action="store_true", help="only report whether the pages are up to date")
     args = parser.parse_args(argv)
     if args.command == "publish":
         publish(args.results, args.dataset, args.out, args.config, args.run_command, args.wall_s, args.jobs)
         return 0
-    text = args.readme.read_text()
-    rendered = render_readme(text, args.readme.resolve().parent)
-    if args.check:
-        if rendered != text:
-            print(f"{args.readme}: its reference tables differ from docs/reference; run python -m labelnoise.reference readme", file=sys.stderr)
-            return 1
-        return 0
-    args.readme.write_text(rendered)
-    return 0
+    root = (args.readme.parent if args.readme else args.root).absolute()
+    pages = [args.readme] if args.readme else args.pages or documentation_pages(root)
+    return rewrite_pages([page.absolute() for page in pages], root, args.check)
 
 
 if __name__ == "__main__":
