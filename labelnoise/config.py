@@ -214,7 +214,7 @@ def _check_semantics(view: dict, name: str) -> None:
         raise ConfigError(f"config key 'noise.confusion_matrix' (dataset '{name}'): {len(matrix)} rows, but "
                           f"{view['source']} has {n_classes} classes")
     if matrix is not None:
-        from labelnoise.noise import check_confusion_matrix
+        from labelnoise.checks import check_confusion_matrix
 
         try:
             check_confusion_matrix(np.asarray(matrix, dtype=float))

@@ -26,9 +26,9 @@ def resolve_device(name: str) -> torch.device:
     if device.type != "cpu":
         count = device_count(device.type)
         if count == 0:
-            raise DeviceUnavailable(f"train.device {name!r}, but this machine has no {device.type} device; use 'cpu' or 'auto'")
+            raise DeviceUnavailable(f"train.device {name!r}, but this machine has no {device.type.upper()} device; use 'cpu' or 'auto'")
         if device.index is not None and device.index >= count:
-            raise DeviceUnavailable(f"train.device {name!r}, but this machine has {count} {device.type} device(s)")
+            raise DeviceUnavailable(f"train.device {name!r}, but this machine has {count} {device.type.upper()} device(s)")
     return device
 
 

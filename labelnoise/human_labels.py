@@ -28,7 +28,8 @@ import numpy as np
 
 from labelnoise.download import DataError
 from labelnoise.io import error_reason
-from labelnoise.noise import NoisyLabels, check_labels
+from labelnoise.checks import check_labels
+from labelnoise.noise import NoisyLabels
 
 HUMAN_LABEL_FORMATS = (".pt", ".npy", ".csv")
 #: The key of a CIFAR-10N file holding the original CIFAR-10 labels, compared with the dataset's own.

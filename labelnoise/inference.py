@@ -35,13 +35,13 @@ def check_images(images: np.ndarray, what: str) -> None:
         raise ValueError(f"{what} is empty")
 
 
-def preprocess(images: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
-    """uint8 N x C x H x W images -> float32 tensor in [0, 1] on ``device``.
+def preprocess(images: np.ndarray, device: torch.device | str = "cpu", what: str = "images") -> torch.Tensor:
+    """uint8 N x C x H x W images (the argument ``what``) -> float32 tensor in [0, 1] on ``device``.
 
     Per-channel standardisation is applied afterwards by the model itself
     (see the module docstring), with training-set statistics.
     """
-    check_images(images, "images")
+    check_images(images, what)
     return torch.from_numpy(np.ascontiguousarray(images)).to(device).float().div_(PIXEL_MAX)
 
 

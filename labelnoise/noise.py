@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labelnoise.probability import check_probability_rows, probability_row_sums
+from labelnoise.checks import check_confusion_matrix, check_labels, check_softmax
 
 
 @dataclass(frozen=True)
@@ -67,31 +67,6 @@ def check_gamma(gamma: float) -> float:
     if not (0.0 <= float(gamma) <= 1.0):
         raise ValueError(f"noise level gamma must lie in [0, 1], got {gamma}")
     return float(gamma)
-
-
-def check_labels(labels, n_classes: int, what: str = "labels", n_samples: int | None = None) -> np.ndarray:
-    """``labels`` as a 1-D int64 array of classes 0..n_classes-1 (``n_samples`` of them, where given); a ValueError
-    names ``what``. The one check of a label array (noise generators, training, human labels)."""
-    labels = np.asarray(labels)
-    if n_samples is not None and labels.shape != (n_samples,):
-        raise ValueError(f"{what} must have shape ({n_samples},), one label per image, got {labels.shape}")
-    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"{what} must be a 1-D integer array, got {labels.dtype} of shape {labels.shape}")
-    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-        raise ValueError(f"{what} must lie in 0..{n_classes - 1}, got range {labels.min()}..{labels.max()}")
-    return labels.astype(np.int64, copy=False)
-
-
-def check_confusion_matrix(confusion: np.ndarray) -> np.ndarray:
-    """A row-stochastic L x L matrix P[clean, noisy] = P(noisy | clean), renormalised so its rows sum to 1.
-
-    Rows may be off 1 by :data:`labelnoise.probability.PROBABILITY_SUM_TOLERANCE`
-    (rounded decimals in a config); :func:`labelnoise.probability.check_probability_rows` checks them.
-    """
-    confusion = np.asarray(confusion, dtype=np.float64)
-    if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1] or confusion.shape[0] == 0:
-        raise ValueError(f"confusion matrix must be square (L, L), got shape {confusion.shape}")
-    return check_probability_rows(confusion, "confusion matrix")
 
 
 def corrupted_count(n_samples: int, gamma: float) -> int:
@@ -230,19 +205,6 @@ def realised_transition_matrix(clean: np.ndarray, noisy: np.ndarray, n_classes: 
     present = totals > 0
     matrix[present] = counts[present] / totals[present, None]
     return matrix
-
-
-def check_softmax(softmax: np.ndarray) -> np.ndarray:
-    """N x L class probabilities (L >= 2) as float64, not renormalised: instance noise ranks them as stored.
-
-    A stored float32 softmax sums to 1 only to single precision; its rows are checked
-    by :func:`labelnoise.probability.probability_row_sums` (within ``PROBABILITY_SUM_TOLERANCE``).
-    """
-    softmax = np.asarray(softmax, dtype=np.float64)
-    if softmax.ndim != 2 or softmax.shape[1] < 2:
-        raise ValueError(f"softmax must have shape (N, L) with L >= 2 classes, got shape {softmax.shape}")
-    probability_row_sums(softmax, "softmax")
-    return softmax
 
 
 def most_likely_wrong_class(labels: np.ndarray, softmax: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

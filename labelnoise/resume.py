@@ -24,13 +24,16 @@ from labelnoise.io import atomic_path
 
 #: Bytes of the SHA-256 digest that ends every checkpoint file.
 DIGEST_BYTES = 32
+#: The layout of the saved state: a checkpoint of another layout (another version of the loop) is not resumed.
+CHECKPOINT_LAYOUT = 2
 
 
 def training_fingerprint(stack, config, seeds, labels: np.ndarray, images: np.ndarray, noisy_val: np.ndarray | None = None) -> str:
     """What makes two trainings the same: settings, seeds, labels (and noisy validation labels), images, initial weights."""
     weights = (tensor.detach().cpu().numpy() for tensor in stack.state_dict().values())
     extra = () if noisy_val is None else (np.asarray(noisy_val),)
-    return f"{dataclasses.asdict(config)!r} {list(seeds)!r} {array_checksum(labels, images, *extra, *weights)}"
+    return (f"layout {CHECKPOINT_LAYOUT} {dataclasses.asdict(config)!r} {list(seeds)!r} "
+            f"{array_checksum(labels, images, *extra, *weights)}")
 
 
 def rng_states() -> dict:

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -44,7 +44,9 @@ if TYPE_CHECKING:  # the rules and names here serve the table and figure jobs, w
 
     from labelnoise.seed_stack import SeedStack
 
-PROTOCOLS: tuple[str, ...] = ("clean_val", "noisy_val", "label_wave", "final")
+#: A seed's weights at this point of training, read only when a protocol keeps them.
+StateFn = Callable[[], "dict[str, Any]"]
+
 #: What the training tables record of each protocol's state (columns ``{protocol}_{measure}``).
 SELECTION_MEASURES: tuple[str, ...] = ("step", "val_acc", "test_acc")
 
@@ -84,78 +86,180 @@ def label_wave_epoch(changes: Sequence[float], window: int) -> int | None:
     return next((i for i in range(len(smooth) - 1) if smooth[i + 1] > smooth[i]), None)
 
 
-class ScoreSelection:
-    """:func:`best_with_patience` online for each seed: the scores so far, and the state at the selected one."""
+class SelectionProtocol:
+    """A rule that keeps one state of each seed's training trajectory: the loop's one interface to the protocols.
 
-    def __init__(self, n_seeds: int, patience: int):
-        self.patience = patience
+    The training loop (:func:`labelnoise.training.train_seeds`) builds one per
+    registered protocol and calls its hooks as the trajectory unfolds:
+    :meth:`after_step` with the predictions of each training minibatch,
+    :meth:`after_evaluation` with each seed's validation scores (``val_acc``,
+    and ``noisy_val_acc`` where noisy validation labels were given),
+    :meth:`after_epoch` at the end of each epoch. A hook that keeps a state
+    calls ``state()`` for the seed's weights. :meth:`chosen` gives each seed's
+    pick at the end of the budget (``epoch``, ``step``, ``state``; None where
+    the protocol was not measured), and :meth:`state` / :meth:`restore` carry
+    the protocol through a resume checkpoint. ``title`` and ``colour`` are its
+    name and colour in the tables and Fig. 13; ``reportable``: measured for
+    every noise type, so it may be ``train.selection``.
+    """
+
+    title = ""
+    colour = "#555555"
+    reportable = True
+
+    def __init__(self, n_seeds: int, config, n_train: int, device: torch.device):
+        self.n_seeds = n_seeds
+
+    def after_step(self, seeds: list[int], indices: torch.Tensor, predictions: torch.Tensor) -> None:
+        """The predicted labels ``predictions`` (S' x B) of the training samples ``indices`` (S' x B) of ``seeds``."""
+
+    def after_evaluation(self, s: int, scores: dict[str, float], epoch: int, step: int, state: StateFn) -> None:
+        """Seed ``s``'s validation scores at optimiser step ``step``."""
+
+    def after_epoch(self, s: int, epoch: int, step: int, state: StateFn) -> None:
+        """Seed ``s`` has finished epoch ``epoch`` at optimiser step ``step``."""
+
+    def chosen(self, s: int, epoch: int, step: int, state: StateFn) -> dict | None:
+        """Seed ``s``'s kept state once training ends after ``epoch`` / ``step``: ``epoch``, ``step``, ``state``."""
+        raise NotImplementedError
+
+    def progress(self, s: int) -> str:
+        """What the rule has picked so far, for the training log ('' when it has nothing to say yet)."""
+        return ""
+
+    def state(self) -> dict:
+        return {}
+
+    def restore(self, saved: dict) -> None:
+        pass
+
+
+#: The registered selection protocols by name, in the order of the tables' columns and of Fig. 13.
+PROTOCOLS: dict[str, type[SelectionProtocol]] = {}
+
+
+def register_protocol(name: str) -> Callable[[type[SelectionProtocol]], type[SelectionProtocol]]:
+    """Class decorator: add a :class:`SelectionProtocol` under ``name`` (docs/extending.md)."""
+
+    def decorate(protocol: type[SelectionProtocol]) -> type[SelectionProtocol]:
+        if name in PROTOCOLS:
+            raise ValueError(f"selection protocol {name!r} is already registered")
+        PROTOCOLS[name] = protocol
+        return protocol
+
+    return decorate
+
+
+class ScoreSelection(SelectionProtocol):
+    """:func:`best_with_patience` online on one validation score for each seed (``score``), and the state it picks."""
+
+    score = "val_acc"
+
+    def __init__(self, n_seeds: int, config, n_train: int = 0, device=None):
+        super().__init__(n_seeds, config, n_train, device)
+        self.patience = config.patience
         self.scores: list[list[float]] = [[] for _ in range(n_seeds)]
-        self.chosen: list[dict] = [{} for _ in range(n_seeds)]  # epoch, step, score of the selected evaluation
+        self.picks: list[dict] = [{} for _ in range(n_seeds)]  # epoch, step, score of the selected evaluation
         self.states: list[dict[str, torch.Tensor]] = [{} for _ in range(n_seeds)]
         self.stopped = [False] * n_seeds
 
-    def update(self, s: int, score: float, epoch: int, step: int, state: Callable[[], dict[str, torch.Tensor]]) -> None:
-        if self.stopped[s]:
+    def after_evaluation(self, s: int, scores: dict[str, float], epoch: int, step: int, state: StateFn) -> None:
+        if self.stopped[s] or self.score not in scores:
             return
-        self.scores[s].append(score)
+        self.scores[s].append(scores[self.score])
         best, self.stopped[s] = best_with_patience(self.scores[s], self.patience)
         if best == len(self.scores[s]) - 1:
-            self.chosen[s] = {"epoch": epoch, "step": step, "score": score}
+            self.picks[s] = {"epoch": epoch, "step": step, "score": scores[self.score]}
             self.states[s] = state()
 
+    def chosen(self, s: int, epoch: int, step: int, state: StateFn) -> dict | None:
+        return dict(self.picks[s], state=self.states[s]) if self.states[s] else None
+
+    def progress(self, s: int) -> str:
+        return f"{self.picks[s]['score']:.4f}@{self.picks[s]['step']}" if self.picks[s] else ""
+
     def state(self) -> dict:
-        return {"scores": self.scores, "chosen": self.chosen, "states": self.states, "stopped": self.stopped}
+        return {"scores": self.scores, "chosen": self.picks, "states": self.states, "stopped": self.stopped}
 
     def restore(self, saved: dict) -> None:
-        self.scores, self.chosen, self.states, self.stopped = saved["scores"], saved["chosen"], saved["states"], saved["stopped"]
+        self.scores, self.picks, self.states, self.stopped = saved["scores"], saved["chosen"], saved["states"], saved["stopped"]
 
 
-class LabelWaveSelection:
+@register_protocol("clean_val")
+class CleanValidation(ScoreSelection):
+    """The paper's: the best clean-validation accuracy before ``patience`` evaluations without improvement."""
+
+    title, colour, score = "clean validation (the paper's)", "#000000", "val_acc"
+
+
+@register_protocol("noisy_val")
+class NoisyValidation(ScoreSelection):
+    """The same rule on a validation half whose labels carry the training noise (Toner & Storkey 2024); measured
+    where noisy validation labels are given (class-conditional noise)."""
+
+    title, colour, score, reportable = "noisy validation", "#D55E00", "noisy_val_acc", False
+
+
+@register_protocol("label_wave")
+class LabelWave(SelectionProtocol):
     """:func:`label_wave_epoch` online for each seed, from the predictions of the training forward passes."""
 
-    def __init__(self, n_seeds: int, n_train: int, window: int, device: torch.device):
+    title, colour = "Label Wave", "#009E73"
+
+    def __init__(self, n_seeds: int, config, n_train: int, device: torch.device):
         import torch  # only the training loop makes one
 
-        self.window = window
+        super().__init__(n_seeds, config, n_train, device)
+        self.window = config.label_wave_window
         self.current = torch.full((n_seeds, n_train), -1, dtype=torch.int64, device=device)  # this epoch's predictions
         self.previous = torch.full_like(self.current, -1)
         self.changes: list[list[int]] = [[] for _ in range(n_seeds)]
-        self.chosen: list[dict] = [{} for _ in range(n_seeds)]  # epoch and step of the selected state, once decided
+        self.picks: list[dict] = [{} for _ in range(n_seeds)]  # epoch and step of the selected state, once decided
         self.candidate: list[dict] = [{} for _ in range(n_seeds)]  # the last epoch's end: epoch, step, state
         self.states: list[dict[str, torch.Tensor]] = [{} for _ in range(n_seeds)]
 
-    def record(self, seeds: list[int], indices: torch.Tensor, predictions: torch.Tensor) -> None:
-        """The predicted labels ``predictions`` (S' x B) of the training samples ``indices`` (S' x B) of ``seeds``."""
+    def after_step(self, seeds: list[int], indices: torch.Tensor, predictions: torch.Tensor) -> None:
         rows = indices.new_tensor(seeds)[:, None].expand_as(indices)
         self.current[rows, indices] = predictions
 
-    def end_epoch(self, s: int, epoch: int, step: int, state: Callable[[], dict[str, torch.Tensor]]) -> None:
+    def after_epoch(self, s: int, epoch: int, step: int, state: StateFn) -> None:
         """Count seed ``s``'s prediction changes; select the previous epoch's state at the first local minimum."""
-        if self.chosen[s]:
+        if self.picks[s]:
             return
         if epoch > 1:
             self.changes[s].append(int((self.current[s] != self.previous[s]).sum()))
         self.previous[s] = self.current[s]
         if label_wave_epoch(self.changes[s], self.window) is not None:
-            self.chosen[s] = {"epoch": self.candidate[s]["epoch"], "step": self.candidate[s]["step"], "decided": True}
+            self.picks[s] = {"epoch": self.candidate[s]["epoch"], "step": self.candidate[s]["step"], "decided": True}
             self.states[s] = self.candidate[s]["state"]
             return
         self.candidate[s] = {"epoch": epoch, "step": step, "state": state()}
 
-    def finish(self, s: int) -> None:
-        """At the end of the budget: still falling, the rule selects the last epoch."""
-        if not self.chosen[s]:
-            self.chosen[s] = {"epoch": self.candidate[s]["epoch"], "step": self.candidate[s]["step"], "decided": False}
+    def chosen(self, s: int, epoch: int, step: int, state: StateFn) -> dict | None:
+        """The selected state; at the end of the budget, still falling, the rule selects the last epoch."""
+        if not self.picks[s]:
+            self.picks[s] = {"epoch": self.candidate[s]["epoch"], "step": self.candidate[s]["step"], "decided": False}
             self.states[s] = self.candidate[s]["state"]
+        return dict(self.picks[s], state=self.states[s])
 
     def state(self) -> dict:
-        return {"current": self.current, "previous": self.previous, "changes": self.changes, "chosen": self.chosen,
+        return {"current": self.current, "previous": self.previous, "changes": self.changes, "chosen": self.picks,
                 "candidate": self.candidate, "states": self.states}
 
     def restore(self, saved: dict) -> None:
         self.current.copy_(saved["current"])
         self.previous.copy_(saved["previous"])
-        self.changes, self.chosen, self.candidate, self.states = saved["changes"], saved["chosen"], saved["candidate"], saved["states"]
+        self.changes, self.picks, self.candidate, self.states = saved["changes"], saved["chosen"], saved["candidate"], saved["states"]
+
+
+@register_protocol("final")
+class FinalState(SelectionProtocol):
+    """No selection: the state after the whole budget."""
+
+    title, colour = "no selection", "#999999"
+
+    def chosen(self, s: int, epoch: int, step: int, state: StateFn) -> dict | None:
+        return {"epoch": epoch, "step": step, "state": state()}
 
 
 def score_selected_states(stack: SeedStack, chosen_by_protocol: dict[str, list[dict]], histories: list[list[dict]],

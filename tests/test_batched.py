@@ -299,9 +299,7 @@ def test_bad_new_config_values_raise(field, value):
 
 def test_bad_batched_inputs_raise(digits):
     labels = digits["noisy"]
-    with pytest.raises(ValueError, match="labels_train_per_seed must have shape"):
+    with pytest.raises(ValueError, match=r"labels_train_per_seed\[0\] must have shape"):
         _batched(digits, SGD, seeds=SEEDS[:2], labels=labels)
-    with pytest.raises(ValueError, match="seeds must not be empty"):
-        _batched(digits, SGD, seeds=[], labels=labels[:0])
     with pytest.raises(ValueError, match=r"labels_train_per_seed\[1\] must lie"):
         _batched(digits, SGD, seeds=SEEDS[:2], labels=np.stack([labels[0], labels[1] + N_CLASSES]))

@@ -1,4 +1,4 @@
-"""Rows of probabilities are checked by one function with one tolerance (labelnoise.probability), whatever the shape."""
+"""Rows of probabilities are checked by one function with one tolerance (labelnoise.checks), whatever the shape."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from labelnoise import analytic
 from labelnoise.analytic.inputs import check_distribution
 from labelnoise.noise import check_confusion_matrix, check_softmax
-from labelnoise.probability import PROBABILITY_SUM_TOLERANCE, check_probability_rows, probability_row_sums
+from labelnoise.checks import PROBABILITY_SUM_TOLERANCE, check_probability_rows, probability_row_sums
 
 #: Each shape's wrapper: (name in its messages, a valid input, whether it returns the rows renormalised).
 #: Every valid input sums to 1 exactly, so that the sums in the messages are round.

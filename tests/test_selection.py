@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from labelnoise.selection import (
-    PROTOCOLS, LabelWaveSelection, ScoreSelection, best_with_patience, label_wave_epoch, moving_average,
+    PROTOCOLS, CleanValidation, LabelWave, best_with_patience, label_wave_epoch, moving_average,
 )
+from labelnoise.training import TrainConfig
 from labelnoise.selection_study import flip_decisions, protocol_curves
 
 
@@ -42,11 +43,13 @@ def test_score_selection_online_equals_the_rule_on_the_whole_history():
     rng = np.random.default_rng(0)
     for _ in range(50):
         scores = rng.integers(0, 6, size=12).tolist()  # ties happen
-        tracker = ScoreSelection(1, patience=3)
+        tracker = CleanValidation(1, TrainConfig.defaults(patience=3), 0, None)
         for step, score in enumerate(scores, start=1):
-            tracker.update(0, score, epoch=step, step=step, state=lambda step=step: {"w": torch.tensor(step)})
+            tracker.after_evaluation(0, {"val_acc": score}, epoch=step, step=step,
+                                     state=lambda step=step: {"w": torch.tensor(step)})
         best, stopped = best_with_patience(scores, 3)
-        assert tracker.chosen[0]["step"] == best + 1 and int(tracker.states[0]["w"]) == best + 1
+        chosen = tracker.chosen(0, epoch=12, step=12, state=lambda: {"w": torch.tensor(-1)})
+        assert chosen["step"] == best + 1 and int(chosen["state"]["w"]) == best + 1
         assert tracker.stopped[0] == stopped
 
 
@@ -55,28 +58,31 @@ def test_label_wave_online_counts_prediction_changes_and_keeps_the_selected_epoc
     n_train = 8
     epochs = [[0] * 8, [1] * 6 + [0] * 2, [2] * 3 + [1] * 3 + [0] * 2, [3] + [2] * 2 + [1] * 3 + [0] * 2,
               [4, 4, 2, 1, 1, 1, 0, 0]]
-    wave = LabelWaveSelection(1, n_train, window=1, device=torch.device("cpu"))
+    wave = LabelWave(1, TrainConfig.defaults(label_wave_window=1), n_train, device=torch.device("cpu"))
     for epoch, predictions in enumerate(epochs, start=1):
         order = torch.randperm(n_train)
         for chunk in order.split(3):  # minibatches in a shuffled order
-            wave.record([0], chunk[None], torch.tensor(predictions)[chunk][None])
-        wave.end_epoch(0, epoch, step=10 * epoch, state=lambda epoch=epoch: {"w": torch.tensor(epoch)})
+            wave.after_step([0], chunk[None], torch.tensor(predictions)[chunk][None])
+        wave.after_epoch(0, epoch, step=10 * epoch, state=lambda epoch=epoch: {"w": torch.tensor(epoch)})
     assert wave.changes[0] == [6, 3, 1, 2]
     assert label_wave_epoch(wave.changes[0], 1) == 2
-    assert wave.chosen[0] == {"epoch": 4, "step": 40, "decided": True} and int(wave.states[0]["w"]) == 4
+    chosen = wave.chosen(0, 5, 50, state=lambda: {"w": torch.tensor(5)})
+    assert {key: chosen[key] for key in ("epoch", "step", "decided")} == {"epoch": 4, "step": 40, "decided": True}
+    assert int(chosen["state"]["w"]) == 4
 
 
 def test_label_wave_still_falling_selects_the_last_epoch():
-    wave = LabelWaveSelection(1, 4, window=2, device=torch.device("cpu"))
+    wave = LabelWave(1, TrainConfig.defaults(label_wave_window=2), 4, device=torch.device("cpu"))
     for epoch, predictions in enumerate([[0, 0, 0, 0], [1, 1, 1, 0], [1, 2, 1, 0]], start=1):
-        wave.record([0], torch.arange(4)[None], torch.tensor(predictions)[None])
-        wave.end_epoch(0, epoch, step=epoch, state=lambda epoch=epoch: {"w": torch.tensor(epoch)})
-    wave.finish(0)
-    assert wave.changes[0] == [3, 1] and wave.chosen[0] == {"epoch": 3, "step": 3, "decided": False}
+        wave.after_step([0], torch.arange(4)[None], torch.tensor(predictions)[None])
+        wave.after_epoch(0, epoch, step=epoch, state=lambda epoch=epoch: {"w": torch.tensor(epoch)})
+    chosen = wave.chosen(0, 3, 3, state=lambda: {"w": torch.tensor(3)})
+    assert wave.changes[0] == [3, 1] and {key: chosen[key] for key in ("epoch", "step", "decided")} == {
+        "epoch": 3, "step": 3, "decided": False}
 
 
 def test_the_protocols_are_the_issues_four():
-    assert PROTOCOLS == ("clean_val", "noisy_val", "label_wave", "final")
+    assert list(PROTOCOLS) == ["clean_val", "noisy_val", "label_wave", "final"]
 
 
 def _runs(noise: str, gammas, accuracy) -> pd.DataFrame:

@@ -13,7 +13,7 @@ Where to look:
   the engine against;
 * :mod:`labelnoise.analytic.distributions` and :mod:`labelnoise.analytic.inputs` -
   the engine's pmfs and Chernoff cuts, and the argument checks (probabilities
-  through the package's one check, :mod:`labelnoise.probability`).
+  through the package's one check, :mod:`labelnoise.checks`).
 
 Conventions: labels are 0..L-1; ``confusion[y, y_noisy] = P(y_noisy | y)``
 (rows = clean label, each row sums to 1); accuracies are fractions in [0, 1].
@@ -27,7 +27,7 @@ from labelnoise.analytic.equations import (
     random_noise_probabilities, softmax_clean_distribution,
 )
 from labelnoise.analytic.inputs import METHODS, TIE_POLICIES
-from labelnoise.probability import PROBABILITY_SUM_TOLERANCE
+from labelnoise.checks import PROBABILITY_SUM_TOLERANCE
 
 __all__ = [
     "DEFAULT_EPSILON", "METHODS", "PROBABILITY_SUM_TOLERANCE", "TIE_POLICIES", "best_fit", "clean_label_distribution", "concentrated_noise_accuracy", "fit_k", "fit_k_to_runs", "flip_accuracy_closed_form",

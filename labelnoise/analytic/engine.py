@@ -72,7 +72,7 @@ from labelnoise.analytic.distributions import (
 from labelnoise.analytic.inputs import (
     check_correct, check_distribution, check_epsilon, check_k, check_label, check_method, check_tie,
 )
-from labelnoise.probability import check_probability_rows
+from labelnoise.checks import check_probability_rows
 
 #: Budget of each truncation in the engine (total truncation error <= 7x this).
 DEFAULT_EPSILON = 1e-16

@@ -17,8 +17,9 @@ import pandas as pd
 from labelnoise.analytic.distributions import binomial_mass
 from labelnoise.analytic.engine import DEFAULT_EPSILON, plurality_probability_table
 from labelnoise.analytic.inputs import check_correct, check_k
-from labelnoise.noise import check_confusion_matrix, check_gamma, check_softmax
-from labelnoise.probability import check_probability_rows
+from labelnoise.checks import check_confusion_matrix, check_softmax
+from labelnoise.noise import check_gamma
+from labelnoise.checks import check_probability_rows
 from labelnoise.tables import aggregate_over_seeds
 
 #: Slack when checking that empirical gammas lie inside the analytic grid.

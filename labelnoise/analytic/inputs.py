@@ -1,7 +1,7 @@
 """Checks of the analytic functions' arguments, run once at the public entry points.
 
 Probability vectors and rows go through the package's one check
-(:mod:`labelnoise.probability`: finite, non-negative, summing to 1 within
+(:mod:`labelnoise.checks`: finite, non-negative, summing to 1 within
 ``PROBABILITY_SUM_TOLERANCE``) and are then renormalised; K a positive
 integer; labels in 0..L-1.
 """
@@ -14,7 +14,7 @@ import operator
 import numba
 import numpy as np
 
-from labelnoise.probability import PROBABILITY_SUM_TOLERANCE, check_probability_rows
+from labelnoise.checks import PROBABILITY_SUM_TOLERANCE, check_probability_rows
 
 TIE_POLICIES = ("strict", "random")
 METHODS = ("fourier", "dp")
@@ -34,7 +34,7 @@ def _renormalised_if_valid(q, tolerance):
 
 
 def check_distribution(q, name: str = "q") -> np.ndarray:
-    """A non-empty 1-D probability vector (:func:`labelnoise.probability.check_probability_rows`), renormalised.
+    """A non-empty 1-D probability vector (:func:`labelnoise.checks.check_probability_rows`), renormalised.
 
     Fast path: ``plurality_probability`` checks its q on every call, and the numpy
     check (~9 us) would double its time at L = 10, K = 30 (~8 us) and halve

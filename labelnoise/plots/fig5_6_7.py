@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from labelnoise.analytic import best_fit
-from labelnoise.noise import check_confusion_matrix
+from labelnoise.checks import check_confusion_matrix
 from labelnoise.tables import aggregate_over_seeds, require_columns
 from labelnoise.plots.common import (
     CONFUSION_COLOUR_MAP, GAMMA_LABEL, NOISE_LEVEL_LIMITS, draw_knn, draw_mean_std, format_accuracy_axis, k_colour,

@@ -1,11 +1,13 @@
-"""The one check of rows of probabilities, and its one tolerance.
+"""The checks of a user's inputs, one function each, called where a value enters a public function of the library
+(the workflow's edge is the config, checked by labelnoise.config); inside, the library trusts them.
 
-Every probability input of the package goes through :func:`probability_row_sums`:
-the confusion matrix and the stored softmax (:mod:`labelnoise.noise`), the clean
-label distributions and the q of Eq. 3 (:mod:`labelnoise.analytic`). It lives
-apart from both so that ``labelnoise.noise`` need not import the analytic engine
-(numba) to check a matrix. The shape of each input (square, N x L, 1-D) is
-checked by its own thin wrapper.
+* :func:`check_labels` - an array of class labels 0..L-1 (noise generators, training, human labels);
+* :func:`probability_row_sums` / :func:`check_probability_rows` - rows of probabilities, with the one
+  tolerance :data:`PROBABILITY_SUM_TOLERANCE`: the confusion matrix (:func:`check_confusion_matrix`),
+  a stored softmax (:func:`check_softmax`), the clean label distributions and the q of Eq. 3
+  (:mod:`labelnoise.analytic`).
+
+It imports numpy only, so that a generator need not import the analytic engine (numba) to check a matrix.
 """
 
 from __future__ import annotations
@@ -65,3 +67,41 @@ def check_probability_rows(values, name: str) -> np.ndarray:
     """``values`` as float64 after :func:`probability_row_sums`, renormalised so each row sums to 1."""
     values = np.asarray(values, dtype=np.float64)
     return values / probability_row_sums(values, name)[..., None]
+
+
+def check_labels(labels, n_classes: int, what: str = "labels", n_samples: int | None = None) -> np.ndarray:
+    """``labels`` as a 1-D int64 array of classes 0..n_classes-1 (``n_samples`` of them, where given); a ValueError
+    names ``what``. The one check of a label array (noise generators, training, human labels)."""
+    labels = np.asarray(labels)
+    if n_samples is not None and labels.shape != (n_samples,):
+        raise ValueError(f"{what} must have shape ({n_samples},), one label per image, got {labels.shape}")
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"{what} must be a 1-D integer array, got {labels.dtype} of shape {labels.shape}")
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"{what} must lie in 0..{n_classes - 1}, got range {labels.min()}..{labels.max()}")
+    return labels.astype(np.int64, copy=False)
+
+
+def check_confusion_matrix(confusion: np.ndarray) -> np.ndarray:
+    """A row-stochastic L x L matrix P[clean, noisy] = P(noisy | clean), renormalised so its rows sum to 1.
+
+    Rows may be off 1 by :data:`PROBABILITY_SUM_TOLERANCE`
+    (rounded decimals in a config); :func:`check_probability_rows` checks them.
+    """
+    confusion = np.asarray(confusion, dtype=np.float64)
+    if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1] or confusion.shape[0] == 0:
+        raise ValueError(f"confusion matrix must be square (L, L), got shape {confusion.shape}")
+    return check_probability_rows(confusion, "confusion matrix")
+
+
+def check_softmax(softmax: np.ndarray) -> np.ndarray:
+    """N x L class probabilities (L >= 2) as float64, not renormalised: instance noise ranks them as stored.
+
+    A stored float32 softmax sums to 1 only to single precision; its rows are checked
+    by :func:`probability_row_sums` (within ``PROBABILITY_SUM_TOLERANCE``).
+    """
+    softmax = np.asarray(softmax, dtype=np.float64)
+    if softmax.ndim != 2 or softmax.shape[1] < 2:
+        raise ValueError(f"softmax must have shape (N, L) with L >= 2 classes, got shape {softmax.shape}")
+    probability_row_sums(softmax, "softmax")
+    return softmax
