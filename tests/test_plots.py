@@ -369,6 +369,43 @@ def test_save_figure_writes_pdf_and_png(tmp_path, train):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def _fig13_inputs():
+    """Fig. 13's curves and flip decisions, Label Wave equal to the final state wherever it 'found no minimum'."""
+    from labelnoise.selection import PROTOCOLS
+
+    rows, decisions = [], []
+    for noise, gammas in (("random", [0.0, 0.4, 0.8]), ("flip", [0.3, 0.45, 0.6])):
+        for protocol in PROTOCOLS:
+            for gamma in gammas:
+                accuracy = 0.9 - gamma / 2 - (0.1 if protocol in ("label_wave", "final") else 0.0)
+                rows.append(dict(noise=noise, protocol=protocol, nominal_gamma=gamma, n_seeds=2, test_acc_mean=accuracy,
+                                 test_acc_std=0.01, fitted_K=5, rmse=0.05, analytic_acc=accuracy + 0.02))
+                if noise == "flip":
+                    decisions.append(dict(protocol=protocol, nominal_gamma=gamma, true_label=accuracy,
+                                          counterpart=1 - accuracy))
+    return pd.DataFrame(rows), pd.DataFrame(decisions)
+
+
+def test_fig13_fits_the_flip_levels_and_keeps_label_wave_visible_over_the_final_state():
+    from labelnoise.plots.fig13 import plot_fig13_selection
+
+    curves, decisions = _fig13_inputs()
+    fig = plot_fig13_selection(curves, decisions, "toy")
+    for ax in fig.axes[1:]:  # (b) flip accuracy, (c) flip decisions: the levels 0.3-0.6 and a small margin
+        low, high = ax.get_xlim()
+        assert 0.25 <= low < 0.3 and 0.6 < high <= 0.65
+    low, high = fig.axes[0].get_xlim()
+    assert -0.1 <= low < 0 and 0.8 < high <= 0.9
+    for ax in fig.axes[1:]:
+        wave = next(line for line in ax.get_lines() if line.get_color() == "#0072B2" and line.get_linestyle() == "-")
+        final = next(line for line in ax.get_lines() if line.get_color() == "#999999" and line.get_linestyle() == "-")
+        np.testing.assert_allclose(wave.get_ydata(), final.get_ydata())  # the same points...
+        assert wave.get_zorder() > final.get_zorder() and wave.get_linewidth() < final.get_linewidth() / 2  # ...both seen
+        assert final.get_marker() != wave.get_marker()
+    legend = " ".join(text.get_text() for text in fig.axes[1].get_legend().get_texts())
+    assert "final state where it finds no minimum" in legend
+
+
 # ---------------------------------------------------------------------------
 # Visual preview: python tests/test_plots.py [folder]
 # ---------------------------------------------------------------------------

@@ -141,16 +141,17 @@ def single_value(frame: pd.DataFrame, column: str, what: str) -> str:
     return str(values[0])
 
 
-def draw_mean_std(ax, summary: pd.DataFrame, x_column: str, colour: str, label: str):
-    """Mean test accuracy with +-1 std error bars and a faint band; returns the ErrorbarContainer."""
+def draw_mean_std(ax, summary: pd.DataFrame, x_column: str, colour: str, label: str, **style):
+    """Mean test accuracy with +-1 std error bars and a faint band; returns the ErrorbarContainer.
+
+    ``style`` overrides the errorbar's keywords (marker, markersize, linewidth, zorder, ...)."""
     summary = summary.sort_values(x_column)
     x = summary[x_column].to_numpy(dtype=float)
     mean = summary["test_acc_mean"].to_numpy(dtype=float)
     std = summary["test_acc_std"].to_numpy(dtype=float)
     ax.fill_between(x, mean - std, np.minimum(mean + std, ACCURACY_LIMITS[1]), color=colour, alpha=0.15, linewidth=0)
-    container = ax.errorbar(
-        x, mean, yerr=std, color=colour, marker="o", markersize=4.5, capsize=2.5, elinewidth=1.1, label=label, zorder=3
-    )
+    style = dict(dict(marker="o", markersize=4.5, capsize=2.5, elinewidth=1.1, zorder=3), **style)
+    container = ax.errorbar(x, mean, yerr=std, color=colour, label=label, **style)
     container.lines[0].set_gid("experimental_mean")
     return container
 

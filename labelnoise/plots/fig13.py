@@ -7,7 +7,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from labelnoise.plots.common import (
-    GAMMA_LABEL, NOISE_LEVEL_LIMITS, NOISE_NAMES, draw_mean_std, format_accuracy_axis, paper_rc, seed_count_text,
+    GAMMA_LABEL, NOISE_NAMES, draw_mean_std, format_accuracy_axis, paper_rc, seed_count_text,
 )
 from labelnoise.selection import PROTOCOLS
 from labelnoise.tables import require_columns
@@ -16,23 +16,47 @@ from labelnoise.tables import require_columns
 PROTOCOL_STYLE: dict[str, tuple[str, str]] = {
     "clean_val": ("#000000", "clean validation (the paper's)"),
     "noisy_val": ("#D55E00", "noisy validation"),
-    "label_wave": ("#0072B2", "Label Wave (no validation data)"),
+    "label_wave": ("#0072B2", "Label Wave (no validation data;\nthe final state where it finds no minimum)"),
     "final": ("#999999", "no selection (final state)"),
 }
+#: Line width, marker size and drawing order per protocol: curves that coincide stay visible, the wider one
+#: underneath. Where Label Wave finds no minimum it keeps the final state (drawn widest, under all others); the noisy
+#: validation half may pick the clean one's state (drawn over its wider black line).
+PROTOCOL_LINES: dict[str, dict] = {
+    "clean_val": dict(linewidth=2.8, markersize=5.5, zorder=3.0),
+    "noisy_val": dict(linewidth=1.5, markersize=4.0, zorder=3.1),
+    "label_wave": dict(linewidth=1.2, markersize=3.5, zorder=3.4),
+    "final": dict(linewidth=4.5, markersize=7.5, zorder=2.4),
+}
+#: Share of the levels' span left on either side of the first and last level (at least 0.02 in gamma).
+X_MARGIN = 0.06
+
+
+def level_limits(levels) -> tuple[float, float]:
+    """x limits that fit the noise levels drawn, with a small margin either side."""
+    low, high = float(min(levels)), float(max(levels))
+    margin = max(X_MARGIN * (high - low), 0.02)
+    return low - margin, high + margin
+
+
+def _marker(protocol: str, marker: str) -> str:
+    """The final state's points are squares (wide, under the others), the other protocols' ``marker``."""
+    return "s" if protocol == "final" and marker == "o" else marker
 
 
 def _draw_protocols(ax, rows: pd.DataFrame) -> None:
     """Each protocol's accuracy against gamma (mean +- std) and, dashed, the analytic K-NN at its fitted K."""
     for protocol in (p for p in PROTOCOLS if p in set(rows["protocol"])):
         colour, name = PROTOCOL_STYLE[protocol]
+        style = PROTOCOL_LINES[protocol]
         mine = rows[rows["protocol"] == protocol].sort_values("nominal_gamma")
         fitted = mine["fitted_K"].dropna()
         label = name + (f": fitted K = {int(fitted.iloc[0])}, RMSE {mine['rmse'].iloc[0]:.3f}" if len(fitted) else "")
-        draw_mean_std(ax, mine, "nominal_gamma", colour, label)
+        draw_mean_std(ax, mine, "nominal_gamma", colour, label, marker=_marker(protocol, "o"), **style)
         if len(fitted):
-            ax.plot(mine["nominal_gamma"], mine["analytic_acc"], linestyle="--", color=colour, linewidth=1.2,
-                    gid=f"analytic_{protocol}")
-    ax.set_xlim(*NOISE_LEVEL_LIMITS)
+            ax.plot(mine["nominal_gamma"], mine["analytic_acc"], linestyle="--", color=colour,
+                    linewidth=min(style["linewidth"], 3.0) * 0.7, zorder=style["zorder"] - 0.5, gid=f"analytic_{protocol}")
+    ax.set_xlim(*level_limits(rows["nominal_gamma"]))
     ax.set_xlabel(GAMMA_LABEL)
 
 
@@ -40,12 +64,14 @@ def _draw_flip_decisions(ax, decisions: pd.DataFrame) -> None:
     """Share of test predictions that are the true label (solid) or its flip counterpart (dotted), per protocol."""
     for protocol in (p for p in PROTOCOLS if p in set(decisions["protocol"])):
         colour, name = PROTOCOL_STYLE[protocol]
+        style = PROTOCOL_LINES[protocol]
         mine = decisions[decisions["protocol"] == protocol].sort_values("nominal_gamma")
-        ax.plot(mine["nominal_gamma"], mine["true_label"], color=colour, marker="o", markersize=4, label=name,
-                gid=f"true_{protocol}")
-        ax.plot(mine["nominal_gamma"], mine["counterpart"], color=colour, marker="x", markersize=5, linestyle=":",
-                gid=f"counterpart_{protocol}")
+        ax.plot(mine["nominal_gamma"], mine["true_label"], color=colour, marker=_marker(protocol, "o"), label=name,
+                gid=f"true_{protocol}", **style)
+        ax.plot(mine["nominal_gamma"], mine["counterpart"], color=colour, marker=_marker(protocol, "x"), linestyle=":",
+                gid=f"counterpart_{protocol}", **dict(style, markersize=style["markersize"] + 1))
     ax.axvline(0.5, color="0.6", linewidth=0.8)
+    ax.set_xlim(*level_limits(decisions["nominal_gamma"]))
     ax.set_xlabel(r"flip noise level $\gamma$")
     ax.set_ylabel("share of test predictions")
     ax.set_ylim(0, 1.02)
