@@ -377,10 +377,13 @@ def data_scaling_inputs(wildcards):
 # rules/figures.smk
 def fig10_inputs(wildcards):
     base = f"{RESULTS}/{wildcards.dataset}"
-    return {
+    inputs = {
         "agreement": [f"{base}/agreement/{noise}.csv" for noise in noise_types(wildcards.dataset)],
         "fits": [f"{base}/analytic/{noise}_fit.csv" for noise in SPREAD_NOISES],
     }
+    if level_names(wildcards.dataset, "concentrated"):  # for the figure only: the realised gamma of each k
+        inputs["concentrated_tables"] = train_tables(wildcards.dataset, "concentrated")
+    return inputs
 
 
 def fig13_inputs(wildcards):

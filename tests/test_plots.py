@@ -406,6 +406,44 @@ def test_fig13_fits_the_flip_levels_and_keeps_label_wave_visible_over_the_final_
     assert "final state where it finds no minimum" in legend
 
 
+def _fig10_inputs():
+    """Fig. 10's per-K agreement and its effective-K table for random noise and concentrated noise (levels k)."""
+    levels = {"random": [("0.00", 0.0), ("0.40", 0.4), ("0.80", 0.8)], "concentrated": [("10", 0.1), ("5", 0.2), ("2", 0.5)]}
+    per_k, best = [], []
+    for noise, pairs in levels.items():
+        for level, gamma in pairs:
+            for k in (1, 5, 25):
+                per_k.append(dict(noise=noise, level=level, nominal_gamma=gamma, K=k, agreement_mean=0.9 - gamma / 2,
+                                  chance_agreement_mean=0.8 - gamma / 2))
+            best.append(dict(noise=noise, level=level, nominal_gamma=gamma, effective_K=5, K_at_grid_edge=False,
+                             fitted_K=5.0 if noise == "random" else np.nan, agreement_mean=0.9 - gamma / 2,
+                             agreement_std=0.01, chance_agreement_mean=0.8 - gamma / 2, same_wrong_label_mean=0.3,
+                             cnn_accuracy_mean=0.9 - gamma / 2))  # the accuracy on the agreement, as often measured
+    return pd.DataFrame(per_k), pd.DataFrame(best)
+
+
+def test_fig10_names_cluster_counts_and_draws_the_accuracy_over_the_agreement():
+    from labelnoise.plots.fig10 import plot_fig10_agreement
+
+    per_k, best = _fig10_inputs()
+    realised = pd.DataFrame({"noise": "concentrated", "level": ["10", "5", "2"], "realised_gamma_mean": [0.11, 0.22, 0.5]})
+    fig = plot_fig10_agreement(per_k, best, realised)
+    top_random, top_concentrated, bottom_random, bottom_concentrated = fig.axes[0], fig.axes[1], fig.axes[2], fig.axes[3]
+    assert "nominal" in bottom_random.get_xlabel()
+    assert bottom_concentrated.get_xlabel().startswith("k clusters per class")
+    assert [t.get_text() for t in bottom_concentrated.get_xticklabels()] == ["10", "5", "2"]
+    legend = [t.get_text() for t in top_concentrated.get_legend().get_texts()]
+    assert legend[0] == r"k = 10 (realised $\gamma$ = 0.11)" and not any("nominal" in entry for entry in legend)
+    for ax in (bottom_random, bottom_concentrated):
+        accuracy = next(line for line in ax.get_lines() if line.get_gid() == "cnn_accuracy")
+        agreement = next(c for c in _errorbar_containers(ax)).lines[0]
+        np.testing.assert_allclose(np.asarray(accuracy.get_ydata(), float), np.asarray(agreement.get_ydata(), float))
+        assert accuracy.get_zorder() > agreement.get_zorder() and accuracy.get_linestyle() != agreement.get_linestyle()
+    # without the realised gamma the legend names k alone
+    legend = [t.get_text() for t in plot_fig10_agreement(per_k, best).axes[1].get_legend().get_texts()]
+    assert legend[0] == "k = 10"
+
+
 # ---------------------------------------------------------------------------
 # Visual preview: python tests/test_plots.py [folder]
 # ---------------------------------------------------------------------------
