@@ -280,7 +280,16 @@ def test_softmax_grid_with_class_names_and_ragged_rows():
     names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
     fig = plot_fig2_softmax_examples(rows, class_names=names)
     assert len(fig.axes) == 4 + 2 + 4
-    assert [t.get_text() for t in fig.axes[-1].get_xticklabels()] == names
+    named = [[t.get_text() for t in ax.get_xticklabels()] == names for ax in fig.axes]
+    # the last row, and the first (above a shorter row) name the classes; the short middle row needs no names
+    assert named == [True] * 4 + [False] * 2 + [True] * 4
+    assert all(t.get_rotation() == 90 for t in fig.axes[0].get_xticklabels())
+    # Fig. 3: three rows of examples, then the clean/noisy-region pair; the row above the pair names the classes too
+    region = dict(title="region", softmax=rows[0]["softmax"][:2], true_labels=rows[0]["true_labels"][:2],
+                  subtitles=["clean region", "noisy region"])
+    fig = plot_fig2_softmax_examples(synthetic_softmax_rows(n_examples=4) + [region], class_names=names)
+    named = [[t.get_text() for t in ax.get_xticklabels()] == names for ax in fig.axes]
+    assert named == [False] * 8 + [True] * 4 + [True] * 2
     with pytest.raises(ValueError, match="class_names"):
         plot_fig2_softmax_examples(rows, class_names=names[:5])
 
