@@ -482,6 +482,29 @@ def test_fig10_names_cluster_counts_and_draws_the_accuracy_over_the_agreement():
     assert legend[0] == "k = 10"
 
 
+def test_fig8_fits_the_distance_axis_to_the_data_and_says_what_lies_past_it():
+    from labelnoise.plots.fig8_fig9 import plot_fig8_preferred_k
+
+    rng = np.random.default_rng(0)
+    k_values = [10, 20, 30]
+    # CIFAR-10's shape: the bars end near 0.2, a few samples lie far out (up to 0.4)
+    distance = np.concatenate([np.minimum(rng.exponential(0.03, 3996), 0.2), [0.3, 0.33, 0.36, 0.4]])
+    fig = plot_fig8_preferred_k(rng.choice(k_values, 4000), distance, k_values, "toy", paper_median=0.143123)
+    ax = fig.axes[1]
+    assert 0.2 <= ax.get_xlim()[1] <= 0.22
+    paper = next(line for line in ax.get_lines() if line.get_gid() == "paper_median")
+    assert paper.get_xdata()[0] == pytest.approx(0.143123)
+    text = " ".join(t.get_text() for t in ax.texts)
+    assert "4 samples (0.10%) past the axis" in text and "up to 0.4" in text
+    assert sum(patch.get_height() for patch in ax.patches) == pytest.approx(0.999)  # fractions of all samples
+    # distances far below the paper's median: the paper's value is named, its place said, nothing past the axis
+    fig = plot_fig8_preferred_k([10] * 300, rng.uniform(0, 0.06, 300), k_values, "toy", paper_median=0.143123)
+    ax = fig.axes[1]
+    assert ax.get_xlim()[1] < 0.065 and not [line for line in ax.get_lines() if line.get_gid() == "paper_median"]
+    text = " ".join(t.get_text() for t in ax.texts)
+    assert "0.143123" in text and "right of this axis" in text and "past the axis" not in text
+
+
 # ---------------------------------------------------------------------------
 # Visual preview: python tests/test_plots.py [folder]
 # ---------------------------------------------------------------------------
