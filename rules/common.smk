@@ -432,4 +432,7 @@ def fig12_inputs(wildcards):
         inputs[f"{noise}_tables"] = train_tables(wildcards.dataset, noise)
         inputs[f"{noise}_knn"] = f"{base}/knn/{noise}.csv"
         inputs[f"{noise}_analytic"] = f"{base}/analytic/{noise}_realised.csv"
+    if "0.00" in level_names(wildcards.dataset, "random"):  # for the figure only: the clean point (gamma 0)
+        inputs["clean_table"] = f"{base}/train/random/0.00.csv"
+        inputs["clean_knn"] = f"{base}/knn/random.csv"
     return inputs

@@ -505,6 +505,28 @@ def test_fig8_fits_the_distance_axis_to_the_data_and_says_what_lies_past_it():
     assert "0.143123" in text and "right of this axis" in text and "past the axis" not in text
 
 
+def test_fig12_starts_instance_noise_at_the_clean_nets_and_fits_the_axis():
+    from labelnoise.plots.fig12 import plot_fig12_realised_noise
+
+    table = pd.DataFrame({"noise": "instance", "level": ["0.20", "0.40"], "realised_gamma_mean": [0.2, 0.4],
+                          "test_acc_mean": [0.9, 0.85], "test_acc_std": [0.01, 0.01], "n_seeds": 2, "knn_acc": [0.92, 0.8],
+                          "analytic_acc": [0.99, 0.9], "analytic_K": 21, "knn_K": 11})
+    ax = plot_fig12_realised_noise(table, "toy").axes[0]
+    low, high = ax.get_xlim()
+    assert 0.15 <= low < 0.2 and 0.4 < high <= 0.45
+    clean = {"test_acc_mean": 0.96, "test_acc_std": 0.005, "n_seeds": 2, "knn_acc": 0.97}
+    ax = plot_fig12_realised_noise(table, "toy", clean).axes[0]
+    cnn = _errorbar_containers(ax)[0].lines[0]
+    np.testing.assert_allclose(np.asarray(cnn.get_xdata(), float), [0.0, 0.2, 0.4])
+    np.testing.assert_allclose(np.asarray(cnn.get_ydata(), float), [0.96, 0.9, 0.85])
+    knn = next(line for line in ax.get_lines() if line.get_gid() == "knn")
+    np.testing.assert_allclose(np.asarray(knn.get_ydata(), float), [0.97, 0.92, 0.8])
+    theory = next(line for line in ax.get_lines() if line.get_gid() == "analytic")
+    assert len(theory.get_xdata()) == 2  # Eq. 6 with a realised matrix: only where there is noise
+    low, high = ax.get_xlim()
+    assert -0.05 <= low < 0 and 0.4 < high <= 0.45
+
+
 # ---------------------------------------------------------------------------
 # Visual preview: python tests/test_plots.py [folder]
 # ---------------------------------------------------------------------------

@@ -172,6 +172,18 @@ def seed_count_text(summary: pd.DataFrame) -> str:
     return f"{low} seed" + ("s" if low != 1 else "")
 
 
+#: Share of the span of the levels drawn left on either side of the first and last (at least LEVEL_MARGIN_MIN).
+LEVEL_MARGIN = 0.06
+LEVEL_MARGIN_MIN = 0.02
+
+
+def level_limits(levels) -> tuple[float, float]:
+    """x limits that fit the noise levels drawn, with a small margin either side (Figs. 10, 12, 13)."""
+    low, high = float(np.min(levels)), float(np.max(levels))
+    margin = max(LEVEL_MARGIN * (high - low), LEVEL_MARGIN_MIN)
+    return low - margin, high + margin
+
+
 def format_accuracy_axis(ax, show_label: bool = True) -> None:
     ax.set_ylim(*ACCURACY_LIMITS)
     ax.set_yticks(np.linspace(0, 1, 6))

@@ -8,7 +8,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from labelnoise.plots.common import ACCURACY_LIMITS, NOISE_NAMES, k_ticks, noise_colour, paper_rc
+from labelnoise.plots.common import ACCURACY_LIMITS, NOISE_NAMES, k_ticks, level_limits, noise_colour, paper_rc
 from labelnoise.tables import require_columns
 
 #: Levels drawn per noise type in the top row: the lowest, middle and highest noise.
@@ -78,8 +78,7 @@ def _draw_vs_noise(ax, best: pd.DataFrame, colour: str) -> None:
     ax.plot(x, best["cnn_accuracy_mean"], gid="cnn_accuracy", **CNN_ACCURACY_STYLE)
     ax.set_ylim(*ACCURACY_LIMITS)
     if best["level"].astype(str).str.isdigit().all():  # concentrated noise: k clusters per class, one relabelled
-        margin = max(0.06 * (x.max() - x.min()), 0.02)
-        ax.set_xlim(x.min() - margin, x.max() + margin)
+        ax.set_xlim(*level_limits(x))
         ax.set_xticks(x)
         ax.set_xticklabels(best["level"].astype(str))
         ax.set_xlabel("k clusters per class (one relabelled; at x = 1/k)")

@@ -7,7 +7,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from labelnoise.plots.common import (
-    GAMMA_LABEL, NOISE_NAMES, draw_mean_std, format_accuracy_axis, paper_rc, seed_count_text,
+    GAMMA_LABEL, NOISE_NAMES, draw_mean_std, format_accuracy_axis, level_limits, paper_rc, seed_count_text,
 )
 from labelnoise.selection import PROTOCOLS
 from labelnoise.tables import require_columns
@@ -28,17 +28,6 @@ PROTOCOL_LINES: dict[str, dict] = {
     "label_wave": dict(linewidth=1.2, markersize=3.5, zorder=3.4),
     "final": dict(linewidth=4.5, markersize=7.5, zorder=2.4),
 }
-#: Share of the levels' span left on either side of the first and last level (at least 0.02 in gamma).
-X_MARGIN = 0.06
-
-
-def level_limits(levels) -> tuple[float, float]:
-    """x limits that fit the noise levels drawn, with a small margin either side."""
-    low, high = float(min(levels)), float(max(levels))
-    margin = max(X_MARGIN * (high - low), 0.02)
-    return low - margin, high + margin
-
-
 def _marker(protocol: str, marker: str) -> str:
     """The final state's points are squares (wide, under the others), the other protocols' ``marker``."""
     return "s" if protocol == "final" and marker == "o" else marker
