@@ -22,7 +22,7 @@ from matplotlib.container import ErrorbarContainer  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from labelnoise import io  # noqa: E402
-from labelnoise.plots.common import NOISE_NAMES, label_palette, noise_colour, seed_count_text  # noqa: E402
+from labelnoise.plots.common import NOISE_NAMES, REALISED_LABEL, label_palette, noise_colour, seed_count_text  # noqa: E402
 from labelnoise.plots.fig1 import embed_2d, plot_fig1_embedding  # noqa: E402
 from labelnoise.plots.fig2_fig3 import plot_fig2_softmax_examples  # noqa: E402
 from labelnoise.plots.fig4 import plot_fig4_noise_types  # noqa: E402
@@ -314,6 +314,10 @@ def test_noise_types_points_equal_aggregated_means(train):
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend[:3] == ["locally concentrated noise", "random noise", "flip noise"]
     assert "10 seeds" in fig.legends[0].get_title().get_text() or "4 seeds" in fig.legends[0].get_title().get_text()
+    # the x axes are the realised noise, not the nominal gamma of Figs. 5-7: said once, under the panels
+    assert all(ax.get_xlabel() == REALISED_LABEL for ax in fig.axes)
+    note = " ".join(fig.legends[0].get_title().get_text().split())
+    assert "realised noise" in note and r"not the nominal $\gamma$ of Figs. 5-7" in note
     # the concentrated panel alone carries the prediction a0 (1 - gamma), a0 the clean CNN's accuracy
     dashed = [line for line in fig.axes[0].get_lines() if line.get_linestyle() == "--"]
     assert len(dashed) == 1
