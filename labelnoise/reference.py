@@ -42,6 +42,7 @@ from labelnoise.analytic import best_fit
 from labelnoise.analytic import concentrated_noise_accuracy
 from labelnoise.appendix_a import PAPER_MEDIAN_CHI2
 from labelnoise.io import save_csv
+from labelnoise.selection import PROTOCOLS
 from labelnoise import noise_types
 MARKER = re.compile(r"<!-- reference-table (?P<spec>[^>]*?) -->\n(?P<body>.*?)<!-- end reference-table -->", re.S)
 #: The paper's clean accuracy per data source (Fig. 4); MNIST where a run records no source.
@@ -269,23 +270,21 @@ def render_fig12(path: Path) -> str:
     return "\n".join(lines) + f"\n\n(`{path.name}`)\n"
 
 
-PROTOCOL_NAMES = {"clean_val": "clean validation (the paper's)", "noisy_val": "noisy validation", "label_wave": "Label Wave",
-                  "final": "no selection"}
 
 
 def render_fig13(path: Path) -> str:
     """Fig. 13: test accuracy per selection protocol at every random and flip level, and each protocol's fitted K."""
     table = pd.read_csv(path, dtype={"level": str})
-    protocols = [p for p in PROTOCOL_NAMES if p in set(table["protocol"])]
+    protocols = [p for p in PROTOCOLS if p in set(table["protocol"])]
     rows = list(dict.fromkeys(zip(table["noise"], table["level"])))  # the table's order: noise, then increasing level
     wide = table.pivot_table(index=["noise", "level"], columns="protocol", values="test_acc_mean").reindex(rows)
     spread = table.pivot_table(index=["noise", "level"], columns="protocol", values="test_acc_std").reindex(rows)
     lines = markdown_table(
-        ["noise", "level"] + [PROTOCOL_NAMES[p] for p in protocols],
+        ["noise", "level"] + [PROTOCOLS[p].title for p in protocols],
         [[noise, level] + [f"{row[p]:.3f} ± {spread.loc[(noise, level), p]:.3f}" if pd.notna(row[p]) else "-" for p in protocols]
          for (noise, level), row in wide.iterrows()])
     fits = table.drop_duplicates(["noise", "protocol"])
-    fitted = "; ".join(f"{row.noise}, {PROTOCOL_NAMES[row.protocol]}: K = {row.fitted_K:.0f}, RMSE {row.rmse:.3f}"
+    fitted = "; ".join(f"{row.noise}, {PROTOCOLS[row.protocol].title}: K = {row.fitted_K:.0f}, RMSE {row.rmse:.3f}"
                        for row in fits.itertuples() if pd.notna(row.fitted_K))
     return "\n".join(lines) + f"\n\nTest accuracy, mean ± std over seeds. Analytic K-NN fitted per protocol: {fitted} (`{path.name}`).\n"
 
@@ -296,7 +295,7 @@ def render_fig13_flip(path: Path) -> str:
     lines = markdown_table(
         ["flip level", "selection", "prediction = true label", "= its flip counterpart", "other",
          "mean (median) abs(p(true) - p(counterpart))"],
-        [[row.level, PROTOCOL_NAMES[row.protocol], f"{row.true_label:.3f}", f"{row.counterpart:.3f}", f"{row.other:.3f}",
+        [[row.level, PROTOCOLS[row.protocol].title, f"{row.true_label:.3f}", f"{row.counterpart:.3f}", f"{row.other:.3f}",
           f"{row.tie_gap_mean:.3f} ({row.tie_gap_median:.3f})"] for row in table.itertuples()])
     return "\n".join(lines) + f"\n\nShares of the test samples, mean over seeds (`{path.name}`).\n"
 

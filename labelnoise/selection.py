@@ -98,13 +98,18 @@ class SelectionProtocol:
     calls ``state()`` for the seed's weights. :meth:`chosen` gives each seed's
     pick at the end of the budget (``epoch``, ``step``, ``state``; None where
     the protocol was not measured), and :meth:`state` / :meth:`restore` carry
-    the protocol through a resume checkpoint. ``title`` and ``colour`` are its
-    name and colour in the tables and Fig. 13; ``reportable``: measured for
-    every noise type, so it may be ``train.selection``.
+    the protocol through a resume checkpoint. ``title`` is its name in the
+    tables, ``legend`` (default: the title), ``colour``, ``marker`` and
+    ``line`` (line width, marker size, drawing order) how Fig. 13 draws it;
+    ``reportable``: measured for every noise type, so it may be
+    ``train.selection``.
     """
 
     title = ""
+    legend = None
     colour = "#555555"
+    marker = "o"
+    line = {"linewidth": 1.8, "markersize": 5.0, "zorder": 3.2}
     reportable = True
 
     def __init__(self, n_seeds: int, config, n_train: int, device: torch.device):
@@ -190,6 +195,7 @@ class CleanValidation(ScoreSelection):
     """The paper's: the best clean-validation accuracy before ``patience`` evaluations without improvement."""
 
     title, colour, score = "clean validation (the paper's)", "#000000", "val_acc"
+    line = {"linewidth": 2.8, "markersize": 5.5, "zorder": 3.0}  # wide: the noisy half's curve may lie on it
 
 
 @register_protocol("noisy_val")
@@ -198,13 +204,16 @@ class NoisyValidation(ScoreSelection):
     where noisy validation labels are given (class-conditional noise)."""
 
     title, colour, score, reportable = "noisy validation", "#D55E00", "noisy_val_acc", False
+    line = {"linewidth": 1.5, "markersize": 4.0, "zorder": 3.1}
 
 
 @register_protocol("label_wave")
 class LabelWave(SelectionProtocol):
     """:func:`label_wave_epoch` online for each seed, from the predictions of the training forward passes."""
 
-    title, colour = "Label Wave", "#009E73"
+    title, colour = "Label Wave", "#0072B2"
+    legend = "Label Wave (no validation data;\nthe final state where it finds no minimum)"
+    line = {"linewidth": 1.2, "markersize": 3.5, "zorder": 3.4}  # thin, over the final state's curve it may equal
 
     def __init__(self, n_seeds: int, config, n_train: int, device: torch.device):
         import torch  # only the training loop makes one
@@ -256,7 +265,8 @@ class LabelWave(SelectionProtocol):
 class FinalState(SelectionProtocol):
     """No selection: the state after the whole budget."""
 
-    title, colour = "no selection", "#999999"
+    title, legend, colour, marker = "no selection", "no selection (final state)", "#999999", "s"
+    line = {"linewidth": 4.5, "markersize": 7.5, "zorder": 2.4}  # widest, under the others
 
     def chosen(self, s: int, epoch: int, step: int, state: StateFn) -> dict | None:
         return {"epoch": epoch, "step": step, "state": state()}

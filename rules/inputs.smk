@@ -140,10 +140,13 @@ def comparison_inputs(noise):
 def fig10_inputs(wildcards):
     """rules/figures.smk fig10: every noise type's agreement table and the K fits."""
     base = f"{RESULTS}/{wildcards.dataset}"
-    return {
+    inputs = {
         "agreement": [f"{base}/agreement/{noise}.csv" for noise in noise_types(wildcards.dataset)],
         "fits": [f"{base}/analytic/{noise}_fit.csv" for noise in SPREAD_NOISES],
     }
+    if level_names(wildcards.dataset, "concentrated"):  # for the figure only: the realised gamma of each k
+        inputs["concentrated_tables"] = train_tables(wildcards.dataset, "concentrated")
+    return inputs
 
 
 def fig12_inputs(wildcards):
@@ -154,6 +157,9 @@ def fig12_inputs(wildcards):
         inputs[f"{noise}_tables"] = train_tables(wildcards.dataset, noise)
         inputs[f"{noise}_knn"] = f"{base}/knn/{noise}.csv"
         inputs[f"{noise}_analytic"] = f"{base}/analytic/{noise}_realised.csv"
+    if "0.00" in level_names(wildcards.dataset, "random"):  # for the figure only: the clean point (gamma 0)
+        inputs["clean_table"] = f"{base}/train/random/0.00.csv"
+        inputs["clean_knn"] = f"{base}/knn/random.csv"
     return inputs
 
 

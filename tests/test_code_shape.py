@@ -64,7 +64,7 @@ def test_no_block_of_six_lines_is_repeated_in_the_library():
 
 REPO = LIBRARY.parent
 #: The modules that hold the science: they take plain arguments and know nothing of the workflow's configuration.
-SCIENCE = ["data.py", "noise.py", "probability.py", "models.py", "training.py", "device.py", "analytic", "knn.py", "agreement.py",
+SCIENCE = ["data.py", "noise.py", "checks.py", "models.py", "training.py", "device.py", "analytic", "knn.py", "agreement.py",
            "plots", "selection.py", "appendix_a.py", "seed_stack.py", "augment.py"]
 
 

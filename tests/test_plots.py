@@ -22,7 +22,7 @@ from matplotlib.container import ErrorbarContainer  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from labelnoise import io  # noqa: E402
-from labelnoise.plots.common import NOISE_NAMES, label_palette, noise_colour, seed_count_text  # noqa: E402
+from labelnoise.plots.common import NOISE_NAMES, REALISED_LABEL, label_palette, noise_colour, seed_count_text  # noqa: E402
 from labelnoise.plots.fig1 import embed_2d, plot_fig1_embedding  # noqa: E402
 from labelnoise.plots.fig2_fig3 import plot_fig2_softmax_examples  # noqa: E402
 from labelnoise.plots.fig4 import plot_fig4_noise_types  # noqa: E402
@@ -226,6 +226,35 @@ def test_embedding_panels_colour_points_by_noisy_label():
     assert legend_labels == [str(label) for label in range(N_LABELS)]
 
 
+#: Machado, Oliveira & Fernandes (2009), full severity, on linear RGB: how protanopes and deuteranopes see a colour.
+COLOUR_VISION = {
+    "normal": np.eye(3),
+    "protanopia": np.array([[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216], [-0.003882, -0.048116, 1.051998]]),
+    "deuteranopia": np.array([[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413], [-0.01182, 0.04294, 0.968881]]),
+}
+
+
+def _cielab(rgb, vision: np.ndarray) -> np.ndarray:
+    """CIELAB (D65) of an sRGB colour as seen with ``vision``."""
+    rgb = np.asarray(rgb, dtype=float)
+    linear = np.clip(vision @ np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4), 0, 1)
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ linear
+    t = xyz / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(t > 0.008856, np.cbrt(t), 7.787 * t + 16 / 116)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def test_label_palette_has_ten_distinct_colours_for_colour_blind_readers():
+    palette = label_palette(N_LABELS)
+    assert len({matplotlib.colors.to_hex(colour) for colour in palette}) == N_LABELS
+    # seaborn's "colorblind" (the old palette): 4/6 at delta E 21, 0/9 at 26; its closest pair 11 for deuteranopes
+    for name, vision in COLOUR_VISION.items():
+        lab = [_cielab(colour, vision) for colour in palette]
+        closest = min(np.linalg.norm(a - b) for i, a in enumerate(lab) for b in lab[i + 1:])
+        assert closest > (22 if name == "normal" else 15), (name, closest)
+    assert len({matplotlib.colors.to_hex(colour) for colour in label_palette(12)}) == 12
+
+
 def test_softmax_grid_marks_only_the_ground_truth_bar():
     rows = synthetic_softmax_rows(n_examples=3)
     fig = plot_fig2_softmax_examples(rows)
@@ -251,7 +280,16 @@ def test_softmax_grid_with_class_names_and_ragged_rows():
     names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
     fig = plot_fig2_softmax_examples(rows, class_names=names)
     assert len(fig.axes) == 4 + 2 + 4
-    assert [t.get_text() for t in fig.axes[-1].get_xticklabels()] == names
+    named = [[t.get_text() for t in ax.get_xticklabels()] == names for ax in fig.axes]
+    # the last row, and the first (above a shorter row) name the classes; the short middle row needs no names
+    assert named == [True] * 4 + [False] * 2 + [True] * 4
+    assert all(t.get_rotation() == 90 for t in fig.axes[0].get_xticklabels())
+    # Fig. 3: three rows of examples, then the clean/noisy-region pair; the row above the pair names the classes too
+    region = dict(title="region", softmax=rows[0]["softmax"][:2], true_labels=rows[0]["true_labels"][:2],
+                  subtitles=["clean region", "noisy region"])
+    fig = plot_fig2_softmax_examples(synthetic_softmax_rows(n_examples=4) + [region], class_names=names)
+    named = [[t.get_text() for t in ax.get_xticklabels()] == names for ax in fig.axes]
+    assert named == [False] * 8 + [True] * 4 + [True] * 2
     with pytest.raises(ValueError, match="class_names"):
         plot_fig2_softmax_examples(rows, class_names=names[:5])
 
@@ -276,6 +314,10 @@ def test_noise_types_points_equal_aggregated_means(train):
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend[:3] == ["locally concentrated noise", "random noise", "flip noise"]
     assert "10 seeds" in fig.legends[0].get_title().get_text() or "4 seeds" in fig.legends[0].get_title().get_text()
+    # the x axes are the realised noise, not the nominal gamma of Figs. 5-7: said once, under the panels
+    assert all(ax.get_xlabel() == REALISED_LABEL for ax in fig.axes)
+    note = " ".join(fig.legends[0].get_title().get_text().split())
+    assert "realised noise" in note and r"not the nominal $\gamma$ of Figs. 5-7" in note
     # the concentrated panel alone carries the prediction a0 (1 - gamma), a0 the clean CNN's accuracy
     dashed = [line for line in fig.axes[0].get_lines() if line.get_linestyle() == "--"]
     assert len(dashed) == 1
@@ -367,6 +409,126 @@ def test_save_figure_writes_pdf_and_png(tmp_path, train):
     assert target.stat().st_size > 1000
     png = target.with_suffix(".png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _fig13_inputs():
+    """Fig. 13's curves and flip decisions, Label Wave equal to the final state wherever it 'found no minimum'."""
+    from labelnoise.selection import PROTOCOLS
+
+    rows, decisions = [], []
+    for noise, gammas in (("random", [0.0, 0.4, 0.8]), ("flip", [0.3, 0.45, 0.6])):
+        for protocol in PROTOCOLS:
+            for gamma in gammas:
+                accuracy = 0.9 - gamma / 2 - (0.1 if protocol in ("label_wave", "final") else 0.0)
+                rows.append(dict(noise=noise, protocol=protocol, nominal_gamma=gamma, n_seeds=2, test_acc_mean=accuracy,
+                                 test_acc_std=0.01, fitted_K=5, rmse=0.05, analytic_acc=accuracy + 0.02))
+                if noise == "flip":
+                    decisions.append(dict(protocol=protocol, nominal_gamma=gamma, true_label=accuracy,
+                                          counterpart=1 - accuracy))
+    return pd.DataFrame(rows), pd.DataFrame(decisions)
+
+
+def test_fig13_fits_the_flip_levels_and_keeps_label_wave_visible_over_the_final_state():
+    from labelnoise.plots.fig13 import plot_fig13_selection
+
+    curves, decisions = _fig13_inputs()
+    fig = plot_fig13_selection(curves, decisions, "toy")
+    for ax in fig.axes[1:]:  # (b) flip accuracy, (c) flip decisions: the levels 0.3-0.6 and a small margin
+        low, high = ax.get_xlim()
+        assert 0.25 <= low < 0.3 and 0.6 < high <= 0.65
+    low, high = fig.axes[0].get_xlim()
+    assert -0.1 <= low < 0 and 0.8 < high <= 0.9
+    for ax in fig.axes[1:]:
+        wave = next(line for line in ax.get_lines() if line.get_color() == "#0072B2" and line.get_linestyle() == "-")
+        final = next(line for line in ax.get_lines() if line.get_color() == "#999999" and line.get_linestyle() == "-")
+        np.testing.assert_allclose(wave.get_ydata(), final.get_ydata())  # the same points...
+        assert wave.get_zorder() > final.get_zorder() and wave.get_linewidth() < final.get_linewidth() / 2  # ...both seen
+        assert final.get_marker() != wave.get_marker()
+    legend = " ".join(text.get_text() for text in fig.axes[1].get_legend().get_texts())
+    assert "final state where it finds no minimum" in legend
+
+
+def _fig10_inputs():
+    """Fig. 10's per-K agreement and its effective-K table for random noise and concentrated noise (levels k)."""
+    levels = {"random": [("0.00", 0.0), ("0.40", 0.4), ("0.80", 0.8)], "concentrated": [("10", 0.1), ("5", 0.2), ("2", 0.5)]}
+    per_k, best = [], []
+    for noise, pairs in levels.items():
+        for level, gamma in pairs:
+            for k in (1, 5, 25):
+                per_k.append(dict(noise=noise, level=level, nominal_gamma=gamma, K=k, agreement_mean=0.9 - gamma / 2,
+                                  chance_agreement_mean=0.8 - gamma / 2))
+            best.append(dict(noise=noise, level=level, nominal_gamma=gamma, effective_K=5, K_at_grid_edge=False,
+                             fitted_K=5.0 if noise == "random" else np.nan, agreement_mean=0.9 - gamma / 2,
+                             agreement_std=0.01, chance_agreement_mean=0.8 - gamma / 2, same_wrong_label_mean=0.3,
+                             cnn_accuracy_mean=0.9 - gamma / 2))  # the accuracy on the agreement, as often measured
+    return pd.DataFrame(per_k), pd.DataFrame(best)
+
+
+def test_fig10_names_cluster_counts_and_draws_the_accuracy_over_the_agreement():
+    from labelnoise.plots.fig10 import plot_fig10_agreement
+
+    per_k, best = _fig10_inputs()
+    realised = pd.DataFrame({"noise": "concentrated", "level": ["10", "5", "2"], "realised_gamma_mean": [0.11, 0.22, 0.5]})
+    fig = plot_fig10_agreement(per_k, best, realised)
+    top_random, top_concentrated, bottom_random, bottom_concentrated = fig.axes[0], fig.axes[1], fig.axes[2], fig.axes[3]
+    assert "nominal" in bottom_random.get_xlabel()
+    assert bottom_concentrated.get_xlabel().startswith("k clusters per class")
+    assert [t.get_text() for t in bottom_concentrated.get_xticklabels()] == ["10", "5", "2"]
+    legend = [t.get_text() for t in top_concentrated.get_legend().get_texts()]
+    assert legend[0] == r"k = 10 (realised $\gamma$ = 0.11)" and not any("nominal" in entry for entry in legend)
+    for ax in (bottom_random, bottom_concentrated):
+        accuracy = next(line for line in ax.get_lines() if line.get_gid() == "cnn_accuracy")
+        agreement = next(c for c in _errorbar_containers(ax)).lines[0]
+        np.testing.assert_allclose(np.asarray(accuracy.get_ydata(), float), np.asarray(agreement.get_ydata(), float))
+        assert accuracy.get_zorder() > agreement.get_zorder() and accuracy.get_linestyle() != agreement.get_linestyle()
+    # without the realised gamma the legend names k alone
+    legend = [t.get_text() for t in plot_fig10_agreement(per_k, best).axes[1].get_legend().get_texts()]
+    assert legend[0] == "k = 10"
+
+
+def test_fig8_fits_the_distance_axis_to_the_data_and_says_what_lies_past_it():
+    from labelnoise.plots.fig8_fig9 import plot_fig8_preferred_k
+
+    rng = np.random.default_rng(0)
+    k_values = [10, 20, 30]
+    # CIFAR-10's shape: the bars end near 0.2, a few samples lie far out (up to 0.4)
+    distance = np.concatenate([np.minimum(rng.exponential(0.03, 3996), 0.2), [0.3, 0.33, 0.36, 0.4]])
+    fig = plot_fig8_preferred_k(rng.choice(k_values, 4000), distance, k_values, "toy", paper_median=0.143123)
+    ax = fig.axes[1]
+    assert 0.2 <= ax.get_xlim()[1] <= 0.22
+    paper = next(line for line in ax.get_lines() if line.get_gid() == "paper_median")
+    assert paper.get_xdata()[0] == pytest.approx(0.143123)
+    text = " ".join(t.get_text() for t in ax.texts)
+    assert "4 samples (0.10%) past the axis" in text and "up to 0.4" in text
+    assert sum(patch.get_height() for patch in ax.patches) == pytest.approx(0.999)  # fractions of all samples
+    # distances far below the paper's median: the paper's value is named, its place said, nothing past the axis
+    fig = plot_fig8_preferred_k([10] * 300, rng.uniform(0, 0.06, 300), k_values, "toy", paper_median=0.143123)
+    ax = fig.axes[1]
+    assert ax.get_xlim()[1] < 0.065 and not [line for line in ax.get_lines() if line.get_gid() == "paper_median"]
+    text = " ".join(t.get_text() for t in ax.texts)
+    assert "0.143123" in text and "right of this axis" in text and "past the axis" not in text
+
+
+def test_fig12_starts_instance_noise_at_the_clean_nets_and_fits_the_axis():
+    from labelnoise.plots.fig12 import plot_fig12_realised_noise
+
+    table = pd.DataFrame({"noise": "instance", "level": ["0.20", "0.40"], "realised_gamma_mean": [0.2, 0.4],
+                          "test_acc_mean": [0.9, 0.85], "test_acc_std": [0.01, 0.01], "n_seeds": 2, "knn_acc": [0.92, 0.8],
+                          "analytic_acc": [0.99, 0.9], "analytic_K": 21, "knn_K": 11})
+    ax = plot_fig12_realised_noise(table, "toy").axes[0]
+    low, high = ax.get_xlim()
+    assert 0.15 <= low < 0.2 and 0.4 < high <= 0.45
+    clean = {"test_acc_mean": 0.96, "test_acc_std": 0.005, "n_seeds": 2, "knn_acc": 0.97}
+    ax = plot_fig12_realised_noise(table, "toy", clean).axes[0]
+    cnn = _errorbar_containers(ax)[0].lines[0]
+    np.testing.assert_allclose(np.asarray(cnn.get_xdata(), float), [0.0, 0.2, 0.4])
+    np.testing.assert_allclose(np.asarray(cnn.get_ydata(), float), [0.96, 0.9, 0.85])
+    knn = next(line for line in ax.get_lines() if line.get_gid() == "knn")
+    np.testing.assert_allclose(np.asarray(knn.get_ydata(), float), [0.97, 0.92, 0.8])
+    theory = next(line for line in ax.get_lines() if line.get_gid() == "analytic")
+    assert len(theory.get_xdata()) == 2  # Eq. 6 with a realised matrix: only where there is noise
+    low, high = ax.get_xlim()
+    assert -0.05 <= low < 0 and 0.4 < high <= 0.45
 
 
 # ---------------------------------------------------------------------------

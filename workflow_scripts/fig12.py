@@ -5,7 +5,7 @@ from labelnoise.config import noise_levels
 from labelnoise.io import load_csv, save_csv, save_figure
 from labelnoise.plots.fig12 import plot_fig12_realised_noise
 from labelnoise.runtime import job_logger
-from labelnoise.summary import class_conditional_comparison
+from labelnoise.summary import class_conditional_comparison, knn_baseline
 from labelnoise.tables import aggregate_over_seeds, load_train_tables
 from labelnoise.records import write_records
 
@@ -19,7 +19,15 @@ table = class_conditional_comparison(
     load_csv(snakemake.input.random_fit),
 )
 save_csv(snakemake.output.table, table)
-save_figure(plot_fig12_realised_noise(table, snakemake.wildcards.dataset), snakemake.output.pdf)
+clean = None  # figure only: the nets and the K-NN on clean labels (random noise at 0.00), where trained
+if "clean_table" in snakemake.input.keys():
+    nets = aggregate_over_seeds(load_train_tables([snakemake.input.clean_table])).iloc[0]
+    knn_k = int(table["knn_K"].iloc[0])  # the K of the K-NN curve drawn, where the clean level has it
+    _, knn_acc = knn_baseline(load_csv(snakemake.input.clean_knn, dtype={"level": str}), str(nets["level"]), knn_k)
+    clean = {"test_acc_mean": nets["test_acc_mean"], "test_acc_std": nets["test_acc_std"], "n_seeds": nets["n_seeds"],
+             "knn_acc": knn_acc}
+    log.info("clean labels (figure only): CNN %.4f, K-NN %.4f", clean["test_acc_mean"], knn_acc)
+save_figure(plot_fig12_realised_noise(table, snakemake.wildcards.dataset, clean), snakemake.output.pdf)
 for row in table.itertuples():
     log.info("%s %s (realised %.3f): CNN %.4f, K-NN %.4f, class-conditional theory at K = %d %.4f", row.noise, row.level,
              row.realised_gamma_mean, row.test_acc_mean, row.knn_acc, row.analytic_K, row.analytic_acc)

@@ -96,10 +96,18 @@ def noise_colour(noise: str) -> str:
     return NOISE_COLOURS.get(noise, OTHER_NOISE_COLOUR)
 
 
+#: Ten distinct colour-blind safe colours, one per class label (Fig. 1): Paul Tol's "muted" scheme (nine colours)
+#: and black. Seaborn's "colorblind" has ten entries but two blues (labels 0, 9) and two pinks (4, 6) that read
+#: as one colour in a scatter plot; here every pair stays apart in CIELAB under protan-, deuteran- and tritanopia
+#: (Machado et al. 2009: delta E >= 15) as with normal vision (>= 22).
+LABEL_COLOURS: tuple[str, ...] = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677",
+                                  "#882255", "#AA4499", "#000000")
+
+
 def label_palette(n_labels: int) -> list:
-    """Qualitative colour-blind palette with one colour per class label (Fig. 1)."""
-    if n_labels <= 10:
-        return sns.color_palette("colorblind", 10)[:n_labels]
+    """Qualitative colour-blind palette with one distinct colour per class label (Fig. 1); husl past ten labels."""
+    if n_labels <= len(LABEL_COLOURS):
+        return [mcolors.to_rgb(colour) for colour in LABEL_COLOURS[:n_labels]]
     return sns.color_palette("husl", n_labels)
 
 
@@ -141,16 +149,17 @@ def single_value(frame: pd.DataFrame, column: str, what: str) -> str:
     return str(values[0])
 
 
-def draw_mean_std(ax, summary: pd.DataFrame, x_column: str, colour: str, label: str):
-    """Mean test accuracy with +-1 std error bars and a faint band; returns the ErrorbarContainer."""
+def draw_mean_std(ax, summary: pd.DataFrame, x_column: str, colour: str, label: str, **style):
+    """Mean test accuracy with +-1 std error bars and a faint band; returns the ErrorbarContainer.
+
+    ``style`` overrides the errorbar's keywords (marker, markersize, linewidth, zorder, ...)."""
     summary = summary.sort_values(x_column)
     x = summary[x_column].to_numpy(dtype=float)
     mean = summary["test_acc_mean"].to_numpy(dtype=float)
     std = summary["test_acc_std"].to_numpy(dtype=float)
     ax.fill_between(x, mean - std, np.minimum(mean + std, ACCURACY_LIMITS[1]), color=colour, alpha=0.15, linewidth=0)
-    container = ax.errorbar(
-        x, mean, yerr=std, color=colour, marker="o", markersize=4.5, capsize=2.5, elinewidth=1.1, label=label, zorder=3
-    )
+    style = dict(dict(marker="o", markersize=4.5, capsize=2.5, elinewidth=1.1, zorder=3), **style)
+    container = ax.errorbar(x, mean, yerr=std, color=colour, label=label, **style)
     container.lines[0].set_gid("experimental_mean")
     return container
 
@@ -161,6 +170,18 @@ def seed_count_text(summary: pd.DataFrame) -> str:
     if low != high:
         return f"{low}-{high} seeds"
     return f"{low} seed" + ("s" if low != 1 else "")
+
+
+#: Share of the span of the levels drawn left on either side of the first and last (at least LEVEL_MARGIN_MIN).
+LEVEL_MARGIN = 0.06
+LEVEL_MARGIN_MIN = 0.02
+
+
+def level_limits(levels) -> tuple[float, float]:
+    """x limits that fit the noise levels drawn, with a small margin either side (Figs. 10, 12, 13)."""
+    low, high = float(np.min(levels)), float(np.max(levels))
+    margin = max(LEVEL_MARGIN * (high - low), LEVEL_MARGIN_MIN)
+    return low - margin, high + margin
 
 
 def format_accuracy_axis(ax, show_label: bool = True) -> None:

@@ -8,11 +8,15 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from labelnoise.plots.common import ACCURACY_LIMITS, NOISE_NAMES, k_ticks, noise_colour, paper_rc
+from labelnoise.plots.common import ACCURACY_LIMITS, NOISE_NAMES, k_ticks, level_limits, noise_colour, paper_rc
 from labelnoise.tables import require_columns
 
 #: Levels drawn per noise type in the top row: the lowest, middle and highest noise.
 LEVELS_SHOWN = 3
+#: The CNN's accuracy in the bottom row: over the agreement line it may lie on, thin, dotted, open squares.
+CNN_ACCURACY_STYLE = dict(color="0.35", marker="s", markersize=4.5, markerfacecolor="white", markeredgewidth=1.0,
+                          linestyle=":", linewidth=1.3, zorder=3.5)
+
 
 
 def shown_levels(levels: pd.DataFrame) -> list[str]:
@@ -22,21 +26,24 @@ def shown_levels(levels: pd.DataFrame) -> list[str]:
     return [ordered[i] for i in picks]
 
 
-def _level_text(level: str, gamma: float) -> str:
-    """A legend entry for a level: its gamma; k clusters (concentrated) or a label set's name (human) beside it."""
+def _level_text(level: str, gamma: float, realised: dict[str, float]) -> str:
+    """A legend entry for a level: its gamma; k clusters per class (concentrated, with the realised gamma where
+    ``realised`` has it) or a label set's name (human) beside it."""
     if level == f"{gamma:.2f}":
         return rf"$\gamma$ = {gamma:.2f}"
-    return rf"{'k = ' if level.isdigit() else ''}{level} ($\gamma$ = {gamma:.2f})"
+    if level.isdigit():
+        return rf"k = {level} (realised $\gamma$ = {realised[level]:.2f})" if level in realised else f"k = {level}"
+    return rf"{level} ($\gamma$ = {gamma:.2f})"
 
 
-def _draw_agreement_vs_k(ax, rows: pd.DataFrame, best: pd.DataFrame, colour_of: dict[str, tuple]) -> None:
+def _draw_agreement_vs_k(ax, rows: pd.DataFrame, best: pd.DataFrame, colour_of: dict[str, tuple],
+                         realised: dict[str, float]) -> None:
     """Top row: the agreement (solid) and the agreement expected by chance (dashed) against K, one colour per level."""
     for level, colour in colour_of.items():
         curve = rows[rows["level"] == level].sort_values("K")
         gamma = curve["nominal_gamma"].iloc[0]
         ax.plot(curve["K"], curve["agreement_mean"], color=colour, marker="o", markersize=3.5, linewidth=1.6,
-                label=_level_text(level, gamma),
-                gid="agreement")
+                label=_level_text(level, gamma, realised), gid="agreement")
         ax.plot(curve["K"], curve["chance_agreement_mean"], color=colour, linestyle="--", linewidth=1.1, gid="chance")
         effective = best[best["level"] == level].iloc[0]
         ax.plot([effective["effective_K"]], [effective["agreement_mean"]], marker="*", markersize=12, zorder=4,
@@ -57,17 +64,27 @@ def _draw_agreement_vs_k(ax, rows: pd.DataFrame, best: pd.DataFrame, colour_of: 
 
 
 def _draw_vs_noise(ax, best: pd.DataFrame, colour: str) -> None:
-    """Bottom row: at the effective K of every level, the agreement, chance, and the CNN's errors the K-NN shares."""
+    """Bottom row: at the effective K of every level, the agreement, chance, and the CNN's errors the K-NN shares.
+
+    The CNN's accuracy is drawn last, thin and dotted with open squares, so that it stays visible where it lies on
+    the agreement. Concentrated noise's levels are cluster counts k: its x axis spans them at x = 1/k, ticked with k.
+    """
     best = best.sort_values("nominal_gamma")
     x = best["nominal_gamma"].to_numpy(float)
     ax.errorbar(x, best["agreement_mean"], yerr=best["agreement_std"], color=colour, marker="o", markersize=4,
                 capsize=2.5, label="agreement at the effective K", gid="agreement_best")
     ax.plot(x, best["chance_agreement_mean"], color=colour, linestyle="--", linewidth=1.2)
     ax.plot(x, best["same_wrong_label_mean"], color="black", marker="v", markersize=4, linewidth=1.1)
-    ax.plot(x, best["cnn_accuracy_mean"], color="0.55", marker="s", markersize=3.5, linewidth=1.0)
-    ax.set_xlim(-0.02, 1.02)
+    ax.plot(x, best["cnn_accuracy_mean"], gid="cnn_accuracy", **CNN_ACCURACY_STYLE)
     ax.set_ylim(*ACCURACY_LIMITS)
-    ax.set_xlabel(r"noise level $\gamma$ (nominal)")
+    if best["level"].astype(str).str.isdigit().all():  # concentrated noise: k clusters per class, one relabelled
+        ax.set_xlim(*level_limits(x))
+        ax.set_xticks(x)
+        ax.set_xticklabels(best["level"].astype(str))
+        ax.set_xlabel("k clusters per class (one relabelled; at x = 1/k)")
+    else:
+        ax.set_xlim(-0.02, 1.02)
+        ax.set_xlabel(r"noise level $\gamma$ (nominal)")
 
 
 def _bottom_legend() -> list[Line2D]:
@@ -76,11 +93,19 @@ def _bottom_legend() -> list[Line2D]:
         Line2D([], [], color="0.25", marker="o", markersize=4, label="agreement at the effective K (mean ± std)"),
         Line2D([], [], color="0.25", linestyle="--", label="by chance (independent given the class)"),
         Line2D([], [], color="black", marker="v", markersize=4, label="CNN errors where the K-NN has the same wrong label"),
-        Line2D([], [], color="0.55", marker="s", markersize=3.5, label="CNN accuracy"),
+        Line2D([], [], label="CNN accuracy", **CNN_ACCURACY_STYLE),
     ]
 
 
-def plot_fig10_agreement(per_k: pd.DataFrame, best: pd.DataFrame) -> Figure:
+def _realised_of(realised: pd.DataFrame | None, noise: str) -> dict[str, float]:
+    """Level -> realised gamma of one noise type (empty without ``realised``)."""
+    if realised is None:
+        return {}
+    rows = realised[realised["noise"] == noise]
+    return dict(zip(rows["level"].astype(str), rows["realised_gamma_mean"].astype(float)))
+
+
+def plot_fig10_agreement(per_k: pd.DataFrame, best: pd.DataFrame, realised: pd.DataFrame | None = None) -> Figure:
     """Fig. 10: CNN vs K-NN agreement per test sample, one column per noise type.
 
     Top: agreement against K at a low, a middle and a high noise level (solid),
@@ -92,7 +117,10 @@ def plot_fig10_agreement(per_k: pd.DataFrame, best: pd.DataFrame) -> Figure:
     the CNN's errors on which the K-NN predicts the same wrong label, and the
     CNN's accuracy.  ``per_k`` and ``best`` come from
     :func:`labelnoise.agreement.agreement_over_seeds` and
-    :func:`labelnoise.agreement.effective_k_table`.
+    :func:`labelnoise.agreement.effective_k_table`; ``realised`` (optional:
+    ``noise``, ``level``, ``realised_gamma_mean``, e.g. the training tables
+    aggregated over seeds) gives the realised gamma of the concentrated levels,
+    whose levels are k clusters per class.
     """
     require_columns(per_k, ["noise", "level", "nominal_gamma", "K", "agreement_mean", "chance_agreement_mean"], "agreement")
     require_columns(best, ["noise", "level", "effective_K", "fitted_K", "agreement_mean", "same_wrong_label_mean"], "fig10")
@@ -103,7 +131,8 @@ def plot_fig10_agreement(per_k: pd.DataFrame, best: pd.DataFrame) -> Figure:
             rows, noise_best = per_k[per_k["noise"] == noise], best[best["noise"] == noise]
             levels = shown_levels(rows)
             shades = plt.get_cmap("plasma")(np.linspace(0.05, 0.75, len(levels)))
-            _draw_agreement_vs_k(axes[0, column], rows, noise_best, dict(zip(levels, map(tuple, shades))))
+            _draw_agreement_vs_k(axes[0, column], rows, noise_best, dict(zip(levels, map(tuple, shades))),
+                                 _realised_of(realised, noise))
             _draw_vs_noise(axes[1, column], noise_best, noise_colour(noise))
             axes[0, column].set_title(f"({chr(ord('a') + column)}) {NOISE_NAMES.get(noise, noise)}")
         axes[0, 0].set_ylabel("agreement with K-NN (share of test samples)")

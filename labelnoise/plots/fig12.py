@@ -9,21 +9,29 @@ from matplotlib.figure import Figure
 
 from labelnoise import noise_types
 from labelnoise.plots.common import (
-    ACCURACY_LIMITS, KNN_STYLE, NOISE_LEVEL_LIMITS, NOISE_NAMES, REALISED_LABEL, draw_mean_std, format_accuracy_axis,
+    ACCURACY_LIMITS, KNN_STYLE, NOISE_NAMES, REALISED_LABEL, draw_mean_std, format_accuracy_axis, level_limits,
     noise_colour, paper_rc,
 )
 from labelnoise.tables import require_columns
 
 
-def _draw_instance(ax, rows: pd.DataFrame) -> None:
-    """Accuracy against the realised noise level: the CNN (mean +- std), the K-NN baseline, the class-conditional theory."""
+def _draw_instance(ax, rows: pd.DataFrame, clean: dict | None = None) -> None:
+    """Accuracy against the realised noise level: the CNN (mean +- std), the K-NN baseline, the class-conditional theory;
+    with ``clean``, the CNN and the K-NN on clean labels (gamma 0) start their curves."""
     rows = rows.sort_values("realised_gamma_mean")
-    x = rows["realised_gamma_mean"].to_numpy(float)
-    draw_mean_std(ax, rows, "realised_gamma_mean", noise_colour("instance"), "CNN (mean ± std)")
-    ax.plot(x, rows["knn_acc"], label=f"K-NN on clean features, K = {int(rows['knn_K'].iloc[0])}", gid="knn", **KNN_STYLE)
-    ax.plot(x, rows["analytic_acc"], color="black", linewidth=1.8, marker="D", markersize=4, gid="analytic",
+    cnn, knn = rows, rows
+    if clean is not None:
+        start = pd.DataFrame([dict(clean, realised_gamma_mean=0.0)])
+        cnn = pd.concat([start, rows], ignore_index=True)
+        knn = cnn.dropna(subset=["knn_acc"])
+    cnn_label = "CNN (mean ± std)" + ("; at 0 the nets trained on clean labels" if clean is not None else "")
+    draw_mean_std(ax, cnn, "realised_gamma_mean", noise_colour("instance"), cnn_label)
+    ax.plot(knn["realised_gamma_mean"], knn["knn_acc"], label=f"K-NN on clean features, K = {int(rows['knn_K'].iloc[0])}",
+            gid="knn", **KNN_STYLE)
+    ax.plot(rows["realised_gamma_mean"], rows["analytic_acc"], color="black", linewidth=1.8, marker="D", markersize=4,
+            gid="analytic",
             label=f"class-conditional theory: Eq. 6 with the realised P(noisy | clean), K = {int(rows['analytic_K'].iloc[0])}")
-    ax.set_xlim(*NOISE_LEVEL_LIMITS)
+    ax.set_xlim(*level_limits(cnn["realised_gamma_mean"]))
     ax.set_xlabel(REALISED_LABEL)
     format_accuracy_axis(ax)
 
@@ -45,7 +53,7 @@ def _draw_human(ax, rows: pd.DataFrame) -> None:
     ax.set_xlabel("human label set")
 
 
-def plot_fig12_realised_noise(table: pd.DataFrame, dataset: str) -> Figure:
+def plot_fig12_realised_noise(table: pd.DataFrame, dataset: str, clean: dict | None = None) -> Figure:
     """Fig. 12: where the paper's class-conditional theory (Eq. 6) meets noise that is not class-conditional.
 
     One panel per noise type present in ``table``
@@ -53,6 +61,9 @@ def plot_fig12_realised_noise(table: pd.DataFrame, dataset: str) -> Figure:
     noise as accuracy against the realised noise level, human labels as one
     group of bars per label set.  The theory's curve uses the realised
     transition matrix of the noisy labels and the K fitted to random noise.
+    ``clean`` (optional: ``test_acc_mean``, ``test_acc_std``, ``n_seeds`` of
+    the nets trained on clean labels, ``knn_acc`` of the K-NN with them, NaN
+    if not run) adds the clean point, gamma 0, to the instance panel's curves.
     """
     require_columns(table, ["noise", "level", "realised_gamma_mean", "test_acc_mean", "test_acc_std", "knn_acc",
                             "analytic_acc", "analytic_K", "knn_K"], "Fig. 12 table")
@@ -62,8 +73,10 @@ def plot_fig12_realised_noise(table: pd.DataFrame, dataset: str) -> Figure:
     with plt.rc_context(paper_rc()):
         fig, axes = plt.subplots(1, len(noises), figsize=(5.6 * len(noises), 5.2), squeeze=False, layout="constrained")
         for index, (ax, noise) in enumerate(zip(axes[0], noises)):
-            draw = _draw_instance if noise == "instance" else _draw_human
-            draw(ax, table[table["noise"] == noise])
+            if noise == "instance":
+                _draw_instance(ax, table[table["noise"] == noise], clean)
+            else:
+                _draw_human(ax, table[table["noise"] == noise])
             letter = f"({chr(ord('a') + index)}) " if len(noises) > 1 else ""
             ax.set_title(f"{letter}{dataset}: {NOISE_NAMES[noise]}")
         for ax in axes[0]:  # below each panel, where it hides no data

@@ -7,45 +7,48 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from labelnoise.plots.common import (
-    GAMMA_LABEL, NOISE_LEVEL_LIMITS, NOISE_NAMES, draw_mean_std, format_accuracy_axis, paper_rc, seed_count_text,
+    GAMMA_LABEL, NOISE_NAMES, draw_mean_std, format_accuracy_axis, level_limits, paper_rc, seed_count_text,
 )
 from labelnoise.selection import PROTOCOLS
 from labelnoise.tables import require_columns
 
-#: Colour and legend name of each selection protocol (Okabe-Ito, distinct from the noise colours' use here).
-PROTOCOL_STYLE: dict[str, tuple[str, str]] = {
-    "clean_val": ("#000000", "clean validation (the paper's)"),
-    "noisy_val": ("#D55E00", "noisy validation"),
-    "label_wave": ("#0072B2", "Label Wave (no validation data)"),
-    "final": ("#999999", "no selection (final state)"),
-}
+def _marker(protocol: str, marker: str) -> str:
+    """The protocol's own marker for its accuracy points (the final state's squares, wide under the others)."""
+    return PROTOCOLS[protocol].marker if marker == "o" else marker
+
+
+def _style(protocol: str) -> tuple[str, str, dict]:
+    """Colour, legend name and line style of a registered protocol (labelnoise.selection)."""
+    drawn = PROTOCOLS[protocol]
+    return drawn.colour, drawn.legend or drawn.title, dict(drawn.line)
 
 
 def _draw_protocols(ax, rows: pd.DataFrame) -> None:
     """Each protocol's accuracy against gamma (mean +- std) and, dashed, the analytic K-NN at its fitted K."""
     for protocol in (p for p in PROTOCOLS if p in set(rows["protocol"])):
-        colour, name = PROTOCOL_STYLE[protocol]
+        colour, name, style = _style(protocol)
         mine = rows[rows["protocol"] == protocol].sort_values("nominal_gamma")
         fitted = mine["fitted_K"].dropna()
         label = name + (f": fitted K = {int(fitted.iloc[0])}, RMSE {mine['rmse'].iloc[0]:.3f}" if len(fitted) else "")
-        draw_mean_std(ax, mine, "nominal_gamma", colour, label)
+        draw_mean_std(ax, mine, "nominal_gamma", colour, label, marker=_marker(protocol, "o"), **style)
         if len(fitted):
-            ax.plot(mine["nominal_gamma"], mine["analytic_acc"], linestyle="--", color=colour, linewidth=1.2,
-                    gid=f"analytic_{protocol}")
-    ax.set_xlim(*NOISE_LEVEL_LIMITS)
+            ax.plot(mine["nominal_gamma"], mine["analytic_acc"], linestyle="--", color=colour,
+                    linewidth=min(style["linewidth"], 3.0) * 0.7, zorder=style["zorder"] - 0.5, gid=f"analytic_{protocol}")
+    ax.set_xlim(*level_limits(rows["nominal_gamma"]))
     ax.set_xlabel(GAMMA_LABEL)
 
 
 def _draw_flip_decisions(ax, decisions: pd.DataFrame) -> None:
     """Share of test predictions that are the true label (solid) or its flip counterpart (dotted), per protocol."""
     for protocol in (p for p in PROTOCOLS if p in set(decisions["protocol"])):
-        colour, name = PROTOCOL_STYLE[protocol]
+        colour, name, style = _style(protocol)
         mine = decisions[decisions["protocol"] == protocol].sort_values("nominal_gamma")
-        ax.plot(mine["nominal_gamma"], mine["true_label"], color=colour, marker="o", markersize=4, label=name,
-                gid=f"true_{protocol}")
-        ax.plot(mine["nominal_gamma"], mine["counterpart"], color=colour, marker="x", markersize=5, linestyle=":",
-                gid=f"counterpart_{protocol}")
+        ax.plot(mine["nominal_gamma"], mine["true_label"], color=colour, marker=_marker(protocol, "o"), label=name,
+                gid=f"true_{protocol}", **style)
+        ax.plot(mine["nominal_gamma"], mine["counterpart"], color=colour, marker=_marker(protocol, "x"), linestyle=":",
+                gid=f"counterpart_{protocol}", **dict(style, markersize=style["markersize"] + 1))
     ax.axvline(0.5, color="0.6", linewidth=0.8)
+    ax.set_xlim(*level_limits(decisions["nominal_gamma"]))
     ax.set_xlabel(r"flip noise level $\gamma$")
     ax.set_ylabel("share of test predictions")
     ax.set_ylim(0, 1.02)

@@ -89,6 +89,13 @@ def _check_rows(rows: list[dict]) -> int:
     return n_labels
 
 
+def _rows_with_names(rows: list[dict]) -> set[int]:
+    """The rows whose bar charts carry the (long, rotated) class names: the last row, and every row above a row of
+    fewer bar charts (Fig. 3's clean/noisy-region pair), whose other charts would otherwise have no names below."""
+    counts = [np.asarray(row["softmax"]).shape[0] for row in rows]
+    return {len(rows) - 1} | {index for index in range(len(rows) - 1) if counts[index + 1] < counts[index]}
+
+
 def plot_fig2_softmax_examples(rows: list[dict], class_names: list[str] | None = None) -> Figure:
     """Figs. 2/3: softmax outputs of noisy-label networks on single test images.
 
@@ -96,7 +103,9 @@ def plot_fig2_softmax_examples(rows: list[dict], class_names: list[str] | None =
     ``true_labels`` (n_examples,), optional ``noise`` for the bar colour and
     optional ``subtitles``, one caption per example), one bar chart per
     example; the ground-truth bar has a thick black edge, as in the paper.  The bars show how the softmax mirrors the local label
-    distribution: about 1 - gamma + gamma/L on the true label under random noise.
+    distribution: about 1 - gamma + gamma/L on the true label under random noise.  Short labels (digits) are
+    written under every chart; long class names, rotated, under the last row and under every row above a shorter
+    one (:func:`_rows_with_names`), so that every chart has the names at the foot of its column.
     """
     if not rows:
         raise ValueError("plot_fig2_softmax_examples needs at least one row")
@@ -108,12 +117,14 @@ def plot_fig2_softmax_examples(rows: list[dict], class_names: list[str] | None =
     n_cols = max(np.asarray(row["softmax"]).shape[0] for row in rows)
     long_names = class_names is not None and max(len(name) for name in class_names) > 2
     tick_labels = class_label_texts(class_names, n_labels)
+    named = _rows_with_names(rows) if long_names else set(range(n_rows))
     panel_width = max(1.9, 0.2 * n_labels + 0.4)
     row_height = 2.2
-    # The bottom row also holds the x tick labels: give it that much more height
-    # so that its bar charts are as tall as those of the other rows.
-    bottom_extra = 0.07 * max(len(name) for name in tick_labels) + 0.1 if long_names else 0.2
-    height_ratios = [row_height] * (n_rows - 1) + [row_height + bottom_extra]
+    # A row that holds rotated class names gets that much more height, so that its bar charts are as tall as
+    # those of the other rows; the bottom row also holds the "label" axis title of short names.
+    names_height = 0.07 * max(len(name) for name in tick_labels) + 0.1 if long_names else 0.0
+    height_ratios = [row_height + (names_height if index in named else 0.0) for index in range(n_rows)]
+    height_ratios[-1] += 0.0 if long_names else 0.2
 
     with plt.rc_context(paper_rc()):
         fig = plt.figure(figsize=(panel_width * n_cols + 0.6, sum(height_ratios) + 0.3), layout="constrained")
@@ -143,7 +154,7 @@ def plot_fig2_softmax_examples(rows: list[dict], class_names: list[str] | None =
                 ax.tick_params(axis="x", length=0, pad=2)
                 last_row = row_index == n_rows - 1
                 if long_names:
-                    ax.set_xticklabels(tick_labels if last_row else [], rotation=90, fontsize=9)
+                    ax.set_xticklabels(tick_labels if row_index in named else [], rotation=90, fontsize=9)
                 else:
                     ax.set_xticklabels(tick_labels, fontsize=8.5 if n_labels > 10 else 9.5)
                 if col_index == 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -16,6 +17,12 @@ from labelnoise.plots.common import (
     NOISE_LEVEL_LIMITS, NOISE_NAMES, REALISED_LABEL, draw_knn, draw_mean_std, format_accuracy_axis, knn_seed_means,
     noise_colour, paper_rc, seed_count_text, single_value,
 )
+
+
+#: Under the panels of Fig. 4: its x axis is not the one of Figs. 5-7.
+REALISED_NOTE = (r"x axes: the realised noise (share of training labels that differ from the clean ones), not the nominal "
+                 r"$\gamma$ of Figs. 5-7 (share re-drawn; random noise re-draws about 1/L of those to their own class, "
+                 r"so realised $\approx\gamma(1-1/L)$)")  # no space inside $...$: textwrap may break the line
 
 
 def plot_fig4_noise_types(
@@ -73,9 +80,11 @@ def plot_fig4_noise_types(
             handles.append(prediction)
         if knn_handle is not None:
             handles.append(knn_handle)
-        # One legend for all panels, below them, where it cannot hide data.
-        fig.legend(
+        # One legend for all panels, below them, where it cannot hide data; its title says what x is.
+        legend = fig.legend(
             handles=handles, loc="outside lower center", ncol=len(handles) if len(handles) <= 4 else 3, frameon=False,
-            title=f"test accuracy, mean ± std over {seed_count_text(summary[summary['noise'].isin(noises)])}",
+            title=f"test accuracy, mean ± std over {seed_count_text(summary[summary['noise'].isin(noises)])}\n"
+                  + textwrap.fill(REALISED_NOTE, width=45 * len(noises), break_on_hyphens=False),
         )
+        legend.get_title().set_multialignment("center")
     return fig
