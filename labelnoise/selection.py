@@ -155,6 +155,14 @@ def register_protocol(name: str) -> Callable[[type[SelectionProtocol]], type[Sel
     return decorate
 
 
+def check_reported(name: str) -> str:
+    """``name`` if it is a registered protocol measured for every noise type (one that may be reported)."""
+    reportable = [protocol for protocol, rule in PROTOCOLS.items() if rule.reportable]
+    if name not in reportable:
+        raise ValueError(f"{name!r} is not a selection protocol measured for every noise type; one of {reportable}")
+    return name
+
+
 class ScoreSelection(SelectionProtocol):
     """:func:`best_with_patience` online on one validation score for each seed (``score``), and the state it picks."""
 

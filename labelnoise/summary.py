@@ -26,7 +26,14 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "dataset", "noise", "level", "train_fraction", "nominal_gamma", "corrupted_fraction", "realised_gamma",
     "n_seeds", "cnn_acc_mean", "cnn_acc_std", "fitted_K", "analytic_acc_fitted_K",
     "knn_K", "knn_acc", "effective_K", "agreement", "chance_agreement", "paper_claim",
-) + tuple(f"{protocol}_{measure}" for protocol in PROTOCOLS for measure in ("acc_mean", "fitted_K", "rmse"))
+)
+#: Each registered selection protocol's columns in the summary (Fig. 13).
+PROTOCOL_MEASURES: tuple[str, ...] = ("acc_mean", "fitted_K", "rmse")
+
+
+def summary_columns() -> list[str]:
+    """The summary's columns: :data:`SUMMARY_COLUMNS`, then each registered protocol's :data:`PROTOCOL_MEASURES`."""
+    return list(SUMMARY_COLUMNS) + [f"{protocol}_{measure}" for protocol in PROTOCOLS for measure in PROTOCOL_MEASURES]
 
 
 def analytic_at_fitted_k(analytic: pd.DataFrame, fit: pd.DataFrame, gammas) -> tuple[int, np.ndarray]:
@@ -89,7 +96,7 @@ def build_summary(
     realised: dict[str, pd.DataFrame] | None = None,
     selection: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Summary rows of one dataset (columns SUMMARY_COLUMNS).
+    """Summary rows of one dataset (columns :func:`summary_columns`).
 
     ``train_summary`` is ``tables.aggregate_over_seeds`` output; ``analytic`` and
     ``fits`` map each spread noise type (random, flip, confusion) to its curves
@@ -150,7 +157,7 @@ def build_summary(
         "test_acc_mean": "cnn_acc_mean",
         "test_acc_std": "cnn_acc_std",
     })
-    return out[list(SUMMARY_COLUMNS)]
+    return out[summary_columns()]
 
 
 def _with_agreement(rows: pd.DataFrame, effective_k: pd.DataFrame | None) -> pd.DataFrame:
@@ -165,7 +172,7 @@ def _with_agreement(rows: pd.DataFrame, effective_k: pd.DataFrame | None) -> pd.
 
 def _with_selection(rows: pd.DataFrame, selection: pd.DataFrame | None) -> pd.DataFrame:
     """Each protocol's mean test accuracy, fitted K and RMSE (the Fig. 13 table) joined on (noise, level); NaN elsewhere."""
-    columns = {f"{protocol}_{measure}": np.nan for protocol in PROTOCOLS for measure in ("acc_mean", "fitted_K", "rmse")}
+    columns = {f"{protocol}_{measure}": np.nan for protocol in PROTOCOLS for measure in PROTOCOL_MEASURES}
     if selection is None:
         return rows.assign(**columns)
     require_columns(selection, ("noise", "level", "protocol", "test_acc_mean", "fitted_K", "rmse"), "Fig. 13 table")

@@ -27,12 +27,17 @@ TABLE_COLUMNS = [
     "dataset", "noise", "level", "seed_index", "seed", "nominal_gamma", "corrupted_fraction",
     "realised_gamma", "val_acc", "test_acc", "best_epoch", "epochs_run", "best_step", "steps_run", "wall_s",
     "selection",
-] + [f"{protocol}_{measure}" for protocol in PROTOCOLS for measure in SELECTION_MEASURES]
+]
+
+
+def table_columns() -> list[str]:
+    """The training table's columns: :data:`TABLE_COLUMNS`, then each registered protocol's measures."""
+    return TABLE_COLUMNS + [f"{protocol}_{measure}" for protocol in PROTOCOLS for measure in SELECTION_MEASURES]
 
 
 def training_table(results: list[TrainResult], seeds: list[int], noisy_labels: np.ndarray, corrupted: np.ndarray,
                    clean_labels: np.ndarray, coordinates: dict, selection: str) -> pd.DataFrame:
-    """One row per seed of one (dataset, noise type, level), columns ``TABLE_COLUMNS``.
+    """One row per seed of one (dataset, noise type, level), columns :func:`table_columns`.
 
     ``coordinates`` holds dataset, noise, level and nominal_gamma; ``noisy_labels``
     and ``corrupted`` (seeds x N_train) the labels each seed trained on and which
@@ -61,7 +66,7 @@ def training_table(results: list[TrainResult], seeds: list[int], noisy_labels: n
             **{f"{protocol}_{measure}": result.selections.get(protocol, {}).get(measure, np.nan)
                for protocol in PROTOCOLS for measure in SELECTION_MEASURES},
         })
-    return pd.DataFrame(rows)[TABLE_COLUMNS]
+    return pd.DataFrame(rows)[table_columns()]
 
 
 #: Columns of the per-seed training table that ``aggregate_over_seeds`` needs.
@@ -208,7 +213,7 @@ def load_train_tables(paths) -> pd.DataFrame:
     frames = []
     for path in map(Path, paths):
         frame = load_csv(path, dtype={"level": str, "dataset": str, "noise": str})
-        missing = [column for column in TABLE_COLUMNS if column not in frame.columns]
+        missing = [column for column in table_columns() if column not in frame.columns]
         if missing:
             raise ResultFileError(f"{path} lacks the columns {missing}; {rebuild_hint(path)}")
         if path.parent.parent.name == "train":
@@ -219,4 +224,4 @@ def load_train_tables(paths) -> pd.DataFrame:
         frames.append(frame)
     if not frames:
         raise ValueError("no training tables given")
-    return pd.concat(frames, ignore_index=True)[TABLE_COLUMNS]
+    return pd.concat(frames, ignore_index=True)[table_columns()]

@@ -46,7 +46,7 @@ from labelnoise.resume import ResumeCheckpoint, rng_states, set_rng_states, trai
 from labelnoise.schema import ConfigError, check_section, section_defaults
 from labelnoise.seed_stack import SeedStack, preferred_stack_layout, stack_of_seeded_models
 from labelnoise.seeding import derive_seed, seed_everything
-from labelnoise.selection import PROTOCOLS, TrainResult, score_selected_states
+from labelnoise.selection import PROTOCOLS, TrainResult, check_reported, score_selected_states
 
 # --------------------------------------------------------------------------
 # Settings: the config's train section, and the optimiser it makes
@@ -100,6 +100,10 @@ class TrainConfig:
         eval_batch_size = overrides.pop("eval_batch_size", DEFAULT_EVAL_BATCH_SIZE)
         settings = {**section_defaults("train"), **overrides}
         check_section("train", settings)
+        try:
+            check_reported(settings["selection"])
+        except ValueError as err:
+            raise ConfigError(f"train.selection: {err}") from None
         if isinstance(eval_batch_size, bool) or not isinstance(eval_batch_size, int) or eval_batch_size < 1:
             raise ConfigError(f"eval_batch_size must be an integer >= 1, got {eval_batch_size!r}")
         return dataclasses.replace(cls.from_settings({"train": settings}), eval_batch_size=eval_batch_size)

@@ -19,7 +19,7 @@ from sklearn.datasets import load_digits
 
 from labelnoise import device, training
 from labelnoise.selection import selected_test_softmax
-from labelnoise.tables import TABLE_COLUMNS, training_table
+from labelnoise.tables import table_columns, training_table
 from labelnoise.models import build_model
 from labelnoise.seed_stack import STACK_LAYOUTS
 from labelnoise.inference import predict_softmax
@@ -96,7 +96,7 @@ def _in_float64(monkeypatch) -> None:
     float64 such coincidences do not occur, so agreement must be to ~1e-9.
     """
     original = training.preprocess
-    monkeypatch.setattr(training, "preprocess", lambda images, device="cpu": original(images, device).double())
+    monkeypatch.setattr(training, "preprocess", lambda images, device="cpu", what="images": original(images, device, what).double())
 
 
 def _factory64():
@@ -263,7 +263,7 @@ def test_batched_seeds_keep_the_training_table(digits):
                               config=dataclasses.replace(config, batched_seeds=batched), log=logs[batched].append)
         tables[batched] = training_table(results, SEEDS[:2], d["noisy"][:2], corrupted, d["labels"][d["train"]],
                                          coordinates, config.selection)
-        assert list(tables[batched].columns) == TABLE_COLUMNS and len(tables[batched]) == 2
+        assert list(tables[batched].columns) == table_columns() and len(tables[batched]) == 2
         softmax = selected_test_softmax(results)
         assert sorted(softmax) == ["softmax", "softmax_clean_val", "softmax_final", "softmax_label_wave"]  # no noisy labels
         assert softmax["softmax"].shape == (2, len(d["test"]), N_CLASSES) and softmax["softmax"].dtype == np.float32
@@ -272,7 +272,7 @@ def test_batched_seeds_keep_the_training_table(digits):
     assert logs[True][0].startswith("training 2 seeds as one stacked model")
     assert logs[False][0].startswith("seed 1/2 (seed 3): training on 600 labels")
     # On the CPU the stack is seed-major: the same numbers as the loop, bit for bit.
-    numbers = [column for column in TABLE_COLUMNS if column != "wall_s"]
+    numbers = [column for column in table_columns() if column != "wall_s"]
     pd.testing.assert_frame_equal(tables[True][numbers], tables[False][numbers])
 
 

@@ -144,10 +144,10 @@ def test_sizes_are_checked_against_the_data_before_any_job_runs():
 
 @pytest.mark.parametrize("source", ["digits", "mnist5k"])
 def test_the_class_counts_the_config_checks_are_those_of_the_data(source):
-    from labelnoise.data import SOURCE_CLASS_COUNTS, prepare_dataset, split_class_counts
+    from labelnoise.data import SOURCES, prepare_dataset, split_class_counts
 
     data = prepare_dataset(source, 0.3, np.random.default_rng(0))
-    assert np.bincount(data.labels).tolist() == list(SOURCE_CLASS_COUNTS[source][0])
+    assert np.bincount(data.labels).tolist() == list(SOURCES[source].class_counts[0])
     for part, counts in split_class_counts(source, 0.3).items():
         assert np.bincount(data.part(part)[1]).tolist() == counts.tolist(), part
 
