@@ -23,7 +23,7 @@ SETTINGS = {"name": "digits", "seed": 0, "train": {"lr": 0.005, "max_epochs": 7}
 def job(rule, outputs, settings=SETTINGS, **wildcards):
     """A stand-in for the ``snakemake`` object a workflow script receives."""
     wildcards.setdefault("dataset", "digits")
-    return SimpleNamespace(rule=rule, output=list(outputs), params=SimpleNamespace(settings=settings),
+    return SimpleNamespace(rule=rule, output=list(outputs), input=[], params=SimpleNamespace(settings=settings),
                            wildcards=SimpleNamespace(**wildcards, items=lambda: wildcards.items()))
 
 
@@ -85,7 +85,7 @@ def test_a_file_without_a_record_or_with_a_damaged_one_is_stale(workdir):
     save_npz("results/digits/clean/embeddings.npz", features=np.zeros(3))
     assert stale_reason(Path("results/digits/clean/embeddings.npz"), expecting()).startswith("it has no record")
     record_path("results/digits/clean/embeddings.npz").write_text("{not json")
-    assert stale_reason(Path("results/digits/clean/embeddings.npz"), expecting()) == "its record is damaged"
+    assert stale_reason(Path("results/digits/clean/embeddings.npz"), expecting()) == "its record cannot be read"
 
 
 def test_logs_benchmarks_resume_checkpoints_and_partial_files_are_no_results(workdir):

@@ -242,6 +242,9 @@ def test_single_figure_target_builds_only_what_it_needs(tmp_path):
         ("noise={'levels':{'gaussian':[0.2]}}", "'noise.levels'"),
         ("knn={'K':0}", "'knn.K'"),
         ("appendix_a={'n_examples':0}", "'appendix_a.n_examples'"),
+        ("train={'device':'mps'}", "'train.device'"),  # a device of any kind this machine lacks
+        ("train={'device':'cuda:3'}", "'train.device'"),
+        ("clean_train={'device':'xpu'}", "'clean_train.device'"),
     ],
 )
 def test_invalid_config_stops_before_any_job(tmp_path, override, key):
