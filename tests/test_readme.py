@@ -219,3 +219,9 @@ def test_readme_command_rewrites_every_page_that_differs_and_only_those(tmp_path
     assert main(["readme", str(page), "--root", str(tmp_path)]) == 0  # one page, named
     assert main(["readme", "--root", str(tmp_path), "--check"]) == 0
     assert page.read_text() == "# Ref\n\n" + block.format(table)
+
+
+def test_reference_runs_name_data_folders_as_the_docs_do_not_by_a_machines_absolute_path():
+    for run in (ROOT / "docs" / "reference").glob("*/run.csv"):
+        command = pd.read_csv(run)["command"].iloc[0]
+        assert not re.search(r"[ =:]/(work|home|root|tmp|data)\b", command), f"{run}: {command}"
