@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from labelnoise.analytic.inputs import TIE_POLICIES  # the measured K-NN votes under the analytic one's tie policies
+from labelnoise.checks import TIE_POLICIES  # the measured K-NN votes under the analytic one's tie policies
 from labelnoise.noise import realised_gamma
 from labelnoise.tables import mean_and_std_over_seeds, require_columns
 
