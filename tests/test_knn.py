@@ -208,8 +208,6 @@ def test_fig4_draws_the_knn_seed_means_in_every_panel():
     assert any("K-NN classifier" in text and "K = 11" in text for text in legend)
     without = plot_fig4_noise_types(train)  # the argument is optional
     assert not [line for ax in without.axes for line in ax.get_lines() if line.get_gid() == "knn_baseline"]
-    with pytest.raises(ValueError, match="K-NN table has no rows"):
-        plot_fig4_noise_types(train, knn=knn_table[knn_table["noise"] != "flip"])
 
 
 def test_comparison_panel_draws_the_knn_curve_against_gamma():
