@@ -56,7 +56,8 @@ def knn_predictions_over_k(neighbours, train_labels, n_labels: int, K_values: Se
     called for each K in turn on the same generator.
     """
     neighbours, train_labels = np.asarray(neighbours), np.asarray(train_labels)
-    return _knn_predictions_over_k(neighbours, train_labels, n_labels, _checked_k(K_values, neighbours), check_tie(tie), rng)
+    ks = _checked_k(K_values, neighbours)
+    return _knn_predictions_over_k(neighbours, train_labels, n_labels, ks, check_tie(tie), rng)
 
 
 def _checked_k(K_values: Sequence[int], neighbours: np.ndarray) -> np.ndarray:

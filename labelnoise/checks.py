@@ -76,6 +76,13 @@ def check_probability_rows(values, name: str) -> np.ndarray:
     return values / probability_row_sums(values, name)[..., None]
 
 
+def renormalised_rows(values) -> np.ndarray:
+    """Rows already checked (or built from checked rows), renormalised exactly as :func:`check_probability_rows`
+    renormalises: float64 values over their float64 row sums."""
+    values = np.asarray(values, dtype=np.float64)
+    return values / values.sum(axis=-1)[..., None]
+
+
 def check_labels(labels, n_classes: int, what: str = "labels", n_samples: int | None = None) -> np.ndarray:
     """``labels`` as a 1-D int64 array of classes 0..n_classes-1 (``n_samples`` of them, where given); a ValueError
     names ``what``. The one check of labels (noise generators, training, human labels, Eq. 3's correct labels)."""

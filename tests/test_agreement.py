@@ -246,10 +246,7 @@ def test_subsets_keep_the_full_sets_noisy_labels():
     assert realised_gamma(noisy[small], clean[small]) != realised_gamma(noisy, clean)  # the subset's own share
 
 
-@pytest.mark.parametrize("fractions, message", [
-    ([], "non-empty"), ([0.0, 0.5], r"\(0, 1\]"), ([0.5, 1.5], r"\(0, 1\]"),
-    ([0.5, 0.1], "sorted and unique"), ([0.1, 0.1, 1.0], "sorted and unique"),
-])
-def test_nested_subsets_reject_bad_fractions(fractions, message):
-    with pytest.raises(ValueError, match=message):
+@pytest.mark.parametrize("fractions", [[], [0.0, 0.5], [0.5, 1.5], [0.5, 0.1], [0.1, 0.1, 1.0]])
+def test_nested_subsets_reject_bad_fractions(fractions):
+    with pytest.raises(ValueError, match=r"non-empty, strictly increasing list in \(0, 1\]"):
         nested_subsets(np.arange(10) % 2, fractions, np.random.default_rng(0))

@@ -401,7 +401,8 @@ def plurality_probability_table(q, Ks: Sequence[int], correct, tie: str = "stric
                   check_epsilon(epsilon), check_method(method))
 
 
-def _eq3_table(q: np.ndarray, Ks: np.ndarray, correct: np.ndarray, tie: str, epsilon: float, use_dp: bool) -> np.ndarray:
+def _eq3_table(q: np.ndarray, Ks: np.ndarray, correct: np.ndarray, tie: str, epsilon: float,
+               use_dp: bool) -> np.ndarray:
     """:func:`plurality_probability_table` on checked arguments, q's rows renormalised."""
     strict, nodes, weights = _tie_quadrature(tie, q.shape[1])
     n_points, offsets, phase_re, phase_im = _transform_grids(Ks, epsilon)

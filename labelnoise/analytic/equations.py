@@ -19,6 +19,7 @@ from labelnoise.analytic.engine import DEFAULT_EPSILON, _eq3_table
 from labelnoise.analytic.inputs import check_epsilon
 from labelnoise.checks import (
     check_confusion_matrix, check_k_list, check_labels, check_probability_rows, check_softmax, check_tie,
+    renormalised_rows,
 )
 from labelnoise.noise import check_gamma
 from labelnoise.tables import aggregate_over_seeds
@@ -173,9 +174,8 @@ def knn_accuracy_curves(C, labels, confusion, gammas: Sequence[float], Ks: Seque
     # Interleave rows so that the parallel chunks get a mix of easy and hard rows.
     order = np.random.default_rng(0).permutation(len(stacked))
     table = np.empty((len(stacked), len(Ks)))
-    q = stacked[order, :-1]
-    # Eq. 6 mixes rows that sum to 1 only to rounding: renormalised, as plurality_probability_table's check does.
-    table[order] = _eq3_table(q / q.sum(axis=-1)[..., None], Ks, stacked[order, -1].astype(np.int64), tie, epsilon, False)
+    q = renormalised_rows(stacked[order, :-1])  # Eq. 6's rows sum to 1 to rounding: as plurality_probability_table's
+    table[order] = _eq3_table(q, Ks, stacked[order, -1].astype(np.int64), tie, epsilon, False)
 
     rows, start = [], 0
     for gamma, unique, weight in zip(gammas, blocks, weights):
