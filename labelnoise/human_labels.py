@@ -29,6 +29,7 @@ import numpy as np
 from labelnoise.download import DataError
 from labelnoise.io import error_reason
 from labelnoise.checks import check_labels
+from labelnoise.readers import file_labels
 from labelnoise.noise import NoisyLabels
 
 HUMAN_LABEL_FORMATS = (".pt", ".npy", ".csv")
@@ -126,19 +127,11 @@ def _select(content, path: Path, key: str | None):
     return content[key]
 
 
-def _file_labels(values, path: Path, what: str, n_classes: int, n_samples: int | None) -> np.ndarray:
-    """``values`` (an entry of the file) through :func:`~labelnoise.checks.check_labels`; DataError naming the file."""
-    try:
-        return check_labels(values, n_classes, what, n_samples)
-    except ValueError as err:  # check_labels' own, or numpy's for a ragged list
-        raise DataError(f"{path}: {err}") from None
-
-
 def _check_clean(content, path: Path, expected_clean: np.ndarray, n_classes: int) -> None:
     """The file's ``clean_label`` must equal the dataset's training labels (same images, same order)."""
     if not isinstance(content, dict) or CLEAN_KEY not in content:
         return
-    theirs = _file_labels(content[CLEAN_KEY], path, f"key {CLEAN_KEY!r}", n_classes, len(expected_clean))
+    theirs = file_labels(content[CLEAN_KEY], path, f"key {CLEAN_KEY!r}", n_classes, len(expected_clean))
     differ = np.flatnonzero(theirs != expected_clean)
     if differ.size:
         raise DataError(f"{path}: {CLEAN_KEY!r} differs from the dataset's training labels at {differ.size} of "
@@ -174,7 +167,7 @@ def read_human_labels(
     loaders = {".pt": _load_pt, ".npy": _load_npy, ".csv": _load_csv}
     content = loaders[suffix](path)
     what = f"key {key!r}" if key else "the file"
-    labels = _file_labels(_select(content, path, key), path, what, n_classes, n_samples)
+    labels = file_labels(_select(content, path, key), path, what, n_classes, n_samples)
     if expected_clean is not None:
         _check_clean(content, path, expected_clean, n_classes)
     return labels
