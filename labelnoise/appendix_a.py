@@ -59,7 +59,8 @@ def label_histograms(neighbour_labels, k_values: Sequence[int], n_labels: int) -
     pass over the K_max columns.
     """
     neighbour_labels = np.asarray(neighbour_labels)
-    return _label_histograms(neighbour_labels, np.sort(check_k_list(k_values, neighbour_labels.shape[1])), n_labels)
+    ks = np.sort(check_k_list(k_values, neighbour_labels.shape[1], of="neighbour labels per sample"))
+    return _label_histograms(neighbour_labels, ks, n_labels)
 
 
 def _label_histograms(neighbour_labels: np.ndarray, ks: np.ndarray, n_labels: int) -> np.ndarray:

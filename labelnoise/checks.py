@@ -91,7 +91,11 @@ def check_labels(labels, n_classes: int, what: str = "labels", n_samples: int | 
         raise ValueError(f"{what} must have shape ({n_samples},), one label per sample, got {labels.shape}")
     if labels.ndim != 1 or labels.dtype.kind not in "iu":
         raise ValueError(f"{what} must be a 1-D integer array, got {labels.dtype} of shape {labels.shape}")
-    if labels.size and not 0 <= labels.min() <= labels.max() < n_classes:
+    if labels.size <= 8:  # a few labels (Eq. 3's one, on every call): Python's min and max, ~10x faster than numpy's
+        low, high = min(labels.tolist(), default=0), max(labels.tolist(), default=0)
+    else:
+        low, high = labels.min(), labels.max()
+    if labels.size and not 0 <= low <= high < n_classes:
         outside = np.flatnonzero((labels < 0) | (labels >= n_classes))
         raise ValueError(f"{what} must lie in 0..{n_classes - 1}: {outside.size} labels outside "
                          f"(first: index {outside[0]}, label {labels[outside[0]]})")
