@@ -29,8 +29,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from labelnoise.knn import NO_DECISION, label_counts, vote_from_counts
-from labelnoise.tables import mean_and_std_over_seeds, noise_rank, require_columns
+from labelnoise.checks import check_k_list, check_labels, check_tie
+from labelnoise.knn import NO_DECISION, _vote, label_counts
+from labelnoise.tables import mean_and_std_over_seeds, noise_rank
 
 #: Columns of :func:`agreement_table`, one row per K.
 AGREEMENT_COLUMNS = [
@@ -39,27 +40,6 @@ AGREEMENT_COLUMNS = [
 ]
 #: Mean agreements closer than this count as equal in :func:`best_agreement_k` (float summation noise only).
 AGREEMENT_TIE_TOLERANCE = 1e-12
-
-
-def _check_predictions(pred, n_test: int | None, what: str) -> np.ndarray:
-    pred = np.asarray(pred)
-    if pred.ndim != 1 or pred.size == 0 or not np.issubdtype(pred.dtype, np.integer):
-        raise ValueError(f"{what} must be a non-empty 1-D integer array, got {pred.dtype} {pred.shape}")
-    if n_test is not None and len(pred) != n_test:
-        raise ValueError(f"{what} has {len(pred)} entries for {n_test} test samples")
-    return pred
-
-
-def check_k_grid(K_values: Sequence[int], max_k: int) -> np.ndarray:
-    """The K grid as int64; ValueError unless positive integers, strictly increasing, at most ``max_k``."""
-    ks = np.asarray(list(K_values))
-    if ks.ndim != 1 or ks.size == 0 or not np.issubdtype(ks.dtype, np.integer):
-        raise ValueError(f"K values must be a non-empty list of integers, got {list(K_values)!r}")
-    if ks[0] < 1 or np.any(np.diff(ks) <= 0):
-        raise ValueError(f"K values must be positive and strictly increasing, got {ks.tolist()}")
-    if ks[-1] > max_k:
-        raise ValueError(f"K = {int(ks[-1])} exceeds the {max_k} neighbours searched per test sample")
-    return ks.astype(np.int64)
 
 
 def knn_predictions_over_k(neighbours, train_labels, n_labels: int, K_values: Sequence[int], tie: str = "random",
@@ -75,26 +55,19 @@ def knn_predictions_over_k(neighbours, train_labels, n_labels: int, K_values: Se
     sample ties), so the result equals ``plurality_vote(train_labels[neighbours[:, :K]])``
     called for each K in turn on the same generator.
     """
-    neighbours, train_labels = _check_neighbours(neighbours, train_labels)
-    return _knn_predictions_over_k(neighbours, train_labels, n_labels, check_k_grid(K_values, neighbours.shape[1]), tie, rng)
+    neighbours, train_labels = np.asarray(neighbours), np.asarray(train_labels)
+    ks = _checked_k(K_values, neighbours)
+    return _knn_predictions_over_k(neighbours, train_labels, n_labels, ks, check_tie(tie), rng)
 
 
-def _check_neighbours(neighbours, train_labels) -> tuple[np.ndarray, np.ndarray]:
-    """Neighbour indices (n_test, max K) into the 1-D ``train_labels``, as arrays; ValueError naming what is wrong."""
-    neighbours = np.asarray(neighbours)
-    train_labels = np.asarray(train_labels)
-    if neighbours.ndim != 2 or neighbours.shape[0] == 0:
-        raise ValueError(f"neighbours must be a non-empty (n_test, K) array, got shape {neighbours.shape}")
-    if train_labels.ndim != 1:
-        raise ValueError(f"training labels must be a 1-D array, got shape {train_labels.shape}")
-    if neighbours.min() < 0 or neighbours.max() >= len(train_labels):
-        raise ValueError(f"neighbour indices outside the {len(train_labels)} training samples")
-    return neighbours, train_labels
+def _checked_k(K_values: Sequence[int], neighbours: np.ndarray) -> np.ndarray:
+    """The K grid, strictly increasing (votes accumulate from one K to the next) and within the neighbours searched."""
+    return check_k_list(K_values, neighbours.shape[1], increasing=True, of="neighbours searched per test sample")
 
 
 def _knn_predictions_over_k(neighbours: np.ndarray, train_labels: np.ndarray, n_labels: int, ks: np.ndarray, tie: str,
                             rng: np.random.Generator | None) -> np.ndarray:
-    """:func:`knn_predictions_over_k` on checked arguments (``ks`` from :func:`check_k_grid`)."""
+    """:func:`knn_predictions_over_k` on checked arguments (``ks`` from :func:`_checked_k`)."""
     neighbour_labels = train_labels[neighbours[:, : ks[-1]]]
     counts = np.zeros((neighbours.shape[0], n_labels), dtype=np.int64)
     predictions = np.empty((len(ks), neighbours.shape[0]), dtype=np.int64)
@@ -102,7 +75,7 @@ def _knn_predictions_over_k(neighbours: np.ndarray, train_labels: np.ndarray, n_
     for row, k in enumerate(ks):
         counts += label_counts(neighbour_labels[:, counted:k], n_labels)
         counted = k
-        predictions[row] = vote_from_counts(counts, tie, rng)
+        predictions[row] = _vote(counts, tie, rng)
     return predictions
 
 
@@ -112,12 +85,7 @@ def agreement(cnn_pred, knn_pred) -> float:
     A K-NN without a decision (:data:`labelnoise.knn.NO_DECISION`, a strict
     tie) never agrees.
     """
-    cnn_pred = _check_predictions(cnn_pred, None, "CNN predictions")
-    knn_pred = _check_predictions(knn_pred, len(cnn_pred), "K-NN predictions")
-    return _agreement(cnn_pred, knn_pred)
-
-
-def _agreement(cnn_pred: np.ndarray, knn_pred: np.ndarray) -> float:
+    cnn_pred, knn_pred = np.asarray(cnn_pred), np.asarray(knn_pred)
     return float(np.mean((cnn_pred == knn_pred) & (knn_pred != NO_DECISION)))
 
 
@@ -134,11 +102,7 @@ def chance_agreement(acc_a, acc_b, n_labels: int):
     agree more often by chance; :func:`chance_agreement_from_predictions` does
     not need the assumption.  A float for scalar inputs, else an array.
     """
-    if n_labels < 2:
-        raise ValueError(f"chance agreement needs at least 2 labels, got {n_labels}")
     a, b = np.asarray(acc_a, dtype=float), np.asarray(acc_b, dtype=float)
-    if np.any((a < 0) | (a > 1) | (b < 0) | (b > 1)):
-        raise ValueError(f"accuracies must lie in [0, 1], got {acc_a} and {acc_b}")
     chance = a * b + (1 - a) * (1 - b) / (n_labels - 1)
     return float(chance) if chance.ndim == 0 else chance
 
@@ -160,15 +124,7 @@ def chance_agreement_from_predictions(pred_a, pred_b, true_labels) -> float:
     where its errors go, so it is the baseline to compare the measured
     agreement with.  NO_DECISION predictions never agree.
     """
-    true_labels = _check_predictions(true_labels, None, "test labels")
-    pred_a = _check_predictions(pred_a, len(true_labels), "first predictions")
-    pred_b = _check_predictions(pred_b, len(true_labels), "second predictions")
-    if true_labels.min() < 0 or min(pred_a.min(), pred_b.min()) < NO_DECISION:
-        raise ValueError("labels must be non-negative (predictions may be NO_DECISION)")
-    return _chance_agreement_from_predictions(pred_a, pred_b, true_labels)
-
-
-def _chance_agreement_from_predictions(pred_a: np.ndarray, pred_b: np.ndarray, true_labels: np.ndarray) -> float:
+    pred_a, pred_b, true_labels = np.asarray(pred_a), np.asarray(pred_b), np.asarray(true_labels)
     n_labels = int(max(true_labels.max(), pred_a.max(), pred_b.max())) + 1
     counts_a = _class_prediction_counts(true_labels, pred_a, n_labels)
     counts_b = _class_prediction_counts(true_labels, pred_b, n_labels)
@@ -185,13 +141,7 @@ def error_agreement(cnn_pred, knn_pred, true_labels) -> tuple[float, float]:
     A K-NN without a decision counts as wrong, never as the same label.  Both
     are NaN when the CNN makes no mistake.
     """
-    true_labels = _check_predictions(true_labels, None, "test labels")
-    cnn_pred = _check_predictions(cnn_pred, len(true_labels), "CNN predictions")
-    knn_pred = _check_predictions(knn_pred, len(true_labels), "K-NN predictions")
-    return _error_agreement(cnn_pred, knn_pred, true_labels)
-
-
-def _error_agreement(cnn_pred: np.ndarray, knn_pred: np.ndarray, true_labels: np.ndarray) -> tuple[float, float]:
+    cnn_pred, knn_pred, true_labels = np.asarray(cnn_pred), np.asarray(knn_pred), np.asarray(true_labels)
     cnn_wrong = cnn_pred != true_labels
     if not cnn_wrong.any():
         return float("nan"), float("nan")
@@ -204,13 +154,8 @@ def cnn_predictions(cnn_output, n_labels: int) -> np.ndarray:
     """Predicted labels from softmax outputs (n, n_labels) by argmax, or integer predictions (n,) as they are."""
     cnn_output = np.asarray(cnn_output)
     if cnn_output.ndim == 2:
-        if cnn_output.shape[1] != n_labels:
-            raise ValueError(f"softmax outputs have {cnn_output.shape[1]} columns for {n_labels} labels")
         return np.argmax(cnn_output, axis=1).astype(np.int64)
-    predictions = _check_predictions(cnn_output, None, "CNN predictions")
-    if predictions.min() < 0 or predictions.max() >= n_labels:
-        raise ValueError(f"CNN predictions outside 0..{n_labels - 1}")
-    return predictions.astype(np.int64)
+    return cnn_output.astype(np.int64)
 
 
 def agreement_table(cnn_output, test_labels, neighbours, noisy_train_labels, n_labels: int, K_values: Sequence[int],
@@ -227,23 +172,21 @@ def agreement_table(cnn_output, test_labels, neighbours, noisy_train_labels, n_l
     samples are errors that can never agree, which ``chance_agreement_uniform``
     spreads over the wrong labels instead: it then overstates chance slightly.
     """
-    test_labels = _check_predictions(test_labels, None, "test labels")
     cnn_pred = cnn_predictions(cnn_output, n_labels)
-    neighbours, noisy_train_labels = _check_neighbours(neighbours, noisy_train_labels)
-    if len(cnn_pred) != len(test_labels) or len(neighbours) != len(test_labels):
-        raise ValueError(f"{len(cnn_pred)} CNN outputs and {len(neighbours)} neighbour rows for {len(test_labels)} test labels")
-    ks = check_k_grid(K_values, neighbours.shape[1])
-    knn_by_k = _knn_predictions_over_k(neighbours, noisy_train_labels, n_labels, ks, tie, rng)
+    test_labels = check_labels(test_labels, n_labels, "test labels", len(cnn_pred))
+    neighbours, noisy_train_labels = np.asarray(neighbours), np.asarray(noisy_train_labels)
+    ks = _checked_k(K_values, neighbours)
+    knn_by_k = _knn_predictions_over_k(neighbours, noisy_train_labels, n_labels, ks, check_tie(tie), rng)
     cnn_accuracy = float(np.mean(cnn_pred == test_labels))
     rows = []
-    for k, knn_pred in zip(ks, knn_by_k):  # inputs checked above: the per-K measures run unchecked
+    for k, knn_pred in zip(ks, knn_by_k):
         knn_accuracy = float(np.mean(knn_pred == test_labels))
-        both_wrong, same_wrong_label = _error_agreement(cnn_pred, knn_pred, test_labels)
+        both_wrong, same_wrong_label = error_agreement(cnn_pred, knn_pred, test_labels)
         rows.append({
             "dataset": dataset, "noise": noise, "level": str(level), "nominal_gamma": float(nominal_gamma),
             "seed_index": int(seed_index), "K": int(k), "cnn_accuracy": cnn_accuracy, "knn_accuracy": knn_accuracy,
-            "agreement": _agreement(cnn_pred, knn_pred),
-            "chance_agreement": _chance_agreement_from_predictions(cnn_pred, knn_pred, test_labels),
+            "agreement": agreement(cnn_pred, knn_pred),
+            "chance_agreement": chance_agreement_from_predictions(cnn_pred, knn_pred, test_labels),
             "chance_agreement_uniform": chance_agreement(cnn_accuracy, knn_accuracy, n_labels),
             "both_wrong": both_wrong, "same_wrong_label": same_wrong_label,
         })
@@ -261,7 +204,6 @@ def agreement_over_seeds(table: pd.DataFrame) -> pd.DataFrame:
     Rows in the noise types' usual order, then by increasing noise, then K.
     """
     keys = ["dataset", "noise", "level", "K"]
-    require_columns(table, keys + ["nominal_gamma", "seed_index"] + MEASURED_COLUMNS, "agreement table")
     summary = mean_and_std_over_seeds(table, keys, MEASURED_COLUMNS, first=["nominal_gamma"])
     summary["_noise_rank"] = summary["noise"].map(noise_rank)
     ordered = summary.sort_values(["dataset", "_noise_rank", "nominal_gamma", "level", "K"], kind="mergesort")

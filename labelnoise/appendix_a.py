@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from labelnoise.checks import check_k_list, check_labels, check_softmax
 from labelnoise.knn import DEFAULT_CHUNK_ELEMENTS, label_counts, nearest_neighbours
 
 #: Median chi-square distance between softmax and K-NN histogram reported in Appendix A (CIFAR-10).
@@ -50,23 +51,6 @@ CHI2_FULL_DEFINITION = "sum_i (p_i - q_i)^2 / (p_i + q_i)"
 CHI2_PEARSON_DEFINITION = "sum_i (q_i - p_i)^2 / p_i, p = softmax, q = K-NN histogram"
 
 
-def check_k_values(k_values: Sequence[int], n_train: int | None = None) -> np.ndarray:
-    """The K values sorted ascending; an error for K < 1, repeats, or K above the training set."""
-    ks = np.asarray(list(k_values))
-    if ks.ndim != 1 or ks.size == 0 or not np.issubdtype(ks.dtype, np.integer):
-        raise ValueError(f"K values must be a non-empty list of integers, got {list(k_values)!r}")
-    if ks.min() < 1:
-        raise ValueError(f"K values must be >= 1, got {ks.tolist()}")
-    if len(np.unique(ks)) != len(ks):
-        raise ValueError(f"K values repeat: {ks.tolist()}")
-    if n_train is not None and ks.max() > n_train:
-        raise ValueError(
-            f"K = {int(ks.max())} exceeds the {n_train} training samples; "
-            f"set appendix_a.K to values <= {n_train} for this dataset"
-        )
-    return np.sort(ks).astype(np.int64)
-
-
 def label_histograms(neighbour_labels, k_values: Sequence[int], n_labels: int) -> np.ndarray:
     """Normalised label histograms (n, len(K), n_labels) of the first K neighbours, for every K.
 
@@ -75,9 +59,12 @@ def label_histograms(neighbour_labels, k_values: Sequence[int], n_labels: int) -
     pass over the K_max columns.
     """
     neighbour_labels = np.asarray(neighbour_labels)
-    if neighbour_labels.ndim != 2:
-        raise ValueError(f"neighbour labels must be an (n, K_max) array, got shape {neighbour_labels.shape}")
-    ks = check_k_values(k_values, neighbour_labels.shape[1])
+    ks = np.sort(check_k_list(k_values, neighbour_labels.shape[1], of="neighbour labels per sample"))
+    return _label_histograms(neighbour_labels, ks, n_labels)
+
+
+def _label_histograms(neighbour_labels: np.ndarray, ks: np.ndarray, n_labels: int) -> np.ndarray:
+    """:func:`label_histograms` for checked, sorted ``ks``."""
     histograms = np.empty((neighbour_labels.shape[0], len(ks), n_labels))
     counts = np.zeros((neighbour_labels.shape[0], n_labels), dtype=np.int64)
     previous = 0
@@ -92,8 +79,6 @@ def chi_square_distance(p, q) -> np.ndarray:
     """1/2 sum_i (p_i - q_i)^2 / (p_i + q_i) over the last axis (module docstring); in [0, 1] for distributions."""
     p = np.asarray(p, dtype=float)
     q = np.asarray(q, dtype=float)
-    if (p < 0).any() or (q < 0).any():
-        raise ValueError("chi-square distance needs non-negative histograms")
     total = p + q
     terms = np.divide((p - q) ** 2, total, out=np.zeros(np.broadcast(p, q).shape), where=total > 0)
     return 0.5 * terms.sum(axis=-1)
@@ -113,8 +98,6 @@ def preferred_k(distances, k_values: Sequence[int]) -> tuple[np.ndarray, np.ndar
     """(preferred K, its distance) per row of ``distances`` (n, len(K)): the argmin, smallest K on ties."""
     distances = np.asarray(distances, dtype=float)
     ks = np.asarray(k_values)
-    if distances.ndim != 2 or distances.shape[1] != len(ks):
-        raise ValueError(f"distances {distances.shape} must have one column per K ({len(ks)})")
     best = np.argmin(distances, axis=1)
     return ks[best], distances[np.arange(len(distances)), best]
 
@@ -144,16 +127,12 @@ def softmax_vs_knn(train_features, train_labels, test_features, softmax, k_value
     for the largest K; histograms of the training labels for every K; the
     preferred K minimises the distance to the softmax.
     """
-    train_labels = np.asarray(train_labels)
-    softmax = np.asarray(softmax, dtype=float)
-    if softmax.ndim != 2 or softmax.shape[0] != len(test_features):
-        raise ValueError(f"softmax {softmax.shape} must have one row per test sample ({len(test_features)})")
-    if len(train_labels) != len(train_features):
-        raise ValueError(f"{len(train_labels)} training labels for {len(train_features)} training features")
+    softmax = check_softmax(softmax)
     n_labels = softmax.shape[1]
-    ks = check_k_values(k_values, len(train_features))
+    train_labels = check_labels(train_labels, n_labels, "train_labels", len(train_features))
+    ks = np.sort(check_k_list(k_values, len(train_features)))
     neighbours = nearest_neighbours(train_features, test_features, int(ks.max()), chunk_elements)
-    histograms = label_histograms(train_labels[neighbours], ks, n_labels)
+    histograms = _label_histograms(train_labels[neighbours], ks, n_labels)
     distances = chi_square_distance(softmax[:, None, :], histograms)
     best_k, best_distance = preferred_k(distances, ks)
     best_index = np.searchsorted(ks, best_k)
@@ -173,8 +152,6 @@ def tied_minimum(distances) -> np.ndarray:
 def examples_near_median(distance, n_examples: int) -> np.ndarray:
     """Indices of the ``n_examples`` samples whose distance is closest to the median (Fig. 9), by distance."""
     distance = np.asarray(distance, dtype=float)
-    if not 1 <= n_examples <= len(distance):
-        raise ValueError(f"n_examples must be between 1 and {len(distance)}, got {n_examples}")
     median = np.median(distance)
     closest = np.argsort(np.abs(distance - median), kind="stable")[:n_examples]
     return closest[np.argsort(distance[closest], kind="stable")]

@@ -11,10 +11,9 @@ validated again.
 from __future__ import annotations
 
 import copy
-import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -202,75 +201,83 @@ def sorted_keys(value: object) -> object:
     return value
 
 
-def _check_semantics(view: dict, name: str) -> None:
-    from labelnoise.data import SOURCES
+def _refused(key: str, name: str, problem: str) -> ConfigError:
+    """The one-line error naming config key ``key`` of dataset ``name``."""
+    return ConfigError(f"config key '{key}' (dataset '{name}'): {problem}")
 
-    if view["source"] not in SOURCES:
-        raise ConfigError(f"config key 'datasets.{name}.source': unknown data source {view['source']!r}; known: "
-                          f"{sorted(SOURCES)}")
+
+def _check_with(check: Callable, key: str, name: str, *args, **kwargs) -> None:
+    """The library's own check of a config value (the same function its public entry points call), its ValueError
+    turned into a ConfigError naming ``key``."""
+    try:
+        check(*args, **kwargs)
+    except ValueError as err:
+        raise _refused(key, name, str(err)) from None
+
+
+def _check_semantics(view: dict, name: str) -> None:
+    from labelnoise.checks import check_confusion_matrix
+    from labelnoise.data import SOURCES, check_subset_fractions
+
+    source = view["source"]
+    if source not in SOURCES:
+        raise _refused(f"datasets.{name}.source", name, f"unknown data source {source!r}; known: {sorted(SOURCES)}")
     for section in ("train", "clean_train"):
-        try:
-            check_reported(view[section]["selection"])
-        except ValueError as err:
-            raise ConfigError(f"config key '{section}.selection' (dataset '{name}'): {err}") from None
+        _check_with(check_reported, f"{section}.selection", name, view[section]["selection"])
     noise = view["noise"]
-    n_classes = len(SOURCES[view["source"]].class_counts[0])
+    n_classes = len(SOURCES[source].class_counts[0])
     if noise["flip_shift"] % n_classes == 0:
-        raise ConfigError(f"config key 'noise.flip_shift' (dataset '{name}'): {noise['flip_shift']} maps every label of "
-                          f"{view['source']}'s {n_classes} classes to itself; use 1 to {n_classes - 1}")
+        raise _refused("noise.flip_shift", name, f"{noise['flip_shift']} maps every label of {source}'s {n_classes} "
+                                                 f"classes to itself; use 1 to {n_classes - 1}")
     matrix = noise.get("confusion_matrix")
     if matrix is not None and len(matrix) != n_classes:
-        raise ConfigError(f"config key 'noise.confusion_matrix' (dataset '{name}'): {len(matrix)} rows, but "
-                          f"{view['source']} has {n_classes} classes")
+        raise _refused("noise.confusion_matrix", name, f"{len(matrix)} rows, but {source} has {n_classes} classes")
     if matrix is not None:
-        from labelnoise.checks import check_confusion_matrix
+        _check_with(check_confusion_matrix, "noise.confusion_matrix", name, np.asarray(matrix, dtype=float))
+    if noise["human"]["file"] is not None and not noise["human"]["sets"]:
+        raise _refused("noise.human.sets", name, "a label file needs the label sets to read from it")
+    _check_levels(view, name)
+    _check_with(check_subset_fractions, "scaling.fractions", name, view["scaling"]["fractions"])
+    unnamed = [fraction for fraction in view["scaling"]["fractions"] if float(f"{fraction:g}") != fraction]
+    if unnamed:
+        raise _refused("scaling.fractions", name, f"{unnamed} need more than 6 significant digits (their folder names "
+                                                  "would not read back); round them")
+    missing = sorted(set(view["analytic"]["K"]) - set(view["agreement"]["K"]))
+    if missing:
+        raise _refused("agreement.K", name, f"lacks the analytic K {missing}, where Fig. 10 reads the agreement at the "
+                                            "fitted K")
+    _check_fits_data(view, name)
 
-        try:
-            check_confusion_matrix(np.asarray(matrix, dtype=float))
-        except ValueError as err:
-            raise ConfigError(f"config key 'noise.confusion_matrix' (dataset '{name}'): {err}") from None
-    human = noise["human"]
-    if human["file"] is not None and not human["sets"]:
-        raise ConfigError(f"config key 'noise.human.sets' (dataset '{name}'): a label file needs the label sets to read from it")
-    unknown = sorted(set(noise["levels"]) - set(noise_types.names(synthetic=True)))
+
+def _check_levels(view: dict, name: str) -> None:
+    """Every noise type's levels, and the levels that figures and Fig. 11 name, against the noise types."""
+    configured = view["noise"]["levels"]
+    unknown = sorted(set(configured) - set(noise_types.names(synthetic=True)))
     if unknown:
-        raise ConfigError(f"config key 'noise.levels' (dataset '{name}'): unknown noise type(s) {unknown}; known: "
-                          f"{noise_types.names(synthetic=True)}")
-    for noise_type, values in noise["levels"].items():
+        raise _refused("noise.levels", name, f"unknown noise type(s) {unknown}; known: {noise_types.names(synthetic=True)}")
+    for noise_type, values in configured.items():
         kind = noise_types.get(noise_type).level
         if (kind == "gamma" and max(values) > 1) or (kind == "k" and any(v != int(v) or v < 2 for v in values)):
-            raise ConfigError(f"config key 'noise.levels.{noise_type}' (dataset '{name}'): {values} are not "
-                              f"{'fractions in [0, 1]' if kind == 'gamma' else 'cluster counts k >= 2'}")
+            raise _refused(f"noise.levels.{noise_type}", name, f"{values} are not "
+                           f"{'fractions in [0, 1]' if kind == 'gamma' else 'cluster counts k >= 2'}")
     levels = noise_levels(view)
     for noise_type, names in levels.items():
         if len(set(names)) != len(names):
-            raise ConfigError(f"config key 'noise.levels.{noise_type}' (dataset '{name}'): levels "
-                              f"{noise['levels'][noise_type]} collide in file names")
+            raise _refused(f"noise.levels.{noise_type}", name, f"levels {configured[noise_type]} collide in file names")
     for figure, options in view["figures"].items():
         for key, value in options.items():
             noise_type = key.removesuffix("_level")
             if key.endswith("_level") and format_level(noise_type, value) not in levels[noise_type]:
-                raise ConfigError(f"config key 'figures.{figure}.{key}' (dataset '{name}'): {value} is not a configured "
-                                  f"{noise_type} level; configured: {noise['levels'][noise_type]}")
+                raise _refused(f"figures.{figure}.{key}", name, f"{value} is not a configured {noise_type} level; "
+                                                               f"configured: {configured[noise_type]}")
     if scaling_level(view) not in levels["random"]:
-        raise ConfigError(f"config key 'scaling.level' (dataset '{name}'): {view['scaling']['level']} is not a configured "
-                          f"random level; configured: {noise['levels']['random']}")
-    for key, values in (("agreement.K", view["agreement"]["K"]), ("scaling.fractions", view["scaling"]["fractions"])):
-        if list(values) != sorted(values):
-            raise ConfigError(f"config key '{key}' (dataset '{name}'): {values} must increase")
-    unnamed = [fraction for fraction in view["scaling"]["fractions"] if float(f"{fraction:g}") != fraction]
-    if unnamed:
-        raise ConfigError(f"config key 'scaling.fractions' (dataset '{name}'): {unnamed} need more than 6 significant "
-                          "digits (their folder names would not read back); round them")
-    missing = sorted(set(view["analytic"]["K"]) - set(view["agreement"]["K"]))
-    if missing:
-        raise ConfigError(f"config key 'agreement.K' (dataset '{name}'): lacks the analytic K {missing}, where Fig. 10 "
-                          "reads the agreement at the fitted K")
-    _check_fits_data(view, name)
+        raise _refused("scaling.level", name, f"{view['scaling']['level']} is not a configured random level; "
+                                              f"configured: {configured['random']}")
 
 
 def _check_fits_data(view: dict, name: str) -> None:
     """Split sizes, K and k that the dataset's size cannot hold are refused before any job runs."""
+    from labelnoise.checks import check_k_list
     from labelnoise.data import split_class_counts
 
     counts = split_class_counts(view["source"], view["test_fraction"])
@@ -280,14 +287,13 @@ def _check_fits_data(view: dict, name: str) -> None:
             raise ConfigError(f"config key 'datasets.{name}.test_fraction': {view['test_fraction']} leaves a class "
                               f"without {title} samples ({view['source']} has {smallest} in its smallest class); raise it")
     n_train, smallest_class = int(counts["train"].sum()), int(counts["train"].min())
-    for key, largest in (("knn.K", view["knn"]["K"]), ("appendix_a.K", max(view["appendix_a"]["K"])),
-                         ("agreement.K", max(view["agreement"]["K"]))):
-        if largest > n_train:
-            raise ConfigError(f"config key '{key}' (dataset '{name}'): K = {largest} exceeds the {n_train} training samples")
+    _check_with(check_k_list, "knn.K", name, [view["knn"]["K"]], n_train)
+    _check_with(check_k_list, "appendix_a.K", name, view["appendix_a"]["K"], n_train)
+    _check_with(check_k_list, "agreement.K", name, view["agreement"]["K"], n_train, increasing=True)
     too_many = [k for k in view["noise"]["levels"]["concentrated"] if k > smallest_class]
     if too_many:
-        raise ConfigError(f"config key 'noise.levels.concentrated' (dataset '{name}'): k = {too_many} exceeds the "
-                          f"{smallest_class} training samples of the smallest class")
+        raise _refused("noise.levels.concentrated", name, f"k = {too_many} exceeds the {smallest_class} training "
+                                                          "samples of the smallest class")
 
 
 def format_level(noise: str, value: Any) -> str:

@@ -168,8 +168,6 @@ def split_class_counts(source: str, test_fraction: float) -> dict[str, np.ndarra
 
 def stratified_split(labels: np.ndarray, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Split indices into (rest, held) with about ``fraction`` of every class held out."""
-    if not 0.0 < fraction < 1.0:
-        raise ValueError(f"split fraction must lie in (0, 1), got {fraction}")
     held = []
     for cls in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == cls))
@@ -182,12 +180,8 @@ def stratified_split(labels: np.ndarray, fraction: float, rng: np.random.Generat
 def check_subset_fractions(fractions) -> list[float]:
     """The training-set fractions of :func:`nested_subsets` as floats; ValueError unless in (0, 1], increasing."""
     values = [float(f) for f in fractions]
-    if not values:
-        raise ValueError("training-set fractions must be a non-empty list")
-    if not all(0.0 < f <= 1.0 for f in values):
-        raise ValueError(f"training-set fractions must lie in (0, 1], got {values}")
-    if any(b <= a for a, b in zip(values, values[1:])):
-        raise ValueError(f"training-set fractions must be sorted and unique, got {values}")
+    if not values or not all(0.0 < f <= 1.0 for f in values) or any(b <= a for a, b in zip(values, values[1:])):
+        raise ValueError(f"training-set fractions must be a non-empty, strictly increasing list in (0, 1], got {values}")
     return values
 
 
@@ -207,8 +201,6 @@ def nested_subsets(train_labels: np.ndarray, fractions, rng: np.random.Generator
     """
     values = check_subset_fractions(fractions)
     train_labels = np.asarray(train_labels)
-    if train_labels.ndim != 1 or train_labels.size == 0:
-        raise ValueError(f"training labels must be a non-empty 1-D array, got shape {train_labels.shape}")
     class_orders = [rng.permutation(np.flatnonzero(train_labels == cls)) for cls in np.unique(train_labels)]
     subsets = {}
     for fraction in values:

@@ -143,11 +143,8 @@ def _listing(files: Iterable[OfficialFile]) -> str:
 def _check_local(path: Path, spec: OfficialFile, dataset: str) -> None:
     actual = file_md5(path)
     if actual != spec.md5:
-        raise DataError(
-            f"{path} has MD5 {actual}, expected {spec.md5} (the official {spec.name}); "
-            f"replace it with the official file or delete it to download it again "
-            f"(or point datasets.{dataset}.data_dir elsewhere)"
-        )
+        raise DataError(f"{path} has MD5 {actual}, expected {spec.md5} (the official {spec.name}); replace it with the "
+                        f"official file or delete it to download it again (or point datasets.{dataset}.data_dir elsewhere)")
 
 
 class _Unreachable(Exception):
@@ -198,11 +195,9 @@ def _download(spec: OfficialFile, target: Path, mirrors: Sequence[str]) -> None:
             failures.append(f"{url}: {getattr(err, 'reason', err)}")
     if mismatch is not None:
         url, md5, size = mismatch
-        raise DataError(
-            f"downloaded {spec.name} has MD5 {md5} ({size} bytes), expected MD5 {spec.md5}"
-            f"{f' ({spec.size} bytes)' if spec.size is not None else ''} (from {url}); nothing was kept: "
-            f"retry later, set another mirror, or put the official file into {target.parent}"
-        )
+        expected = f"MD5 {spec.md5}" + (f" ({spec.size} bytes)" if spec.size is not None else "")
+        raise DataError(f"downloaded {spec.name} has MD5 {md5} ({size} bytes), expected {expected} (from {url}); nothing "
+                        f"was kept: retry later, set another mirror, or put the official file into {target.parent}")
     raise _Unreachable("; ".join(failures) or "no mirrors configured")
 
 
@@ -274,8 +269,7 @@ def fetch_official_files(
         try:
             _download(spec, data_dir / spec.name, mirrors)
         except _Unreachable as err:
-            raise DataError(
-                f"no network and no files for {dataset} ({err}): put {_listing(missing[position:])}{others} into {where}"
-            ) from None
+            raise DataError(f"no network and no files for {dataset} ({err}): put {_listing(missing[position:])}{others} "
+                            f"into {where}") from None
         found[spec.name] = (data_dir / spec.name, spec.md5)
     return {spec.name: found[spec.name] for spec in files}

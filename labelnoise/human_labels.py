@@ -29,6 +29,7 @@ import numpy as np
 from labelnoise.download import DataError
 from labelnoise.io import error_reason
 from labelnoise.checks import check_labels
+from labelnoise.readers import file_labels
 from labelnoise.noise import NoisyLabels
 
 HUMAN_LABEL_FORMATS = (".pt", ".npy", ".csv")
@@ -126,40 +127,15 @@ def _select(content, path: Path, key: str | None):
     return content[key]
 
 
-def _check_array(values, path: Path, what: str, n_classes: int, n_samples: int | None) -> np.ndarray:
-    """``values`` as an int64 label vector of the expected length with labels in 0..L-1, else DataError."""
-    try:
-        array = np.asarray(values) if isinstance(values, (np.ndarray, list, tuple)) else None
-    except ValueError:  # a ragged list
-        array = None
-    if array is None or array.ndim != 1:
-        shape = getattr(array, "shape", type(values).__name__)
-        raise DataError(f"{path}: {what} must be a 1-D array of labels, got {shape}")
-    if not np.issubdtype(array.dtype, np.integer):
-        raise DataError(f"{path}: {what} must hold integer labels, got dtype {array.dtype}")
-    if n_samples is not None and len(array) != n_samples:
-        raise DataError(f"{path}: {what} holds {len(array)} labels, expected {n_samples} (one per training sample)")
-    outside = np.flatnonzero((array < 0) | (array >= n_classes))
-    if outside.size:
-        first = int(outside[0])
-        raise DataError(
-            f"{path}: {what} has labels outside 0..{n_classes - 1} at {outside.size} samples "
-            f"(first: index {first}, label {array[first]})"
-        )
-    return array.astype(np.int64)
-
-
 def _check_clean(content, path: Path, expected_clean: np.ndarray, n_classes: int) -> None:
     """The file's ``clean_label`` must equal the dataset's training labels (same images, same order)."""
     if not isinstance(content, dict) or CLEAN_KEY not in content:
         return
-    theirs = _check_array(content[CLEAN_KEY], path, f"key {CLEAN_KEY!r}", n_classes, len(expected_clean))
+    theirs = file_labels(content[CLEAN_KEY], path, f"key {CLEAN_KEY!r}", n_classes, len(expected_clean))
     differ = np.flatnonzero(theirs != expected_clean)
     if differ.size:
-        raise DataError(
-            f"{path}: {CLEAN_KEY!r} differs from the dataset's training labels at {differ.size} of {len(theirs)} "
-            f"samples (first: index {int(differ[0])}); the file is for other images or another order"
-        )
+        raise DataError(f"{path}: {CLEAN_KEY!r} differs from the dataset's training labels at {differ.size} of "
+                        f"{len(theirs)} samples (first: index {int(differ[0])}); the file is for other images or another order")
 
 
 def read_human_labels(
@@ -186,14 +162,12 @@ def read_human_labels(
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     if expected_clean is not None:
-        expected_clean = check_labels(expected_clean, n_classes)
-        if n_samples is not None and n_samples != len(expected_clean):
-            raise ValueError(f"n_samples={n_samples} but expected_clean holds {len(expected_clean)} labels")
+        expected_clean = check_labels(expected_clean, n_classes, "expected_clean", n_samples)
         n_samples = len(expected_clean)
     loaders = {".pt": _load_pt, ".npy": _load_npy, ".csv": _load_csv}
     content = loaders[suffix](path)
     what = f"key {key!r}" if key else "the file"
-    labels = _check_array(_select(content, path, key), path, what, n_classes, n_samples)
+    labels = file_labels(_select(content, path, key), path, what, n_classes, n_samples)
     if expected_clean is not None:
         _check_clean(content, path, expected_clean, n_classes)
     return labels
@@ -202,8 +176,4 @@ def read_human_labels(
 def human_noise(clean: np.ndarray, human: np.ndarray) -> NoisyLabels:
     """Human labels as a noise realisation: a sample counts as corrupted where its human label differs."""
     clean, human = np.asarray(clean), np.asarray(human)
-    if clean.ndim != 1 or clean.shape != human.shape:
-        raise ValueError(f"clean labels {clean.shape} and human labels {human.shape} must be 1-D of one length")
-    if not (np.issubdtype(clean.dtype, np.integer) and np.issubdtype(human.dtype, np.integer)):
-        raise ValueError(f"labels must be integers, got dtypes {clean.dtype} and {human.dtype}")
     return NoisyLabels(human.astype(np.int64), human != clean)

@@ -26,13 +26,10 @@ DEFAULT_EVAL_BATCH_SIZE: int = 1024
 
 
 def check_images(images: np.ndarray, what: str) -> None:
-    if not isinstance(images, np.ndarray) or images.dtype != np.uint8:
-        kind = images.dtype if isinstance(images, np.ndarray) else type(images).__name__
-        raise ValueError(f"{what} must be a uint8 numpy array (pixels 0..255), got {kind}")
-    if images.ndim != 4:
-        raise ValueError(f"{what} must have shape N x C x H x W, got shape {images.shape}")
-    if images.shape[0] == 0:
-        raise ValueError(f"{what} is empty")
+    """The one check of images: a non-empty uint8 numpy array N x C x H x W (pixels 0..255), else a ValueError."""
+    if not (isinstance(images, np.ndarray) and images.dtype == np.uint8 and images.ndim == 4 and len(images)):
+        raise ValueError(f"{what} must be a uint8 numpy array of N x C x H x W pixels 0..255, N > 0, got "
+                         f"{getattr(images, 'dtype', type(images).__name__)} of shape {np.shape(images)}")
 
 
 def preprocess(images: np.ndarray, device: torch.device | str = "cpu", what: str = "images") -> torch.Tensor:
@@ -47,7 +44,6 @@ def preprocess(images: np.ndarray, device: torch.device | str = "cpu", what: str
 
 def channel_statistics(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel mean and (population) std of ``images / 255``, computed in float64."""
-    check_images(images, "images")
     n, c = images.shape[:2]
     flat = images.transpose(1, 0, 2, 3).reshape(c, -1)
     mean = np.empty(c)
@@ -108,8 +104,6 @@ def predict_softmax(
     ``device=None`` uses the device the model already lives on; otherwise the
     model is moved there.
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     dev = _resolve_eval_device(model, device)
     return _softmax_of_tensor(model, preprocess(images, dev), batch_size)
 
@@ -126,10 +120,6 @@ def extract_features(
     outputs before BatchNorm/ReLU, used for per-class k-means (Section 5) and
     K-NN (Appendix A).
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if not callable(getattr(model, "features", None)):
-        raise ValueError(f"model {type(model).__name__} has no features() method to embed with")
     dev = _resolve_eval_device(model, device)
     x = preprocess(images, dev)
     feats = batched_eval(model, x, batch_size, lambda b: model.features(b).float())

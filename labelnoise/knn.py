@@ -31,9 +31,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from labelnoise.analytic.inputs import TIE_POLICIES  # the measured K-NN votes under the analytic one's tie policies
+from labelnoise.checks import TIE_POLICIES, check_k_list, check_tie  # noqa: F401 (TIE_POLICIES: Eq. 3's, for the K-NN)
 from labelnoise.noise import realised_gamma
-from labelnoise.tables import mean_and_std_over_seeds, require_columns
+from labelnoise.tables import mean_and_std_over_seeds
 
 #: Prediction returned by the ``strict`` policy when the top count is shared.
 NO_DECISION = -1
@@ -41,15 +41,6 @@ NO_DECISION = -1
 DEFAULT_CHUNK_ELEMENTS = 2**24
 #: Columns of the K-NN baseline table (results/{dataset}/knn/{noise}.csv).
 TABLE_COLUMNS = ["dataset", "noise", "level", "nominal_gamma", "realised_gamma", "seed_index", "K", "tie", "accuracy"]
-
-
-def _as_features(array, what: str) -> np.ndarray:
-    array = np.asarray(array, dtype=np.float64)
-    if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
-        raise ValueError(f"{what} must be a non-empty (n, d) array, got shape {array.shape}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{what} contain NaN or infinite values")
-    return array
 
 
 def nearest_neighbours(
@@ -64,16 +55,9 @@ def nearest_neighbours(
     index.  Memory is bounded by ``chunk_elements`` distances at a time.
     ``k`` larger than the reference set is an error.
     """
-    reference = _as_features(reference, "reference (training) features")
-    queries = _as_features(queries, "query (test) features")
-    if reference.shape[1] != queries.shape[1]:
-        raise ValueError(f"reference has {reference.shape[1]} dimensions, queries {queries.shape[1]}")
+    reference, queries = np.asarray(reference, dtype=np.float64), np.asarray(queries, dtype=np.float64)
     n_ref = reference.shape[0]
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"K must be a positive integer, got {k!r}")
-    if k > n_ref:
-        raise ValueError(f"K = {k} exceeds the {n_ref} training samples to search; use K <= {n_ref}")
-    k = int(k)
+    k = int(check_k_list([k], n_ref)[0])
     ref_sq = np.einsum("ij,ij->i", reference, reference)
     rows_per_chunk = max(1, int(chunk_elements) // n_ref)
     result = np.empty((queries.shape[0], k), dtype=np.int64)
@@ -93,16 +77,7 @@ def nearest_neighbours(
 def label_counts(neighbour_labels, n_labels: int) -> np.ndarray:
     """Votes (n, n_labels) of each label among each row's neighbours."""
     neighbour_labels = np.asarray(neighbour_labels)
-    if neighbour_labels.ndim != 2:
-        raise ValueError(f"neighbour labels must be an (n, K) array, got shape {neighbour_labels.shape}")
-    if neighbour_labels.size and (neighbour_labels.min() < 0 or neighbour_labels.max() >= n_labels):
-        raise ValueError(f"neighbour labels outside 0..{n_labels - 1}")
     return np.stack([(neighbour_labels == label).sum(axis=1) for label in range(n_labels)], axis=1)
-
-
-def _check_tie(tie: str) -> None:
-    if tie not in TIE_POLICIES:
-        raise ValueError(f"tie must be one of {TIE_POLICIES}, got {tie!r}")
 
 
 def vote_from_counts(counts, tie: str = "random", rng: np.random.Generator | None = None) -> np.ndarray:
@@ -113,10 +88,11 @@ def vote_from_counts(counts, tie: str = "random", rng: np.random.Generator | Non
     consumes the generator exactly as the same sequence of
     :func:`plurality_vote` calls does.
     """
-    _check_tie(tie)
-    counts = np.asarray(counts)
-    if counts.ndim != 2 or counts.shape[1] == 0:
-        raise ValueError(f"label votes must be an (n, n_labels) array, got shape {counts.shape}")
+    return _vote(np.asarray(counts), check_tie(tie), rng)
+
+
+def _vote(counts: np.ndarray, tie: str, rng: np.random.Generator | None) -> np.ndarray:
+    """:func:`vote_from_counts` on a checked tie policy."""
     is_top = counts == counts.max(axis=1, keepdims=True)
     n_top = is_top.sum(axis=1)
     prediction = np.argmax(counts, axis=1)
@@ -124,8 +100,6 @@ def vote_from_counts(counts, tie: str = "random", rng: np.random.Generator | Non
     if tie == "strict":
         prediction[tied] = NO_DECISION
     elif len(tied):
-        if rng is None:
-            raise ValueError("tie='random' needs a random generator (rng) to break ties reproducibly")
         pick = (rng.random(len(tied)) * n_top[tied]).astype(np.int64)  # which of the tied labels
         rank = np.cumsum(is_top[tied], axis=1) - 1  # position of each top label among the tied ones
         prediction[tied] = np.argmax(is_top[tied] & (rank == pick[:, None]), axis=1)
@@ -141,7 +115,7 @@ def plurality_vote(neighbour_labels, n_labels: int, tie: str = "random", rng: np
     of the tied labels uniformly at random from ``rng`` (required).  The vote
     itself is :func:`vote_from_counts` of :func:`label_counts`.
     """
-    return vote_from_counts(label_counts(neighbour_labels, n_labels), tie, rng)
+    return _vote(label_counts(neighbour_labels, n_labels), check_tie(tie), rng)
 
 
 def knn_accuracy(neighbours, train_labels, test_labels, n_labels: int, tie: str = "random",
@@ -153,8 +127,6 @@ def knn_accuracy(neighbours, train_labels, test_labels, n_labels: int, tie: str 
     train_labels = np.asarray(train_labels)
     test_labels = np.asarray(test_labels)
     neighbours = np.asarray(neighbours)
-    if neighbours.shape[0] != len(test_labels):
-        raise ValueError(f"{neighbours.shape[0]} neighbour rows for {len(test_labels)} test labels")
     prediction = plurality_vote(train_labels[neighbours], n_labels, tie, rng)
     return float(np.mean(prediction == test_labels))
 
@@ -182,10 +154,6 @@ def knn_noise_table(
     for entry in levels:
         noisy = np.atleast_2d(np.asarray(entry["noisy_labels"]))
         clean = np.asarray(entry["clean_labels"])
-        if noisy.shape[1] != len(clean):
-            raise ValueError(f"level {entry['level']}: {noisy.shape[1]} noisy labels for {len(clean)} clean ones")
-        if neighbours.size and neighbours.max() >= len(clean):
-            raise ValueError(f"neighbour index {neighbours.max()} outside the {len(clean)} training samples")
         for seed_index, labels in enumerate(noisy):
             rows.append({
                 "dataset": dataset, "noise": noise, "level": str(entry["level"]),
@@ -200,9 +168,6 @@ def knn_noise_table(
 
 def knn_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Mean and std of the K-NN accuracy over seeds, one row per (noise, level)."""
-    require_columns(table, ["noise", "level", "nominal_gamma", "realised_gamma", "K", "accuracy"], "K-NN table")
-    if table["K"].nunique() != 1:
-        raise ValueError(f"K-NN table mixes K values {sorted(table['K'].unique())}")
     summary = mean_and_std_over_seeds(table, ["noise", "level"], ["realised_gamma", "accuracy"], first=["nominal_gamma", "K"])
     return summary[["noise", "level", "nominal_gamma", "realised_gamma_mean", "accuracy_mean", "accuracy_std", "K", "n_seeds"]]
 
@@ -229,8 +194,6 @@ def region_examples(fraction, test_labels, rng: np.random.Generator) -> tuple[in
     """
     fraction = np.asarray(fraction, dtype=float)
     test_labels = np.asarray(test_labels)
-    if fraction.shape != test_labels.shape or fraction.size == 0:
-        raise ValueError(f"fraction {fraction.shape} and test labels {test_labels.shape} must be equal, non-empty")
     top = fraction.max()
     if top <= 0.5:
         raise ValueError(f"no test sample has a mostly corrupted neighbourhood (highest fraction {top:.2f})")

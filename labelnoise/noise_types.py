@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from labelnoise import noise as generators
+from labelnoise.checks import renormalised_rows
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ register(NoiseType(
     "confusion", "confusion-matrix noise", "#009E73", "class_conditional", "gamma", True, None, None,
     "resisted while the true label keeps the plurality; analytic K-NN matches (Fig. 7)", "confusion matrix",
     generate=lambda clean, level, n_classes, rng, confusion, **_: generators.confusion_noise(clean, level, confusion, rng),
-    needs=("confusion",), matrix=lambda n_classes, permutation, confusion: generators.check_confusion_matrix(confusion)))
+    needs=("confusion",), matrix=lambda n_classes, permutation, confusion: renormalised_rows(confusion)))
 register(NoiseType(
     "concentrated", "locally concentrated noise", "#CC79A7", "concentrated", "k", True, 0, 2,
     "no resistance: accuracy ~ 1 - gamma (Fig. 4)", "concentrated (k clusters)",

@@ -22,28 +22,41 @@ from pathlib import Path
 import numpy as np
 
 from labelnoise import download as official_files
+from labelnoise.checks import check_labels
 from labelnoise.download import DataError
 
 DIGIT_NAMES = [str(d) for d in range(10)]
 
 
 IDX_UBYTE = 0x08  # the IDX type code of unsigned bytes, the only one MNIST uses
+#: What the messages about an official file advise.
+REPLACE = "replace it with the official file"
+REPLACE_TARBALL = "replace the tarball with the official file"
+
+
+def file_labels(values, path, what: str, n_classes: int, n_samples: int | None = None, advice: str = "") -> np.ndarray:
+    """``values``, read from the file ``path``, through :func:`~labelnoise.checks.check_labels`: its ValueError (or
+    numpy's, for a ragged list) becomes a DataError naming the file, followed by ``advice``."""
+    try:
+        return check_labels(values, n_classes, what, n_samples)
+    except ValueError as err:
+        raise DataError(f"{path}: {err}{'; ' + advice if advice else ''}") from None
 
 
 def parse_idx(raw: bytes, name: str = "IDX data") -> np.ndarray:
     """The uint8 array of an (uncompressed) IDX file; DataError on a malformed header or size."""
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise DataError(f"{name} is not an IDX file (bad magic number); replace it with the official file")
+        raise DataError(f"{name} is not an IDX file (bad magic number); {REPLACE}")
     if raw[2] != IDX_UBYTE:
-        raise DataError(f"{name}: IDX type code 0x{raw[2]:02x}, expected 0x08 (unsigned bytes); replace it with the official file")
+        raise DataError(f"{name}: IDX type code 0x{raw[2]:02x}, expected 0x08 (unsigned bytes); {REPLACE}")
     ndim = raw[3]
     header = 4 + 4 * ndim
     if ndim == 0 or len(raw) < header:
-        raise DataError(f"{name}: truncated IDX header ({ndim} dimensions); replace it with the official file")
+        raise DataError(f"{name}: truncated IDX header ({ndim} dimensions); {REPLACE}")
     dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     expected = header + math.prod(dims)
     if len(raw) != expected:
-        raise DataError(f"{name}: IDX header says {dims} ({expected} bytes), file has {len(raw)} bytes; replace it with the official file")
+        raise DataError(f"{name}: IDX header says {dims} ({expected} bytes), file has {len(raw)} bytes; {REPLACE}")
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
 
@@ -58,19 +71,15 @@ def read_idx(path: str | Path) -> np.ndarray:
         with (gzip.open(path, "rb") if compressed else open(path, "rb")) as handle:
             raw = handle.read()
     except (OSError, EOFError, zlib.error) as err:
-        raise DataError(f"{path} is not a readable IDX file ({err}); replace it with the official file") from None
+        raise DataError(f"{path} is not a readable IDX file ({err}); {REPLACE}") from None
     return parse_idx(raw, str(path))
 
 
 def _mnist_part(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndarray]:
-    images, labels = read_idx(images_path), read_idx(labels_path)
+    images = read_idx(images_path)
     if images.ndim != 3 or images.shape[1:] != (28, 28):
-        raise DataError(f"{images_path}: images of shape {images.shape}, expected N x 28 x 28")
-    if labels.ndim != 1 or len(labels) != len(images):
-        raise DataError(f"{labels_path}: {labels.shape} labels for {len(images)} images in {images_path}")
-    if labels.size and labels.max() > 9:
-        raise DataError(f"{labels_path}: label {labels.max()} outside 0..9")
-    return images[:, None, :, :], labels.astype(np.int64)
+        raise DataError(f"{images_path}: images of shape {images.shape}, expected N x 28 x 28; {REPLACE}")
+    return images[:, None, :, :], file_labels(read_idx(labels_path), labels_path, "labels", 10, len(images), REPLACE)
 
 
 def read_mnist(paths: dict[str, Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -115,7 +124,7 @@ def safe_unpickle(raw: bytes, name: str = "pickle"):
     try:
         return _ArrayOnlyUnpickler(io.BytesIO(raw), encoding="bytes").load()
     except Exception as err:  # UnpicklingError, EOFError, ValueError, ... from hostile or broken data
-        raise DataError(f"{name} is not a plain CIFAR pickle ({err}); replace it with the official file") from None
+        raise DataError(f"{name} is not a plain CIFAR pickle ({err}); {REPLACE}") from None
 
 
 CIFAR10_DIR = "cifar-10-batches-py"
@@ -124,13 +133,13 @@ CIFAR10_TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 
 def _cifar_batch(batch, name: str) -> tuple[np.ndarray, np.ndarray]:
     if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
-        raise DataError(f"{name} lacks b'data' / b'labels'; replace the tarball with the official file")
-    data, labels = batch[b"data"], np.asarray(batch[b"labels"])
+        raise DataError(f"{name} lacks b'data' / b'labels'; {REPLACE_TARBALL}")
+    data = batch[b"data"]
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
-        raise DataError(f"{name}: b'data' must be uint8 N x 3072, got {getattr(data, 'dtype', type(data))} {getattr(data, 'shape', '')}")
-    if labels.ndim != 1 or len(labels) != len(data) or labels.dtype.kind not in "iu" or (labels.size and not 0 <= labels.min() <= labels.max() <= 9):
-        raise DataError(f"{name}: b'labels' must be {len(data)} integers in 0..9")
-    return data.reshape(-1, 3, 32, 32), labels.astype(np.int64)
+        raise DataError(f"{name}: b'data' must be uint8 N x 3072, got {getattr(data, 'dtype', type(data))} "
+                        f"{getattr(data, 'shape', '')}")
+    labels = file_labels(batch[b"labels"], name, "b'labels'", 10, len(data), REPLACE_TARBALL)
+    return data.reshape(-1, 3, 32, 32), labels
 
 
 def read_cifar10(tarball: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
@@ -145,7 +154,7 @@ def read_cifar10(tarball: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarra
     meta = safe_unpickle(found["batches.meta"], "batches.meta")
     names = meta.get(b"label_names") if isinstance(meta, dict) else None
     if not isinstance(names, list) or len(names) != 10 or not all(isinstance(n, (bytes, str)) for n in names):
-        raise DataError("batches.meta lacks 10 b'label_names'; replace the tarball with the official file")
+        raise DataError(f"batches.meta lacks 10 b'label_names'; {REPLACE_TARBALL}")
     class_names = [n.decode() if isinstance(n, bytes) else n for n in names]
     train_images = np.concatenate([images for images, _ in parts])
     train_labels = np.concatenate([labels for _, labels in parts])
@@ -161,11 +170,9 @@ def parse_cifar10_binary(raw: bytes, name: str) -> tuple[np.ndarray, np.ndarray]
     """(images N x 3 x 32 x 32, labels) of one file of CIFAR-10's binary version; DataError if malformed."""
     if len(raw) == 0 or len(raw) % CIFAR10_RECORD_BYTES:
         raise DataError(f"{name}: {len(raw)} bytes is not a whole number of {CIFAR10_RECORD_BYTES}-byte CIFAR-10 "
-                        "records; replace it with the official file")
+                        f"records; {REPLACE}")
     records = np.frombuffer(raw, dtype=np.uint8).reshape(-1, CIFAR10_RECORD_BYTES)
-    if records[:, 0].max() > 9:
-        raise DataError(f"{name}: label {records[:, 0].max()} outside 0..9; replace it with the official file")
-    return records[:, 1:].reshape(-1, 3, 32, 32), records[:, 0].astype(np.int64)
+    return records[:, 1:].reshape(-1, 3, 32, 32), file_labels(records[:, 0], name, "labels", 10, advice=REPLACE)
 
 
 def read_cifar10_binary(paths: dict[str, Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
@@ -181,7 +188,7 @@ def read_cifar10_binary(paths: dict[str, Path]) -> tuple[np.ndarray, np.ndarray,
         raw = _archive_members(archive, official_files.CIFAR10_BINARY_FOLDER, [spec.name for spec in members])
         for spec in members:
             if hashlib.md5(raw[spec.name]).hexdigest() != spec.md5:
-                raise DataError(f"{archive}: member {spec.name} fails its MD5 ({spec.md5}); replace it with the official file")
+                raise DataError(f"{archive}: member {spec.name} fails its MD5 ({spec.md5}); {REPLACE}")
     else:
         raw = {spec.name: Path(paths[spec.name]).read_bytes() for spec in members}
     parts = [parse_cifar10_binary(raw[spec.name], spec.name) for spec in members]
@@ -200,8 +207,8 @@ def _archive_members(tarball: str | Path, folder: str, wanted) -> dict[str, byte
                 if member.isfile() and parent.endswith(folder) and base in wanted:
                     found[base] = archive.extractfile(member).read()
     except (tarfile.TarError, OSError, EOFError, zlib.error) as err:
-        raise DataError(f"{tarball} is not a readable tar.gz ({err}); replace it with the official file") from None
+        raise DataError(f"{tarball} is not a readable tar.gz ({err}); {REPLACE}") from None
     absent = [name for name in wanted if name not in found]
     if absent:
-        raise DataError(f"{tarball} lacks {folder}/{absent}; replace it with the official file")
+        raise DataError(f"{tarball} lacks {folder}/{absent}; {REPLACE}")
     return found

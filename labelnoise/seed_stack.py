@@ -122,9 +122,7 @@ class _StackedConv2d(_StackedLayer):
 
     def __init__(self, layers: Sequence[nn.Conv2d], source_name: str, layout: str):
         super().__init__(len(layers), source_name, layout)
-        conv = layers[0]
-        if conv.padding_mode != "zeros":
-            raise ValueError(f"stacking supports zero padding only, got {conv.padding_mode!r}")
+        conv = layers[0]  # stacked as F.conv2d, zero padding: that of every registered architecture
         self.stride, self.padding, self.dilation = conv.stride, conv.padding, conv.dilation
         self.seed_groups = conv.groups
         self.groups = len(layers) * conv.groups
@@ -146,9 +144,7 @@ class _StackedBatchNorm(_StackedLayer):
 
     def __init__(self, layers: Sequence[nn.modules.batchnorm._BatchNorm], source_name: str, layout: str):
         super().__init__(len(layers), source_name, layout)
-        bn = layers[0]
-        if not (bn.affine and bn.track_running_stats) or bn.momentum is None:
-            raise ValueError("stacking needs affine BatchNorm with running statistics and a fixed momentum")
+        bn = layers[0]  # affine, running statistics, fixed momentum: as in every registered architecture
         self.eps, self.momentum = bn.eps, bn.momentum
         n = len(layers)
         for name in ("weight", "bias"):
@@ -181,8 +177,6 @@ class _StackedLinear(_StackedLayer):
         super().__init__(len(layers), source_name, layout)
         n = len(layers)
         self._adopt("weight", [m.weight for m in layers], (n, *layers[0].weight.shape), True)
-        if layers[0].bias is None:
-            raise ValueError("stacking supports linear layers with a bias only")
         self._adopt("bias", [m.bias for m in layers], (n, layers[0].out_features), True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -226,26 +220,16 @@ class SeedStack(nn.Module):
 
     def __init__(self, models: Sequence[nn.Module], layout: str = "wide"):
         super().__init__()
-        if layout not in STACK_LAYOUTS:
-            raise ValueError(f"layout must be one of {STACK_LAYOUTS}, got {layout!r}")
         self.layout = layout
-        if len(models) < 1:
-            raise ValueError("SeedStack needs at least one model")
-        if not all(callable(getattr(m, "layer_sequence", None)) for m in models):
-            raise ValueError(f"{type(models[0]).__name__} has no layer_sequence(); it cannot be trained batched")
         n = len(models)
         self.n_seeds = n
         self.n_classes = getattr(models[0], "n_classes", None)
         self._state_keys = list(models[0].state_dict().keys())
         names = [{id(module): name for name, module in m.named_modules()} for m in models]
-        sequences = [m.layer_sequence() for m in models]
-        if len({len(seq) for seq in sequences}) != 1:
-            raise ValueError("models to stack differ in their layer sequences")
+        sequences = [m.layer_sequence() for m in models]  # one architecture: the same layers in the same order
         layers: list[nn.Module] = []
         for position in zip(*sequences):
             first = position[0]
-            if any(type(layer) is not type(first) for layer in position):
-                raise ValueError("models to stack differ in their layer types")
             source = names[0].get(id(first), "")
             if isinstance(first, InputStandardiser):
                 layers.append(_StackedStandardiser(position, source, layout))
@@ -262,10 +246,6 @@ class SeedStack(nn.Module):
             else:
                 raise ValueError(f"cannot stack layer type {type(first).__name__}")
         self.layers = nn.Sequential(*layers)
-        stacked_keys = {f"{layer.source_name}.{name}" for layer in self._stacked_layers() for name in layer.seed_shapes}
-        if stacked_keys != set(self._state_keys):
-            missing = sorted(set(self._state_keys) - stacked_keys)
-            raise ValueError(f"layer_sequence() does not cover the model's state: missing {missing}")
 
     def _stacked_layers(self) -> list[_StackedLayer]:
         return [layer for layer in self.layers if isinstance(layer, _StackedLayer)]
@@ -283,14 +263,8 @@ class SeedStack(nn.Module):
         layout computes a subset; the wide layout always runs every seed.
         """
         seeds = list(range(self.n_seeds)) if seeds is None else list(seeds)
-        if not seeds or any(not 0 <= s < self.n_seeds for s in seeds):
-            raise ValueError(f"seeds must be a non-empty list of indices below {self.n_seeds}, got {seeds}")
-        if not (x.dim() == 4 or (x.dim() == 5 and x.shape[0] == len(seeds))):
-            raise ValueError(f"expected B x C x H x W or {len(seeds)} x B x C x H x W input, got {tuple(x.shape)}")
         if self.layout == "seed_major":
             return self._forward_seed_major(x, memory_format, seeds)
-        if seeds != list(range(self.n_seeds)):
-            raise ValueError("the wide layout computes every seed; use layout='seed_major' for a subset")
         if x.dim() == 4:  # one batch shared by every seed
             x = x.repeat(1, self.n_seeds, 1, 1)
         else:
@@ -323,8 +297,6 @@ class SeedStack(nn.Module):
     @torch.no_grad()
     def load_seed_state_dict(self, seed_index: int, state: dict[str, torch.Tensor]) -> None:
         """Write a source-model ``state_dict`` into seed ``seed_index``'s slots."""
-        if set(state) != set(self._state_keys):
-            raise ValueError("state keys do not match the stacked architecture")
         for layer in self._stacked_layers():
             for name in layer.seed_shapes:
                 layer.seed_view(name, seed_index).copy_(state[f"{layer.source_name}.{name}"])

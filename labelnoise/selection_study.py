@@ -17,7 +17,7 @@ import pandas as pd
 
 from labelnoise.analytic import best_fit, fit_k_to_runs
 from labelnoise.selection import PROTOCOLS
-from labelnoise.tables import aggregate_over_seeds, mean_and_std_over_seeds, require_columns
+from labelnoise.tables import aggregate_over_seeds, mean_and_std_over_seeds
 
 CURVE_COLUMNS = ("dataset", "noise", "level", "nominal_gamma", "realised_gamma_mean", "protocol", "n_seeds",
                  "test_acc_mean", "test_acc_std", "step_mean", "fitted_K", "rmse", "analytic_acc")
@@ -37,7 +37,6 @@ def protocol_curves(train: pd.DataFrame, analytic: dict[str, pd.DataFrame]) -> p
     to their analytic curves, to which each protocol's mean curve is fitted
     (``fitted_K``, ``rmse``, ``analytic_acc`` at the levels; NaN elsewhere).
     """
-    require_columns(train, [f"{p}_{m}" for p in PROTOCOLS for m in ("test_acc", "step")], "training table")
     parts = []
     for noise, runs in train.groupby("noise", sort=False):
         for protocol in PROTOCOLS:

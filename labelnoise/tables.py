@@ -9,7 +9,6 @@ pipeline records one row per seed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -43,9 +42,6 @@ def training_table(results: list[TrainResult], seeds: list[int], noisy_labels: n
     and ``corrupted`` (seeds x N_train) the labels each seed trained on and which
     of them were re-drawn; ``selection`` the protocol ``results`` report.
     """
-    if np.shape(corrupted) != np.shape(noisy_labels) or len(noisy_labels) != len(seeds):
-        raise ValueError(f"noisy labels {np.shape(noisy_labels)} and their corrupted mask {np.shape(corrupted)} must both "
-                         f"be {len(seeds)} seeds x training samples")
     rows = []
     per_seed = zip(seeds, noisy_labels, corrupted, results, strict=True)
     for seed_index, (seed, labels, mask, result) in enumerate(per_seed):
@@ -69,19 +65,6 @@ def training_table(results: list[TrainResult], seeds: list[int], noisy_labels: n
     return pd.DataFrame(rows)[table_columns()]
 
 
-#: Columns of the per-seed training table that ``aggregate_over_seeds`` needs.
-TRAIN_COLUMNS_FOR_AGGREGATION: tuple[str, ...] = (
-    "dataset",
-    "noise",
-    "level",
-    "seed_index",
-    "nominal_gamma",
-    "corrupted_fraction",
-    "realised_gamma",
-    "test_acc",
-    "val_acc",
-)
-
 #: Columns of the aggregated table, in order.
 AGGREGATED_COLUMNS: tuple[str, ...] = (
     "dataset",
@@ -97,19 +80,6 @@ AGGREGATED_COLUMNS: tuple[str, ...] = (
 )
 
 _GROUP_KEYS = ["dataset", "noise", "level"]
-
-
-def require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
-    """Raise ValueError naming ``what`` if ``frame`` is empty or lacks any of ``columns``."""
-    if not isinstance(frame, pd.DataFrame):
-        raise ValueError(f"{what}: expected a pandas DataFrame, got {type(frame).__name__}")
-    missing = [column for column in columns if column not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"{what} is missing required column(s) {missing}; it has {list(frame.columns)}"
-        )
-    if frame.empty:
-        raise ValueError(f"{what} is empty: nothing to aggregate or plot")
 
 
 def noise_rank(noise: str) -> int:
@@ -152,36 +122,8 @@ def aggregate_over_seeds(train: pd.DataFrame) -> pd.DataFrame:
     ``corrupted_fraction_mean`` for concentrated noise (whose level is the
     number of k-means clusters k, so a larger k means *less* noise).
 
-    Raises ValueError on an empty table, a missing column, a seed recorded
-    twice for one level, or a level whose seeds disagree on ``nominal_gamma``.
+    The table is the workflow's (:func:`load_train_tables`): one row per trained seed of each level.
     """
-    require_columns(train, TRAIN_COLUMNS_FOR_AGGREGATION, "training table")
-
-    measured = ["nominal_gamma", "corrupted_fraction", "realised_gamma", "test_acc", "val_acc"]
-    missing_values = train[measured].isna().any()
-    if missing_values.any():
-        raise ValueError(
-            f"training table has missing values in {list(missing_values[missing_values].index)}; "
-            "a failed run must be rerun, not averaged over"
-        )
-
-    duplicated = train.duplicated(subset=_GROUP_KEYS + ["seed_index"], keep=False)
-    if duplicated.any():
-        example = train.loc[duplicated, _GROUP_KEYS + ["seed_index"]].iloc[0].to_dict()
-        raise ValueError(
-            f"training table records the same seed more than once, e.g. {example}; "
-            "the mean over seeds would double-count it"
-        )
-
-    grouped = train.groupby(_GROUP_KEYS, sort=False, dropna=False)
-    gamma_span = grouped["nominal_gamma"].agg(lambda values: values.max() - values.min())
-    inconsistent = gamma_span[gamma_span > 1e-12]
-    if not inconsistent.empty:
-        raise ValueError(
-            "seeds of one level disagree on nominal_gamma for "
-            f"{list(inconsistent.index)}; each (dataset, noise, level) must have one gamma"
-        )
-
     summary = mean_and_std_over_seeds(
         train, _GROUP_KEYS, ["corrupted_fraction", "realised_gamma", "test_acc", "val_acc"], first=["nominal_gamma"]
     )

@@ -77,14 +77,12 @@ def test_predictions_over_k_equal_plurality_vote_on_random_neighbourhoods():
 def test_predictions_over_k_errors():
     with pytest.raises(ValueError, match="strictly increasing"):
         ag.knn_predictions_over_k(NEIGHBOURS, TRAIN_LABELS, 3, [3, 2], "strict")
-    with pytest.raises(ValueError, match="strictly increasing"):
+    with pytest.raises(ValueError, match="positive integers"):
         ag.knn_predictions_over_k(NEIGHBOURS, TRAIN_LABELS, 3, [0, 2], "strict")
     with pytest.raises(ValueError, match="K = 7 exceeds the 6 neighbours"):
         ag.knn_predictions_over_k(NEIGHBOURS, TRAIN_LABELS, 3, [1, 7], "strict")
-    with pytest.raises(ValueError, match="outside the 5 training samples"):
-        ag.knn_predictions_over_k(NEIGHBOURS, TRAIN_LABELS[:5], 3, [1], "strict")
-    with pytest.raises(ValueError, match="random generator"):
-        ag.knn_predictions_over_k(NEIGHBOURS, TRAIN_LABELS, 3, [2], "random")
+    with pytest.raises(ValueError, match="tie must be one of"):
+        ag.knn_predictions_over_k(NEIGHBOURS, TRAIN_LABELS, 3, [2], "coin")
 
 
 def test_agreement_equals_a_loop_count():
@@ -97,8 +95,6 @@ def test_agreement_equals_a_loop_count():
         count += a == b and b != knn.NO_DECISION
     assert ag.agreement(cnn, knn_pred) == count / 1000
     assert ag.agreement(np.array([0, 1]), np.array([knn.NO_DECISION, 1])) == 0.5
-    with pytest.raises(ValueError, match="2 entries for 3"):
-        ag.agreement(np.array([0, 1, 2]), np.array([0, 1]))
 
 
 def independent_classifier(true_labels, accuracy, n_labels, rng, wrong_offsets=None):
@@ -129,14 +125,10 @@ def test_chance_agreement_matches_independent_classifiers():
     assert ag.chance_agreement(acc_a, acc_b, n_labels) < flip_expected - 10 * standard_error
 
 
-def test_chance_agreement_values_and_errors():
+def test_chance_agreement_values():
     assert ag.chance_agreement(1.0, 0.3, 10) == pytest.approx(0.3)
     assert ag.chance_agreement(0.0, 0.0, 2) == 1.0  # two always-wrong binary classifiers always agree
     assert np.allclose(ag.chance_agreement(np.array([0.5, 1.0]), 0.5, 3), [0.25 + 0.125, 0.5])
-    with pytest.raises(ValueError, match="at least 2 labels"):
-        ag.chance_agreement(0.5, 0.5, 1)
-    with pytest.raises(ValueError, match=r"in \[0, 1\]"):
-        ag.chance_agreement(1.2, 0.5, 10)
 
 
 def test_chance_agreement_from_predictions_exact_cases():
@@ -193,7 +185,7 @@ def test_agreement_table_rows_agree_with_the_parts():
     same = ag.agreement_table(cnn, test_labels, neighbours, noisy, 3, k_values, "random", np.random.default_rng(0),
                               dataset="toy", noise="random", level="0.40", nominal_gamma=0.4, seed_index=2)
     pd.testing.assert_frame_equal(table, same)  # predicted labels give what their softmax gives
-    with pytest.raises(ValueError, match="59 CNN outputs"):
+    with pytest.raises(ValueError, match=r"test labels must have shape \(59,\)"):
         ag.agreement_table(cnn[:-1], test_labels, neighbours, noisy, 3, k_values, "strict", None,
                            dataset="toy", noise="random", level="0.40", nominal_gamma=0.4, seed_index=0)
 
@@ -213,8 +205,6 @@ def test_best_agreement_k_takes_the_seed_mean_and_the_smallest_k_on_ties():
     assert best["level"].tolist() == ["0.20", "0.60"] and best["effective_K"].tolist() == [5, 1]
     assert best["agreement_mean"].tolist() == pytest.approx([0.8, 0.5])
     assert best["agreement_std"].iloc[0] == pytest.approx(np.std([0.7, 0.9], ddof=1))
-    with pytest.raises(ValueError, match="missing required column"):
-        ag.agreement_over_seeds(pd.DataFrame(rows).drop(columns="agreement"))
     # each seed's own effective K: level 0.20 seeds pick K = 1 (0.8) and K = 5 (0.9); level 0.60: K = 5 and K = 9 (0.6)
     table = ag.effective_k_table(per_k, {"random": 5}, pd.DataFrame(rows))
     assert table["effective_K_seed_min"].tolist() == [1, 5] and table["effective_K_seed_max"].tolist() == [5, 9]
@@ -254,14 +244,9 @@ def test_subsets_keep_the_full_sets_noisy_labels():
     small = subsets[0.05]
     assert realised_gamma(noisy, clean) == np.mean(noisy != clean)
     assert realised_gamma(noisy[small], clean[small]) != realised_gamma(noisy, clean)  # the subset's own share
-    with pytest.raises(ValueError, match="equal-length"):
-        realised_gamma(noisy[small], clean)
 
 
-@pytest.mark.parametrize("fractions, message", [
-    ([], "non-empty"), ([0.0, 0.5], r"\(0, 1\]"), ([0.5, 1.5], r"\(0, 1\]"),
-    ([0.5, 0.1], "sorted and unique"), ([0.1, 0.1, 1.0], "sorted and unique"),
-])
-def test_nested_subsets_reject_bad_fractions(fractions, message):
-    with pytest.raises(ValueError, match=message):
+@pytest.mark.parametrize("fractions", [[], [0.0, 0.5], [0.5, 1.5], [0.5, 0.1], [0.1, 0.1, 1.0]])
+def test_nested_subsets_reject_bad_fractions(fractions):
+    with pytest.raises(ValueError, match=r"non-empty, strictly increasing list in \(0, 1\]"):
         nested_subsets(np.arange(10) % 2, fractions, np.random.default_rng(0))

@@ -59,10 +59,6 @@ def test_neighbour_search_errors():
         knn.nearest_neighbours(reference, reference, 21)
     with pytest.raises(ValueError, match="positive integer"):
         knn.nearest_neighbours(reference, reference, 0)
-    with pytest.raises(ValueError, match="dimensions"):
-        knn.nearest_neighbours(reference, rng.normal(size=(4, 2)), 3)
-    with pytest.raises(ValueError, match="NaN"):
-        knn.nearest_neighbours(np.full((5, 3), np.nan), reference, 3)
 
 
 def test_knn_accuracy_equals_brute_force_with_noisy_labels():
@@ -97,12 +93,8 @@ def test_tie_policies():
     assert abs(np.mean(draws[:, 0] == 0) - 0.5) < 0.05 and abs(np.mean(draws[:, 2] == 1) - 0.5) < 0.05
     again = knn.plurality_vote(votes, 4, "random", np.random.default_rng(7))
     assert np.array_equal(again, knn.plurality_vote(votes, 4, "random", np.random.default_rng(7)))
-    with pytest.raises(ValueError, match="random generator"):
-        knn.plurality_vote(votes, 4, "random")
-    with pytest.raises(ValueError, match="tie must be"):
+    with pytest.raises(ValueError, match="tie must be one of"):
         knn.plurality_vote(votes, 4, "coin")
-    with pytest.raises(ValueError, match="outside"):
-        knn.plurality_vote(votes, 3, "strict")
     # A three-way tie under random breaking: each tied label a third of the time.
     three = np.array([[0, 1, 2]])
     picks = [knn.plurality_vote(three, 3, "random", np.random.default_rng(s))[0] for s in range(3000)]
@@ -161,9 +153,6 @@ def test_knn_noise_table_rows_and_realised_gamma():
     assert (table["K"] == 5).all() and table["accuracy"].between(0, 1).all()
     summary = knn.knn_summary(table)
     assert summary.loc[summary["level"] == "0.50", "accuracy_mean"].iloc[0] == pytest.approx(table["accuracy"][1:].mean())
-    with pytest.raises(ValueError, match="noisy labels for"):
-        knn.knn_noise_table(neighbours, test_labels, 3, [dict(levels[0], clean_labels=labels[:-1])], "random",
-                            lambda level, s: rng, dataset="toy", noise="random")
 
 
 def test_region_examples_pick_clean_and_flipped_neighbourhoods():
@@ -219,8 +208,6 @@ def test_fig4_draws_the_knn_seed_means_in_every_panel():
     assert any("K-NN classifier" in text and "K = 11" in text for text in legend)
     without = plot_fig4_noise_types(train)  # the argument is optional
     assert not [line for ax in without.axes for line in ax.get_lines() if line.get_gid() == "knn_baseline"]
-    with pytest.raises(ValueError, match="K-NN table has no rows"):
-        plot_fig4_noise_types(train, knn=knn_table[knn_table["noise"] != "flip"])
 
 
 def test_comparison_panel_draws_the_knn_curve_against_gamma():
@@ -235,6 +222,3 @@ def test_comparison_panel_draws_the_knn_curve_against_gamma():
     assert np.allclose(x, rows.index) and np.allclose(y, rows.to_numpy())
     assert not [line for line in ax_experiment.get_lines() if line.get_gid() == "knn_baseline"]
     assert any("K-NN classifier" in t.get_text() for t in fig.legends[0].get_texts())
-    with pytest.raises(ValueError, match="mixes K"):
-        plot_fig5_6_7_analytic_comparison(train[train["noise"] == "random"], analytic, fit, "toy",
-                                       knn=knn_table.assign(K=np.arange(len(knn_table))))

@@ -119,30 +119,6 @@ def test_input_standardiser_statistics_travel_in_state_dict():
     torch.testing.assert_close(fresh.input_standardiser(x), model.input_standardiser(x))
 
 
-def test_input_standardiser_rejects_wrong_statistics():
-    standardiser = InputStandardiser(2)
-    with pytest.raises(ValueError, match="2 per-channel"):
-        standardiser.set_statistics([0.1], [1.0])
-    with pytest.raises(ValueError, match="finite"):
-        standardiser.set_statistics([0.1, float("nan")], [1.0, 1.0])
-
-
-@pytest.mark.parametrize(
-    "kwargs, message",
-    [
-        (dict(in_channels=0, image_size=28, n_classes=10), "in_channels"),
-        (dict(in_channels=1, image_size=3, n_classes=10), "image_size"),
-        (dict(in_channels=1, image_size=28, n_classes=1), "n_classes"),
-        (dict(in_channels=1, image_size=28, n_classes=10, width=0.0), "width"),
-        (dict(in_channels=1, image_size=28, n_classes=10, width=float("inf")), "width"),
-        (dict(in_channels=1, image_size=28, n_classes=10, fc_dim=0), "fc_dim"),
-    ],
-)
-def test_bad_model_arguments_raise(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        PaperCNN(**kwargs)
-
-
 def test_build_model_registry():
     assert {"paper_cnn", "allcnn_c", "allcnn_c_nodropout"} <= set(available_architectures())
     assert build_model("paper_cnn", 1, 8, 10).feature_dim == models.PAPER_FC_DIM  # fc_dim=None: Section 5's 500
@@ -152,21 +128,15 @@ def test_build_model_registry():
         build_model("resnet", 1, 8, 10)
 
 
-def test_registry_is_extensible_and_checks_contract(monkeypatch):
+def test_registry_is_extensible(monkeypatch):
     monkeypatch.setattr(models, "_ARCHITECTURES", dict(models._ARCHITECTURES))
 
     @models.register_architecture("tiny_test_net")
     def _build_tiny(*, in_channels, image_size, n_classes, width, fc_dim):
         return nn.Sequential(InputStandardiser(in_channels), nn.Flatten(), nn.Linear(in_channels * image_size**2, n_classes))
 
-    @models.register_architecture("no_standardiser_net")
-    def _build_bad(*, in_channels, image_size, n_classes, width, fc_dim):
-        return nn.Sequential(nn.Flatten(), nn.Linear(in_channels * image_size**2, n_classes))
-
     assert "tiny_test_net" in available_architectures()
     assert build_model("tiny_test_net", 1, 8, 3)(torch.rand(2, 1, 8, 8)).shape == (2, 3)
-    with pytest.raises(TypeError, match="InputStandardiser"):
-        build_model("no_standardiser_net", 1, 8, 3)
     with pytest.raises(ValueError, match="already registered"):
         models.register_architecture("paper_cnn")(_build_tiny)
 
@@ -212,11 +182,6 @@ def test_allcnn_c_features_are_the_input_of_the_linear_classifier(image_size, wi
         # A 1x1 convolution commutes with global averaging: logits = W features + b.
         weight = model.classifier.weight.flatten(1)
         torch.testing.assert_close(logits, feats @ weight.T + model.classifier.bias, rtol=1e-4, atol=1e-5)
-
-
-def test_allcnn_c_rejects_too_small_images():
-    with pytest.raises(ValueError, match="image_size must be >= 9"):
-        AllCNNC(1, 8, 10)
 
 
 # --------------------------------------------------------------------------
@@ -304,12 +269,6 @@ def test_seed_major_stack_computes_a_subset_of_seeds():
         out = stack(x, seeds=[2, 0])
         assert out.shape == (2, 5, 4)
         assert torch.equal(out[0], separate[2].eval()(x[0])) and torch.equal(out[1], separate[0].eval()(x[1]))
-    with pytest.raises(ValueError, match="wide layout computes every seed"):
-        SeedStack(separate, "wide")(x, seeds=[2, 0])
-    with pytest.raises(ValueError, match="indices below 3"):
-        stack(x, seeds=[3, 0])
-    with pytest.raises(ValueError, match="layout must be one of"):
-        SeedStack(separate, "tall")
 
 
 def test_preferred_stack_layout():
@@ -326,12 +285,12 @@ def test_seed_stack_loads_and_returns_seed_states(layout):
     for key, value in replacement.state_dict().items():
         torch.testing.assert_close(stack.seed_state_dict(1)[key], value)
         torch.testing.assert_close(stack.seed_state_dict(0)[key], source[0].state_dict()[key])
-    with pytest.raises(ValueError, match="state keys"):
-        stack.load_seed_state_dict(0, {"conv.0.0.weight": torch.zeros(1)})
 
 
-def test_seed_stack_rejects_models_it_cannot_stack():
-    with pytest.raises(ValueError, match="layer_sequence"):
-        SeedStack([nn.Sequential(InputStandardiser(1), nn.Flatten(), nn.Linear(64, 3))])
-    with pytest.raises(ValueError, match="differ"):
-        SeedStack([PaperCNN(1, 8, 4, width=0.25, fc_dim=8), AllCNNC(1, 12, 4, width=0.1)])
+def test_seed_stack_rejects_a_layer_it_cannot_stack():
+    class TanhNet(PaperCNN):
+        def layer_sequence(self):
+            return [*super().layer_sequence(), nn.Tanh()]
+
+    with pytest.raises(ValueError, match="cannot stack layer type Tanh"):
+        SeedStack([TanhNet(1, 8, 4, width=0.25, fc_dim=8)])

@@ -90,7 +90,7 @@ def test_instance_noise_through_the_dispatch_is_deterministic():
     [
         (np.full(6, 1 / 3), r"shape \(N, L\)"),
         (np.ones((6, 1)), r"L >= 2"),
-        (HAND_SOFTMAX[:5], "5 rows for 6 labels"),
+        (HAND_SOFTMAX[:5], r"labels must have shape \(5,\)"),
         (np.where(np.arange(3) == 0, np.nan, HAND_SOFTMAX), "finite"),
         (HAND_SOFTMAX * [[-1], [1], [1], [1], [1], [1]], "non-negative"),
         (HAND_SOFTMAX * [[1], [1], [1.5], [1], [1], [1]], "row 2 sums to 1.5"),
@@ -117,7 +117,7 @@ def test_realised_transition_matrix_counts_noisy_labels_per_clean_class():
         ]
     )
     assert np.allclose(N.realised_transition_matrix(clean, noisy, 4), expected)
-    with pytest.raises(ValueError, match="7 clean labels but 6 noisy"):
+    with pytest.raises(ValueError, match=r"noisy labels must have shape \(7,\)"):
         N.realised_transition_matrix(clean, noisy[:6], 4)
 
 
@@ -203,8 +203,6 @@ def test_human_noise_marks_the_labels_that_differ(clean, annotations):
     assert np.array_equal(result.corrupted, annotations["worse_label"] != clean)
     assert np.array_equal(result.labels, annotations["worse_label"])
     assert result.realised_fraction(clean) == result.corrupted_fraction > 0
-    with pytest.raises(ValueError, match="one length"):
-        human_noise(clean, clean[:-1])
 
 
 def _bad_cases(tmp_path, clean, annotations):
@@ -231,10 +229,10 @@ def _bad_cases(tmp_path, clean, annotations):
         (tmp_path / "garbage.npy", None, {}, "not a readable .npy file"),
         (pt, "aggregate", {}, r"no key 'aggregate' \(available: \['aggre_label', 'clean_label'"),
         (pt, None, {}, "several label arrays; name one with key"),
-        (tmp_path / "short.npy", None, exact, f"the file holds {N_SAMPLES - 1} labels, expected {N_SAMPLES}"),
+        (tmp_path / "short.npy", None, exact, rf"the file must have shape \({N_SAMPLES},\), one label per sample, got \({N_SAMPLES - 1},\)"),
         (tmp_path / "short.npy", "aggre_label", {}, "key 'aggre_label' does not apply"),
-        (tmp_path / "float.npy", None, exact, "must hold integer labels, got dtype float64"),
-        (tmp_path / "range.npy", None, exact, r"labels outside 0\.\.9 at 1 samples \(first: index 3, label 10\)"),
+        (tmp_path / "float.npy", None, exact, "the file must be a 1-D integer array, got float64"),
+        (tmp_path / "range.npy", None, exact, r"the file must lie in 0\.\.9: 1 labels outside \(first: index 3, label 10\)"),
         (tmp_path / "two_columns.csv", None, {}, "line 1 is '0,1', expected one integer label"),
         (tmp_path / "decimal.csv", None, {}, "line 3 is '2.5', expected one integer label"),
         (_pt(tmp_path, wrong_clean, "wrong.pt"), "aggre_label", {"expected_clean": clean},

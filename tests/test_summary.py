@@ -31,11 +31,6 @@ def test_analytic_is_interpolated_at_the_fitted_k():
     assert k == 5 and np.allclose(acc, [1 - 0.2 / 5, 1 - 0.65 / 5])
 
 
-def test_fit_must_mark_one_best_k():
-    with pytest.raises(ValueError, match="exactly one best K"):
-        analytic_at_fitted_k(curves(), FIT.assign(best=True), [0.2])
-
-
 def test_knn_baseline_averages_seeds_and_prefers_the_fitted_k():
     knn = pd.DataFrame({"level": "0.20", "K": [5, 5, 11], "accuracy": [0.9, 0.8, 0.99]})
     assert knn_baseline(knn, "0.20", 5) == (5.0, pytest.approx(0.85))

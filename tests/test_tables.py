@@ -92,32 +92,3 @@ def test_datasets_are_kept_apart(hand_made_train):
     assert summary["n_seeds"].sum() == 2 * len(hand_made_train)
 
 
-@pytest.mark.parametrize("column", ["test_acc", "seed_index", "realised_gamma", "level"])
-def test_missing_column_is_a_clear_error(hand_made_train, column):
-    with pytest.raises(ValueError, match=column):
-        aggregate_over_seeds(hand_made_train.drop(columns=[column]))
-
-
-def test_empty_table_is_an_error(hand_made_train):
-    with pytest.raises(ValueError, match="empty"):
-        aggregate_over_seeds(hand_made_train.iloc[:0])
-
-
-def test_duplicate_seed_is_an_error(hand_made_train):
-    doubled = pd.concat([hand_made_train, hand_made_train.iloc[[0]]], ignore_index=True)
-    with pytest.raises(ValueError, match="same seed"):
-        aggregate_over_seeds(doubled)
-
-
-def test_inconsistent_gamma_within_a_level_is_an_error(hand_made_train):
-    broken = hand_made_train.copy()
-    broken.loc[(broken["noise"] == "random") & (broken["seed_index"] == 1), "nominal_gamma"] = 0.3
-    with pytest.raises(ValueError, match="nominal_gamma"):
-        aggregate_over_seeds(broken)
-
-
-def test_missing_accuracy_value_is_an_error(hand_made_train):
-    broken = hand_made_train.copy()
-    broken.loc[0, "test_acc"] = np.nan
-    with pytest.raises(ValueError, match="missing values"):
-        aggregate_over_seeds(broken)

@@ -26,8 +26,8 @@ from labelnoise.analytic.equations import (
     best_fit, clean_label_distribution, concentrated_noise_accuracy, fit_k, fit_k_to_runs, flip_accuracy_closed_form, knn_accuracy_curves, label_probabilities, one_hot_clean_distribution,
     random_noise_probabilities, softmax_clean_distribution,
 )
-from labelnoise.analytic.inputs import METHODS, TIE_POLICIES
-from labelnoise.checks import PROBABILITY_SUM_TOLERANCE
+from labelnoise.analytic.inputs import METHODS
+from labelnoise.checks import PROBABILITY_SUM_TOLERANCE, TIE_POLICIES
 
 __all__ = [
     "DEFAULT_EPSILON", "METHODS", "PROBABILITY_SUM_TOLERANCE", "TIE_POLICIES", "best_fit", "clean_label_distribution", "concentrated_noise_accuracy", "fit_k", "fit_k_to_runs", "flip_accuracy_closed_form",

@@ -69,10 +69,8 @@ from labelnoise.analytic.distributions import (
     binomial_mass, fourier_points, log_upper_tail_bound, lower_cut, poisson_log_pmf, poisson_pmf_range,
     upper_cut,
 )
-from labelnoise.analytic.inputs import (
-    check_correct, check_distribution, check_epsilon, check_k, check_label, check_method, check_tie,
-)
-from labelnoise.checks import check_probability_rows
+from labelnoise.analytic.inputs import check_epsilon, check_method, eq3_arguments
+from labelnoise.checks import check_k_list, check_labels, check_probability_rows, check_tie
 
 #: Budget of each truncation in the engine (total truncation error <= 7x this).
 DEFAULT_EPSILON = 1e-16
@@ -398,22 +396,18 @@ def _transform_grids(Ks: np.ndarray, epsilon: float):
 def plurality_probability_table(q, Ks: Sequence[int], correct, tie: str = "strict",
                                 epsilon: float = DEFAULT_EPSILON, method: str = "fourier") -> np.ndarray:
     """Eq. 3 for every row of q (M, L) and every K: an (M, len(Ks)) array, rows in parallel."""
-    q = np.asarray(q, dtype=np.float64)
-    if q.ndim != 2 or q.shape[1] == 0:
-        raise ValueError(f"q must be a 2-D (M, L) array, got shape {q.shape}")
-    q = np.ascontiguousarray(check_probability_rows(q, "q"))
-    correct = check_correct(correct, q.shape[1])
-    if correct.shape != (q.shape[0],):
-        raise ValueError(f"correct must have shape ({q.shape[0]},), got {correct.shape}")
-    Ks = np.array([check_k(K) for K in Ks], dtype=np.int64)
-    if Ks.size == 0:
-        raise ValueError("Ks must not be empty")
-    epsilon = check_epsilon(epsilon)
-    strict, nodes, weights = _tie_quadrature(check_tie(tie), q.shape[1])
-    use_dp = check_method(method)
+    q = check_probability_rows(q, "q")
+    return _eq3_table(q, check_k_list(Ks), check_labels(correct, q.shape[1], "correct", len(q)), check_tie(tie),
+                  check_epsilon(epsilon), check_method(method))
+
+
+def _eq3_table(q: np.ndarray, Ks: np.ndarray, correct: np.ndarray, tie: str, epsilon: float,
+               use_dp: bool) -> np.ndarray:
+    """:func:`plurality_probability_table` on checked arguments, q's rows renormalised."""
+    strict, nodes, weights = _tie_quadrature(tie, q.shape[1])
     n_points, offsets, phase_re, phase_im = _transform_grids(Ks, epsilon)
-    return _plurality_table(q, correct, Ks, n_points, offsets, phase_re, phase_im, strict, nodes, weights, epsilon,
-                            use_dp)
+    return _plurality_table(np.ascontiguousarray(q), correct, Ks, n_points, offsets, phase_re, phase_im, strict, nodes,
+                            weights, epsilon, use_dp)
 
 
 def plurality_probability_batch(q, K: int, correct, tie: str = "strict",
@@ -429,12 +423,9 @@ def plurality_probability(q, K: int, correct: int, tie: str = "strict",
     ``method="fourier"`` is the fast engine; ``"dp"`` is an exact convolution over
     the competitors (no aliasing, slower) kept to cross-check it at large K.
     """
-    q = check_distribution(q)
-    K = check_k(K)
-    correct = check_label(correct, q.size)
-    epsilon = check_epsilon(epsilon)
-    strict, nodes, weights = _tie_quadrature(check_tie(tie), q.size)
-    use_dp = check_method(method)
+    q, K, correct, tie = eq3_arguments(q, K, correct, tie)
+    epsilon, use_dp = check_epsilon(epsilon), check_method(method)
+    strict, nodes, weights = _tie_quadrature(tie, q.size)
     P, phase_re, phase_im = _transform_grid(K, epsilon)
     return float(_plurality_core(q, correct, K, P, phase_re, phase_im, strict, nodes, weights, epsilon, use_dp))
 

@@ -15,11 +15,13 @@ import numpy as np
 import pandas as pd
 
 from labelnoise.analytic.distributions import binomial_mass
-from labelnoise.analytic.engine import DEFAULT_EPSILON, plurality_probability_table
-from labelnoise.analytic.inputs import check_correct, check_k
-from labelnoise.checks import check_confusion_matrix, check_softmax
+from labelnoise.analytic.engine import DEFAULT_EPSILON, _eq3_table
+from labelnoise.analytic.inputs import check_epsilon
+from labelnoise.checks import (
+    check_confusion_matrix, check_k_list, check_labels, check_probability_rows, check_softmax, check_tie,
+    renormalised_rows,
+)
 from labelnoise.noise import check_gamma
-from labelnoise.checks import check_probability_rows
 from labelnoise.tables import aggregate_over_seeds
 
 #: Slack when checking that empirical gammas lie inside the analytic grid.
@@ -33,13 +35,6 @@ def fit_k(analytic: pd.DataFrame, empirical: pd.DataFrame) -> pd.DataFrame:
     analytic curve is linearly interpolated in gamma.  Returns columns K, rmse,
     best (True on the row with the smallest RMSE).
     """
-    for frame, name, columns in ((analytic, "analytic", ("gamma", "K", "accuracy")),
-                                 (empirical, "empirical", ("gamma", "accuracy"))):
-        missing = [c for c in columns if c not in frame.columns]
-        if missing:
-            raise ValueError(f"{name} is missing columns {missing}")
-    if len(analytic) == 0 or len(empirical) == 0:
-        raise ValueError("analytic and empirical must not be empty")
     mean_curve = empirical.groupby("gamma", sort=True)["accuracy"].mean()
     target_gamma = mean_curve.index.to_numpy(dtype=np.float64)
     target_accuracy = mean_curve.to_numpy(dtype=np.float64)
@@ -64,24 +59,12 @@ def fit_k(analytic: pd.DataFrame, empirical: pd.DataFrame) -> pd.DataFrame:
 
 def label_probabilities(C, confusion, gamma: float) -> np.ndarray:
     """Eq. 6: q_j = (1 - gamma) C(j) + gamma sum_k P(j | k) C(k), row by row of C (M, L)."""
-    C, confusion = _checked_eq6_inputs(C, confusion)
+    C, confusion = check_probability_rows(C, "C"), check_confusion_matrix(confusion)  # both renormalised
     return _mixed_label_probabilities(C, confusion, check_gamma(gamma))
 
 
-def _checked_eq6_inputs(C, confusion) -> tuple[np.ndarray, np.ndarray]:
-    """C (M, L) and the L x L confusion matrix of Eq. 6, checked and renormalised (float64)."""
-    C = np.asarray(C, dtype=np.float64)
-    if C.ndim != 2:
-        raise ValueError(f"C must be a 2-D (M, L) array of clean label distributions, got shape {C.shape}")
-    C = check_probability_rows(C, "C")
-    confusion = check_confusion_matrix(confusion)
-    if confusion.shape[0] != C.shape[1]:
-        raise ValueError(f"confusion is {confusion.shape} but C has {C.shape[1]} labels")
-    return C, confusion
-
-
 def _mixed_label_probabilities(C: np.ndarray, confusion: np.ndarray, gamma: float) -> np.ndarray:
-    """Eq. 6 on inputs already checked (:func:`_checked_eq6_inputs`)."""
+    """Eq. 6 on checked inputs."""
     return (1.0 - gamma) * C + gamma * (C @ confusion)
 
 
@@ -98,11 +81,7 @@ def softmax_clean_distribution(softmax) -> np.ndarray:
 
 def one_hot_clean_distribution(labels, n_classes: int) -> np.ndarray:
     """Eq. 7: C(l) = 1 for the test sample's own label, 0 otherwise (perfect learnability)."""
-    if n_classes < 1:
-        raise ValueError(f"n_classes must be >= 1, got {n_classes}")
-    labels = check_correct(labels, n_classes)
-    if labels.ndim != 1:
-        raise ValueError("labels must be 1-D")
+    labels = check_labels(labels, n_classes)
     C = np.zeros((labels.size, n_classes))
     C[np.arange(labels.size), labels] = 1.0
     return C
@@ -119,7 +98,7 @@ def clean_label_distribution(case: str, labels, n_classes: int, softmax=None) ->
 def flip_accuracy_closed_form(gamma: float, K: int) -> float:
     """Eq. 9: sum_{n >= ceil((K+1)/2)} C(K, n) (1 - gamma)^n gamma^(K - n) (flip noise, strict ties)."""
     gamma = check_gamma(gamma)
-    K = check_k(K)
+    K = int(check_k_list([K])[0])
     first = math.ceil((K + 1) / 2)
     return float(binomial_mass(K, 1.0 - gamma, first, K + 1))
 
@@ -167,8 +146,6 @@ def fit_k_to_runs(analytic: pd.DataFrame, train: pd.DataFrame, relative_to_clean
 def best_fit(fit: pd.DataFrame) -> tuple[int, float]:
     """(K, RMSE) of the row :func:`fit_k` marks ``best``: the fitted K."""
     best = fit[fit["best"].astype(bool)]
-    if len(best) != 1:
-        raise ValueError(f"a K fit must mark exactly one best K, this one marks {len(best)}")
     return int(best["K"].iloc[0]), float(best["rmse"].iloc[0])
 
 
@@ -180,19 +157,10 @@ def knn_accuracy_curves(C, labels, confusion, gammas: Sequence[float], Ks: Seque
     only L distinct rows); the distinct rows of every gamma go through one
     parallel call that evaluates all K per row.  Returns columns gamma, K, accuracy.
     """
-    C = np.asarray(C, dtype=np.float64)
-    if C.ndim != 2:
-        raise ValueError(f"C must be a 2-D (M, L) array, got shape {C.shape}")
-    labels = check_correct(labels, C.shape[1])
-    if labels.shape != (C.shape[0],):
-        raise ValueError(f"labels must have shape ({C.shape[0]},), got {labels.shape}")
-    if C.shape[0] == 0:
-        raise ValueError("C has no test samples")
+    C, confusion = check_probability_rows(C, "C"), check_confusion_matrix(confusion)  # once, not once per gamma
+    labels = check_labels(labels, C.shape[1], "labels", len(C))
     gammas = [check_gamma(g) for g in gammas]
-    Ks = [check_k(K) for K in Ks]
-    if not gammas or not Ks:
-        raise ValueError("gammas and Ks must not be empty")
-    C, confusion = _checked_eq6_inputs(C, confusion)  # once here, not once per gamma
+    Ks, tie, epsilon = check_k_list(Ks), check_tie(tie), check_epsilon(epsilon)
 
     blocks, weights, inverses = [], [], []
     for gamma in gammas:
@@ -206,9 +174,8 @@ def knn_accuracy_curves(C, labels, confusion, gammas: Sequence[float], Ks: Seque
     # Interleave rows so that the parallel chunks get a mix of easy and hard rows.
     order = np.random.default_rng(0).permutation(len(stacked))
     table = np.empty((len(stacked), len(Ks)))
-    table[order] = plurality_probability_table(
-        stacked[order, :-1], Ks, stacked[order, -1].astype(np.int64), tie=tie, epsilon=epsilon
-    )
+    q = renormalised_rows(stacked[order, :-1])  # Eq. 6's rows sum to 1 to rounding: as plurality_probability_table's
+    table[order] = _eq3_table(q, Ks, stacked[order, -1].astype(np.int64), tie, epsilon, False)
 
     rows, start = [], 0
     for gamma, unique, weight in zip(gammas, blocks, weights):

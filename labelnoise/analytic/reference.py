@@ -13,7 +13,7 @@ import math
 import numba
 import numpy as np
 
-from labelnoise.analytic.inputs import check_distribution, check_k, check_label, check_tie
+from labelnoise.analytic.inputs import eq3_arguments
 
 #: Largest number of count vectors the brute-force reference will enumerate.
 BRUTEFORCE_MAX_STATES = 2_000_000
@@ -83,9 +83,7 @@ def plurality_probability_appendix_b(q, K: int, correct: int) -> float:
     Exponential in L (it visits every winning count vector): the baseline the
     fast engine is benchmarked against.
     """
-    q = check_distribution(q)
-    K = check_k(K)
-    correct = check_label(correct, q.size)
+    q, K, correct, _ = eq3_arguments(q, K, correct)
     ordered = np.concatenate(([q[correct]], np.delete(q, correct)))
     return float(_appendix_b_kernel(ordered, K))
 
@@ -104,10 +102,7 @@ def _compositions(total: int, parts: int):
 
 def plurality_probability_bruteforce(q, K: int, correct: int, tie: str = "strict") -> float:
     """Eq. 3 by enumerating every count vector (Eq. 5 weights); small K and L only."""
-    q = check_distribution(q)
-    K = check_k(K)
-    correct = check_label(correct, q.size)
-    check_tie(tie)
+    q, K, correct, tie = eq3_arguments(q, K, correct, tie)
     n_states = math.comb(K + q.size - 1, q.size - 1)
     if n_states > BRUTEFORCE_MAX_STATES:
         raise ValueError(f"brute force would enumerate {n_states} count vectors (> {BRUTEFORCE_MAX_STATES})")
@@ -131,9 +126,7 @@ def plurality_probability_bruteforce(q, K: int, correct: int, tie: str = "strict
 def plurality_probability_monte_carlo(q, K: int, correct: int, n_draws: int, rng: np.random.Generator,
                                       tie: str = "strict") -> tuple[float, float]:
     """Monte Carlo estimate of Eq. 3 and its standard error (a sampling check)."""
-    q = check_distribution(q)
-    K = check_k(K)
-    check_tie(tie)
+    q, K, correct, tie = eq3_arguments(q, K, correct, tie)
     counts = rng.multinomial(K, q, size=int(n_draws))
     top = counts.max(axis=1)
     at_top = counts == top[:, None]

@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from labelnoise.plots.common import class_label_texts, label_palette, paper_rc, require_keys
+from labelnoise.plots.common import class_label_texts, label_palette, paper_rc
 
 
 def embed_2d(features: np.ndarray, seed: int, method: str = "tsne") -> np.ndarray:
@@ -23,14 +23,7 @@ def embed_2d(features: np.ndarray, seed: int, method: str = "tsne") -> np.ndarra
     from sklearn.manifold import TSNE
 
     features = np.asarray(features, dtype=float)
-    if features.ndim != 2:
-        raise ValueError(f"features must be a 2-D (n, d) array, got shape {features.shape}")
     n_samples, n_dims = features.shape
-    if n_samples < 3 or n_dims < 2:
-        raise ValueError(f"need at least 3 samples with at least 2 features, got shape {features.shape}")
-    if not np.all(np.isfinite(features)):
-        raise ValueError("features contain NaN or infinite values")
-
     if method == "pca":
         return PCA(n_components=2, random_state=seed).fit_transform(features)
     if method == "tsne":
@@ -59,23 +52,8 @@ def plot_fig1_embedding(
     cluster, concentrated noise as whole off-colour sub-clusters.  Points are
     drawn in a fixed random order (``draw_seed``) so that no class hides the others.
     """
-    if not panels:
-        raise ValueError("plot_fig1_embedding needs at least one panel")
-    all_labels = []
-    for index, panel in enumerate(panels):
-        require_keys(panel, ("xy", "labels", "title"), f"panel {index}")
-        xy = np.asarray(panel["xy"], dtype=float)
-        labels = np.asarray(panel["labels"])
-        if xy.ndim != 2 or xy.shape[1] != 2 or len(xy) == 0:
-            raise ValueError(f"panel {index}: xy must be a non-empty (n, 2) array, got {xy.shape}")
-        if labels.shape != (len(xy),):
-            raise ValueError(f"panel {index}: labels shape {labels.shape} does not match xy {xy.shape}")
-        if labels.min() < 0:
-            raise ValueError(f"panel {index}: labels must be non-negative class indices")
-        all_labels.append(labels.astype(int))
+    all_labels = [np.asarray(panel["labels"]).astype(int) for panel in panels]
     n_labels = int(max(labels.max() for labels in all_labels)) + 1
-    if label_names is not None and len(label_names) < n_labels:
-        raise ValueError(f"label_names has {len(label_names)} names for {n_labels} labels")
     palette = np.asarray(label_palette(n_labels))
 
     with plt.rc_context(paper_rc()):

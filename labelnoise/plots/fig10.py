@@ -9,14 +9,13 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from labelnoise.plots.common import ACCURACY_LIMITS, NOISE_NAMES, k_ticks, level_limits, noise_colour, paper_rc
-from labelnoise.tables import require_columns
+
 
 #: Levels drawn per noise type in the top row: the lowest, middle and highest noise.
 LEVELS_SHOWN = 3
 #: The CNN's accuracy in the bottom row: over the agreement line it may lie on, thin, dotted, open squares.
 CNN_ACCURACY_STYLE = dict(color="0.35", marker="s", markersize=4.5, markerfacecolor="white", markeredgewidth=1.0,
                           linestyle=":", linewidth=1.3, zorder=3.5)
-
 
 
 def shown_levels(levels: pd.DataFrame) -> list[str]:
@@ -122,8 +121,6 @@ def plot_fig10_agreement(per_k: pd.DataFrame, best: pd.DataFrame, realised: pd.D
     aggregated over seeds) gives the realised gamma of the concentrated levels,
     whose levels are k clusters per class.
     """
-    require_columns(per_k, ["noise", "level", "nominal_gamma", "K", "agreement_mean", "chance_agreement_mean"], "agreement")
-    require_columns(best, ["noise", "level", "effective_K", "fitted_K", "agreement_mean", "same_wrong_label_mean"], "fig10")
     noises = list(dict.fromkeys(per_k["noise"]))
     with plt.rc_context(paper_rc()):
         fig, axes = plt.subplots(2, len(noises), figsize=(4.1 * len(noises), 7.4), squeeze=False, layout="constrained")

@@ -7,15 +7,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from labelnoise.plots.common import ACCURACY_LIMITS, noise_colour, paper_rc
-from labelnoise.tables import require_columns
 
 
 def plot_fig11_effective_k_vs_data(scaling: pd.DataFrame) -> Figure:
     """Fig. 11: (a) the K whose analytic curve fits the measured random-noise accuracy, against training samples per
     class (an open marker: the fit sits at the grid's largest K, a lower bound); (b) the CNN's accuracy at the
     scaling level (mean +- std over seeds).  ``scaling`` is :func:`labelnoise.scaling.scaling_table` output."""
-    require_columns(scaling, ["n_train_per_class", "fitted_K", "rmse", "K_at_grid_edge", "level", "cnn_acc_mean",
-                              "cnn_acc_std"], "scaling table")
     scaling = scaling.sort_values("n_train_per_class")
     x = scaling["n_train_per_class"].to_numpy(float)
     colour = noise_colour("random")

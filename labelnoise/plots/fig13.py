@@ -10,7 +10,7 @@ from labelnoise.plots.common import (
     GAMMA_LABEL, NOISE_NAMES, draw_mean_std, format_accuracy_axis, level_limits, paper_rc, seed_count_text,
 )
 from labelnoise.selection import PROTOCOLS
-from labelnoise.tables import require_columns
+
 
 def _marker(protocol: str, marker: str) -> str:
     """The protocol's own marker for its accuracy points (the final state's squares, wide under the others)."""
@@ -59,8 +59,6 @@ def plot_fig13_selection(curves: pd.DataFrame, decisions: pd.DataFrame | None, d
     (:func:`labelnoise.selection_study.protocol_curves`), with the analytic K-NN at each protocol's fitted K; and,
     given ``decisions`` (rows of :func:`~labelnoise.selection_study.flip_decisions` per flip level and protocol),
     what the selected nets predict under flip noise."""
-    require_columns(curves, ["noise", "protocol", "nominal_gamma", "test_acc_mean", "test_acc_std", "fitted_K",
-                             "rmse", "analytic_acc"], "Fig. 13 table")
     noises = [noise for noise in ("random", "flip") if noise in set(curves["noise"])]
     panels = len(noises) + (decisions is not None and len(decisions) > 0)
     with plt.rc_context(paper_rc()):

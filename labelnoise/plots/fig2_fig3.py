@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from labelnoise.knn import nearest_neighbours, noisy_neighbour_fraction, region_examples
-from labelnoise.plots.common import GROUND_TRUTH_EDGE, class_label_texts, noise_colour, paper_rc, require_keys
+from labelnoise.plots.common import GROUND_TRUTH_EDGE, class_label_texts, noise_colour, paper_rc
 
 
 def choose_softmax_examples(test_labels: np.ndarray, n_classes: int, n_examples: int, rng: np.random.Generator) -> np.ndarray:
@@ -67,28 +67,6 @@ def fig3_region_row(train_features, test_features, test_labels, noisy_labels, cl
     return row, message
 
 
-def _check_rows(rows: list[dict]) -> int:
-    """Check the rows of Figs. 2/3 (shapes, labels, subtitles); returns their common label count L."""
-    n_labels = None
-    for index, row in enumerate(rows):
-        require_keys(row, ("title", "softmax", "true_labels"), f"row {index}")
-        softmax = np.asarray(row["softmax"], dtype=float)
-        true_labels = np.asarray(row["true_labels"])
-        if softmax.ndim != 2 or softmax.shape[0] == 0:
-            raise ValueError(f"row {index}: softmax must be a non-empty (n_examples, L) array, got {softmax.shape}")
-        if true_labels.shape != (softmax.shape[0],):
-            raise ValueError(f"row {index}: true_labels shape {true_labels.shape} does not match softmax {softmax.shape}")
-        if n_labels is None:
-            n_labels = softmax.shape[1]
-        elif softmax.shape[1] != n_labels:
-            raise ValueError(f"row {index} has {softmax.shape[1]} labels, earlier rows {n_labels}")
-        if np.any((true_labels < 0) | (true_labels >= n_labels)):
-            raise ValueError(f"row {index}: true labels outside 0..{n_labels - 1}")
-        if "subtitles" in row and len(row["subtitles"]) != softmax.shape[0]:
-            raise ValueError(f"row {index}: {len(row['subtitles'])} subtitles for {softmax.shape[0]} examples")
-    return n_labels
-
-
 def _rows_with_names(rows: list[dict]) -> set[int]:
     """The rows whose bar charts carry the (long, rotated) class names: the last row, and every row above a row of
     fewer bar charts (Fig. 3's clean/noisy-region pair), whose other charts would otherwise have no names below."""
@@ -107,11 +85,7 @@ def plot_fig2_softmax_examples(rows: list[dict], class_names: list[str] | None =
     written under every chart; long class names, rotated, under the last row and under every row above a shorter
     one (:func:`_rows_with_names`), so that every chart has the names at the foot of its column.
     """
-    if not rows:
-        raise ValueError("plot_fig2_softmax_examples needs at least one row")
-    n_labels = _check_rows(rows)
-    if class_names is not None and len(class_names) != n_labels:
-        raise ValueError(f"class_names has {len(class_names)} names for {n_labels} labels")
+    n_labels = np.shape(rows[0]["softmax"])[1]
 
     n_rows = len(rows)
     n_cols = max(np.asarray(row["softmax"]).shape[0] for row in rows)

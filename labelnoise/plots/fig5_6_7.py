@@ -12,11 +12,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from labelnoise.analytic import best_fit
-from labelnoise.checks import check_confusion_matrix
-from labelnoise.tables import aggregate_over_seeds, require_columns
+from labelnoise.tables import aggregate_over_seeds
 from labelnoise.plots.common import (
     CONFUSION_COLOUR_MAP, GAMMA_LABEL, NOISE_LEVEL_LIMITS, draw_knn, draw_mean_std, format_accuracy_axis, k_colour,
-    k_colour_map, k_colour_norm, k_ticks, knn_seed_means, noise_colour, paper_rc, seed_count_text, single_value,
+    k_colour_map, k_colour_norm, k_ticks, knn_seed_means, noise_colour, paper_rc, seed_count_text,
 )
 
 
@@ -37,10 +36,6 @@ def _draw_confusion(ax, matrix: np.ndarray, fig) -> None:
 def _fitted_k_and_neighbours(fit: pd.DataFrame, analytic_k: list[int]) -> tuple[int, float, list[int]]:
     """The fitted K (the ``best`` row of ``fit``), its RMSE, and the K values beside it in the fitted list."""
     best_k, best_rmse = best_fit(fit)
-    if analytic_k[0] < 1:
-        raise ValueError(f"analytic table has K values below 1: {analytic_k}")
-    if best_k not in analytic_k:
-        raise ValueError(f"fitted K = {best_k} has no curve in the analytic table (K values {analytic_k})")
     fitted_k_list = sorted(int(k) for k in fit["K"].unique() if int(k) in analytic_k)
     position = fitted_k_list.index(best_k)
     neighbours = fitted_k_list[max(position - 1, 0) : position] + fitted_k_list[position + 1 : position + 2]
@@ -111,12 +106,8 @@ def plot_fig5_6_7_analytic_comparison(
     noise type) the comparison panel also shows the measured accuracy of a
     K-NN classifier on the clean features, mean over seeds, against gamma.
     """
-    require_columns(empirical, ["dataset", "noise", "nominal_gamma", "test_acc"], "empirical training table")
-    require_columns(analytic, ["gamma", "K", "accuracy"], "analytic table")
-    require_columns(fit, ["K", "rmse", "best"], "fit table")
-    noise = single_value(empirical, "noise", "the empirical table for Figs. 5-7")
-    single_value(empirical, "dataset", "the empirical table for Figs. 5-7")
-    matrix = check_confusion_matrix(confusion) if confusion is not None else None
+    noise = str(empirical["noise"].iloc[0])
+    matrix = np.asarray(confusion, dtype=float) if confusion is not None else None
     knn_rows = knn_seed_means(knn, [noise]) if knn is not None else None
 
     analytic_k = sorted(int(k) for k in analytic["K"].unique())

@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from labelnoise.plots.common import (
-    GROUND_TRUTH_EDGE, KNN_HISTOGRAM_COLOUR, SOFTMAX_COLOUR, class_label_texts, paper_rc, require_keys,
+    GROUND_TRUTH_EDGE, KNN_HISTOGRAM_COLOUR, SOFTMAX_COLOUR, class_label_texts, paper_rc,
 )
 
 
@@ -73,12 +73,6 @@ def plot_fig8_preferred_k(
     preferred_k = np.asarray(preferred_k)
     distance = np.asarray(distance, dtype=float)
     k_values = np.sort(np.asarray(list(k_values)))
-    if preferred_k.ndim != 1 or preferred_k.shape != distance.shape or preferred_k.size == 0:
-        raise ValueError(f"preferred_k {preferred_k.shape} and distance {distance.shape} must be equal, non-empty 1-D")
-    if not np.isin(preferred_k, k_values).all():
-        raise ValueError(f"preferred K values {sorted(set(preferred_k.tolist()) - set(k_values.tolist()))} are not in the K list")
-    if (distance < 0).any() or not np.isfinite(distance).all():
-        raise ValueError("distances must be finite and non-negative")
     counts = np.array([(preferred_k == k).sum() for k in k_values])
     median = float(np.median(distance))
     gap = float(np.diff(k_values).min()) if len(k_values) > 1 else 1.0
@@ -110,20 +104,8 @@ def plot_fig9_softmax_knn_pairs(examples: list[dict], class_names: Sequence[str]
     label, black bar edge), ``K``, ``chi2`` and ``name`` (e.g. the test index).
     Pairs are laid out two per row.
     """
-    if not examples:
-        raise ValueError("plot_fig9_softmax_knn_pairs needs at least one example")
-    n_labels = None
-    for index, example in enumerate(examples):
-        require_keys(example, ("softmax", "histogram", "label", "K", "chi2", "name"), f"example {index}")
-        shapes = {np.shape(example["softmax"]), np.shape(example["histogram"])}
-        if len(shapes) != 1 or len(next(iter(shapes))) != 1:
-            raise ValueError(f"example {index}: softmax and histogram must be 1-D of one length, got {shapes}")
-        n_labels = n_labels or len(example["softmax"])
-        if len(example["softmax"]) != n_labels or not 0 <= int(example["label"]) < n_labels:
-            raise ValueError(f"example {index}: {len(example['softmax'])} labels (expected {n_labels}) or label out of range")
+    n_labels = len(examples[0]["softmax"])
     names = class_label_texts(class_names, n_labels)
-    if len(names) != n_labels:
-        raise ValueError(f"class_names has {len(names)} names for {n_labels} labels")
     long_names = max(len(name) for name in names) > 2
     n_rows = (len(examples) + 1) // 2
     n_cols = min(2, len(examples))
