@@ -29,8 +29,8 @@ from official_formats import cifar_binary_members, checksum_patch_env, spec_of, 
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIGS = [REPO / "configs" / "cifar10_cpu.yaml", REPO / "tests" / "data" / "cifar_workflow.yaml"]
-#: The paper's CIFAR-10 figure targets, and Fig. 12 (human labels and instance noise).
-TARGETS = ["fig3", "fig4", "fig5", "fig6", "fig8", "fig9", "fig12"]
+#: The paper's CIFAR-10 figure targets, Fig. 12 (human labels and instance noise) and Fig. 13 (the selection protocols).
+TARGETS = ["fig3", "fig4", "fig5", "fig6", "fig8", "fig9", "fig12", "fig13"]
 #: Share of the training labels each tiny human label set changes (CIFAR-10N: 9%, 17%, 40%).
 HUMAN_NOISE = {"aggre_label": 0.1, "random_label1": 0.2, "worse_label": 0.4}
 N_TRAIN_PER_CLASS, N_TEST_PER_CLASS = 60, 30
@@ -92,6 +92,9 @@ def test_the_binary_version_is_parsed_and_split_as_the_paper_does(run):
 def test_all_cnn_c_grid_and_clean_model_learn(run):
     clean = pd.read_csv(run / "cifar10" / "clean" / "train.csv")
     assert clean["test_acc"].iloc[0] > 0.6
+    assert clean["epochs_run"].iloc[0] == 5  # the clean net's own training (clean_train), not the grid's 6 epochs
+    record = (run / "cifar10" / "clean" / ".model.pt.record.json").read_text()
+    assert '"optimizer": "adam"' in record and '"hflip": false' in record and '"max_epochs": 5' in record
     # The figure targets need the random, flip and concentrated levels (Figs. 3, 5, 6), not confusion (Fig. 7).
     tables = sorted((run / "cifar10" / "train").glob("*/*.csv"))
     assert [f"{t.parent.name}/{t.stem}" for t in tables] == [
@@ -102,6 +105,15 @@ def test_all_cnn_c_grid_and_clean_model_learn(run):
     assert grid.loc[grid["noise"] == "random", "test_acc"].max() > 0.3  # All-CNN-C learns through the noise
     log = (run / "logs" / "train_grid" / "cifar10" / "random" / "0.20.log").read_text()
     assert "epoch" in log
+
+
+def test_fig13_sets_the_four_protocols_side_by_side_on_cifar10(run):
+    curves = pd.read_csv(run / "fig13_cifar10.csv", dtype={"level": str})
+    assert set(curves["protocol"]) == {"clean_val", "noisy_val", "label_wave", "final"}
+    assert set(curves["noise"]) == {"random", "flip"} and curves["fitted_K"].notna().all()
+    flip = pd.read_csv(run / "fig13_flip_cifar10.csv", dtype={"level": str})
+    assert sorted(set(flip["level"])) == ["0.20", "0.40"]
+    assert (flip["true_label"] + flip["counterpart"] + flip["other"]).round(6).eq(1).all()
 
 
 def test_general_case_curves_start_below_one(run):
