@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-epochs", type=int, help="clean_train.max_epochs for this measurement")
     parser.add_argument("--patience", type=int, help="clean_train.patience for this measurement")
     parser.add_argument("--selection", choices=("clean_val", "final"), help="clean_train.selection for this measurement")
+    parser.add_argument("--weight-decay", type=float, help="clean_train.weight_decay for this measurement")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -48,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.data_dir:
         config["datasets"][args.dataset]["data_dir"] = args.data_dir
     overrides = {key: value for key, value in (("max_epochs", args.max_epochs), ("patience", args.patience),
-                                               ("selection", args.selection)) if value is not None}
+                                               ("selection", args.selection), ("weight_decay", args.weight_decay))
+                 if value is not None}
     config["clean_train"] = {**config.get("clean_train", {}), **overrides}
     view = validated_settings(config)[args.dataset]
     data = prepare_dataset(view["source"], view["test_fraction"], rng_for(view["seed"], view["name"], "split"),
@@ -61,9 +63,12 @@ def main(argv: list[str] | None = None) -> int:
                               seed=derive_seed(view["seed"], view["name"], "clean"),
                               log=lambda line: print(f"# {line}", file=sys.stderr, flush=True))
     wall = time.perf_counter() - started
-    print("row,epoch,step,val_acc")
+    decay = train_config.weight_decay
+    header = ("weight_decay,state,epoch,step,val_acc,median_chi2_half,median_chi2_full,median_chi2_pearson,median_preferred_K,"
+              "share_at_K{},median_max_softmax,purity_q1,purity_median,purity_q3,max_epochs,wall_s")
+    print(header.format(int(min(view["appendix_a"]["K"]))))
     for entry in result.history:
-        print(f"evaluation,{entry['epoch']},{entry['step']},{entry['val_acc']:.4f}")
+        print(f"{decay:g},evaluation,{entry['epoch']},{entry['step']},{entry['val_acc']:.4f},,,,,,,,,,,")
 
     images_val, labels_val = data.part("val")
     train_features = extract_features(model, data.part("train")[0])
@@ -75,12 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     votes = data.part("train")[1][neighbours]
     purity = np.array([np.bincount(row).max() for row in votes]) / smallest
     quartiles = np.quantile(purity, [0.25, 0.5, 0.75])
-    print("state,epoch,step,val_acc,median_chi2_half,median_chi2_full,median_chi2_pearson,median_preferred_K,"
-          f"share_at_K{smallest},median_max_softmax,purity_q1,purity_median,purity_q3,selection,max_epochs,wall_s")
-    print(f"selected,{result.best_epoch},{result.best_step},{result.val_acc:.4f},{found.median:.4f},{2 * found.median:.4f},"
-          f"{np.median(found.pearson):.4f},{np.median(found.preferred_k):g},{np.mean(found.preferred_k == smallest):.3f},"
-          f"{np.median(softmax.max(axis=1)):.4f},{quartiles[0]:.2f},{quartiles[1]:.2f},{quartiles[2]:.2f},"
-          f"{train_config.selection},{train_config.max_epochs},{wall:.0f}")
+    state = "selected" if train_config.selection == "clean_val" else "final"
+    print(f"{decay:g},{state},{result.best_epoch},{result.best_step},{result.val_acc:.4f},{found.median:.4f},"
+          f"{2 * found.median:.4f},{np.median(found.pearson):.4f},{np.median(found.preferred_k):g},"
+          f"{np.mean(found.preferred_k == smallest):.3f},{np.median(softmax.max(axis=1)):.4f},{quartiles[0]:.2f},"
+          f"{quartiles[1]:.2f},{quartiles[2]:.2f},{train_config.max_epochs},{wall:.0f}")
     return 0
 
 

@@ -300,7 +300,26 @@ def render_fig13_flip(path: Path) -> str:
     return "\n".join(lines) + f"\n\nShares of the test samples, mean over seeds (`{path.name}`).\n"
 
 
-RENDERERS = {"recipe_sweep.csv": render_eval_sweep, "recipe_cpu.csv": render_recipe, "bf16_parity.csv": render_parity, "fig10.csv": render_fig10,
+def render_clean_net(path: Path) -> str:
+    """The clean (Appendix A) net's training measured on the clean validation half (bench/clean_net.py rows): each
+    state's Appendix A readings there, and the validation accuracy epoch by epoch."""
+    runs = pd.read_csv(path)
+    states = runs[runs["state"] != "evaluation"]
+    smallest = [column for column in runs.columns if column.startswith("share_at_K")][0].removeprefix("share_at_K")
+    lines = markdown_table(
+        ["weight decay", "state", "clean validation accuracy", "half sum", "full sum", "Pearson", "median preferred K",
+         f"share at K = {smallest}", "median largest softmax", f"purity of the {smallest} nearest (quartiles)"],
+        [[f"{row.weight_decay:g}", f"{'best validation' if row.state == 'selected' else 'last'}, epoch {row.epoch:.0f}",
+          f"{row.val_acc:.4f}", f"{row.median_chi2_half:.4f}", f"{row.median_chi2_full:.4f}", f"{row.median_chi2_pearson:.4f}",
+          f"{row.median_preferred_K:g}", f"{getattr(row, f'share_at_K{smallest}'):.2f}", f"{row.median_max_softmax:.3f}",
+          f"{row.purity_q1:.2f} / {row.purity_median:.2f} / {row.purity_q3:.2f}"] for row in states.itertuples()])
+    curves = "; ".join(f"weight decay {decay:g}: " + " ".join(f"{acc:.3f}" for acc in group["val_acc"])
+                       for decay, group in runs[runs["state"] == "evaluation"].groupby("weight_decay", sort=False))
+    return "\n".join(lines) + (f"\n\nAppendix A read on the clean validation half (never the test half); chi-square medians in "
+                               f"the three readings. Clean validation accuracy after each epoch, {curves} (`{path.name}`).\n")
+
+
+RENDERERS = {"clean_net.csv": render_clean_net, "recipe_sweep.csv": render_eval_sweep, "recipe_cpu.csv": render_recipe, "bf16_parity.csv": render_parity, "fig10.csv": render_fig10,
              "fig11.csv": render_fig11, "fig12.csv": render_fig12, "fig13.csv": render_fig13, "fig13_flip.csv": render_fig13_flip}
 
 
