@@ -34,6 +34,8 @@ from typing import Callable, Iterable
 
 from labelnoise.io import atomic_path
 
+#: How a record's reason begins when the file is stale because an input it was made from changed.
+INPUT_CHANGED = "it was made from another"
 #: Folders of results/ that hold no rule outputs: logs, benchmarks and resume checkpoints of killed jobs.
 UNRECORDED_FOLDERS = ("logs", "benchmarks", "resume")
 
@@ -143,7 +145,7 @@ def stale_reason(path: Path, expected_settings: Callable[[str, dict], object | N
         return "its record names no inputs (made by an older version of this workflow)"
     for source, digest in sorted(record["inputs"].items()):
         if os.path.isfile(source) and file_digest(source) != digest:
-            return f"it was made from another {source} than the one there now (copied from another run, or remade)"
+            return f"{INPUT_CHANGED} {source} than the one there now (copied from another run, or remade)"
     return None
 
 

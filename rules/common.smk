@@ -17,7 +17,7 @@ from labelnoise.config import (
     sorted_keys,
     validated_settings,
 )
-from labelnoise.records import stale_results
+from labelnoise.records import INPUT_CHANGED, stale_results
 from labelnoise.runtime import device_problem
 
 if os.path.exists("config.yaml"):  # Snakemake's own YAML error names neither the file nor the line
@@ -67,8 +67,8 @@ RULE_KEYS = {}
 
 
 def settings(rule_name, *keys):
-    """Params function of rule ``rule_name``: the dataset's settings of the dotted config ``keys`` the rule reads
-    (name and seed always come along), which its script reads and records beside every file it writes
+    """Params function of the rule named ``rule_name``: the dataset's settings of the dotted config ``keys`` it
+    reads (name and seed always come along), which its script reads and records beside every file it writes
     (labelnoise.records). A script sees no other part of the config: a key it does not declare is not there.
 
     Passing only what a rule reads keeps its results from being rebuilt when an
@@ -85,7 +85,7 @@ def recorded_settings(rule_name, wildcards):
         return sorted_keys(config)
     if wildcards.get("dataset") not in SETTINGS:
         return None
-    if rule_name not in RULE_KEYS:  # a file another version's rule made: no settings of this workflow match
+    if rule_name not in RULE_KEYS:  # made by a rule of another version; no settings of this workflow match
         return {"rule": f"{rule_name}, not a rule of this workflow"}
     return pick_settings(SETTINGS[wildcards["dataset"]], RULE_KEYS[rule_name])
 
@@ -99,11 +99,13 @@ def stale_results_of_rules():
     """
     found = {} if workflow.remote_exec else stale_results(RESULTS, recorded_settings)
     stale = {path: why for path, why in found.items() if any(rule.is_producer(path) for rule in workflow.rules)}
-    if stale:
-        example, reason = next(iter(stale.items()))
+    if stale:  # the example is a cause (a file itself changed), not one made from it
+        chained = [path for path, why in stale.items() if why.startswith(INPUT_CHANGED)]
+        example, reason = next(((p, why) for p, why in stale.items() if p not in chained), next(iter(stale.items())))
+        downstream = f"; {len(chained)} made from a file that changed" if chained and example not in chained else ""
         print(
             f"Records: {len(stale)} file(s) under {RESULTS}/ are not what this config makes (e.g. {example}: "
-            f"{reason}); those this run needs are rebuilt",
+            f"{reason}{downstream}); those this run needs are rebuilt",
             file=sys.stderr,
         )
     return stale
@@ -172,7 +174,10 @@ def train_tables(dataset, noise):
 def level_files(wildcards, folder, suffix, noise=None):
     """One file per configured level of ``noise`` (default: the job's noise type): ``{folder}/{noise}/{level}{suffix}``."""
     noise = noise or wildcards.noise
-    return [f"{RESULTS}/{wildcards.dataset}/{folder}/{noise}/{level}{suffix}" for level in level_names(wildcards.dataset, noise)]
+    return [
+        f"{RESULTS}/{wildcards.dataset}/{folder}/{noise}/{level}{suffix}"
+        for level in level_names(wildcards.dataset, noise)
+    ]
 
 
 def scaling_fraction_name(fraction):
@@ -189,7 +194,7 @@ def scaling_tables(dataset, fraction):
 
 
 def figures():
-    """Every figure rule (``fig1``, ``fig2``, ...), in number order: a rule named so is a figure target."""
+    """The figure rules (``fig1``, ``fig2``, ...), in number order; each is a figure target."""
     named = [rule.name for rule in workflow.rules if re.fullmatch(r"fig\d+", rule.name)]
     return sorted(named, key=lambda name: int(name[3:]))
 
