@@ -67,7 +67,7 @@ RULE_KEYS = {}
 
 
 def settings(rule_name, *keys):
-    """Params function of the rule named ``rule_name``: the dataset's settings of the dotted config ``keys`` it
+    """Params function of ``rule_name``, which gives the dataset's settings of the dotted config ``keys`` it
     reads (name and seed always come along), which its script reads and records beside every file it writes
     (labelnoise.records). A script sees no other part of the config: a key it does not declare is not there.
 
