@@ -176,8 +176,10 @@ def render_table(root: Path, spec: str) -> str:
         f"Fitted K (RMSE of the analytic curve to the CNN's mean curve, Figs. 5-7): {fits}. "
         f"{concentrated}"
         f"Appendix A: median chi-square {appendix['median_chi2']:.3g} (the paper: {PAPER_MEDIAN_CHI2} on CIFAR-10){other_readings}, "
-        f"median preferred K {appendix['median_preferred_K']:g}; for {appendix['fraction_tied']:.0%} of test samples "
-        f"several K share the smallest distance. "
+        f"median preferred K {appendix['median_preferred_K']:g}"
+        + (f", {appendix['fraction_at_K_min']:.0%} of test samples at the smallest K ({appendix['K_min']:g})"
+           if "fraction_at_K_min" in appendix else "")
+        + f"; for {appendix['fraction_tied']:.0%} of test samples several K share the smallest distance. "
         f"Run: `{run['command']}` ({run['config']}), {int(run['jobs'])} jobs in {_duration(run['wall_s'])} on "
         f"{run['machine']}, torch {run['torch']}, {run['date']}; tables in `{folder.relative_to(root)}/`.",
         "",
