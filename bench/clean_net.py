@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     votes = data.part("train")[1][neighbours]
     purity = np.array([np.bincount(row).max() for row in votes]) / smallest
     quartiles = np.quantile(purity, [0.25, 0.5, 0.75])
-    state = "selected" if train_config.selection == "clean_val" else "final"
+    state = {"clean_val": "selected"}.get(train_config.selection, train_config.selection)  # the protocol's state
     print(f"{decay:g},{state},{result.best_epoch},{result.best_step},{result.val_acc:.4f},{found.median:.4f},"
           f"{2 * found.median:.4f},{np.median(found.pearson):.4f},{np.median(found.preferred_k):g},"
           f"{np.mean(found.preferred_k == smallest):.3f},{np.median(softmax.max(axis=1)):.4f},{quartiles[0]:.2f},"

@@ -18,9 +18,9 @@ from typing import Any, Callable
 import numpy as np
 
 from labelnoise import noise_types
-from labelnoise.selection import check_reported
+from labelnoise.selection import PROTOCOLS, check_reported
 from labelnoise.schema import (
-    SCHEMA_PATH, ConfigError, check_section, first_non_finite, key_path, read_schema, schema_error, strict_validator,
+    SCHEMA_PATH, ConfigError, first_non_finite, key_path, read_schema, schema_error, strict_validator,
 )
 
 STUDY_SECTIONS = ("seeds", "clean_model", "grid_model", "train", "clean_train", "noise", "analytic", "figures", "knn", "appendix_a",
@@ -81,6 +81,8 @@ def _read_typed_strings(node: object, schema: dict, root: dict | None = None, se
     schema = _resolve(schema, root)
     if section and schema.get("type") == "object" and not schema.get("properties"):  # a dataset's study overrides
         schema = _resolve(root["properties"][section], root)
+    if schema.get("propertyNames", {}).get("enum") and not schema.get("properties"):  # clean_train: keys of train
+        schema = root["$defs"]["train"]
     if isinstance(node, dict):
         for key, value in node.items():
             sub = schema.get("properties", {}).get(key)
@@ -143,6 +145,10 @@ def validated_settings(config: dict, schema_path: str | Path = SCHEMA_PATH) -> d
     if non_finite:
         raise ConfigError(f"config key '{key_path(non_finite[0])}': must be a finite number, got {non_finite[1]!r}")
     _schema_validate(config, Path(schema_path))
+    reserved = sorted(set(config["datasets"]) & {"data", "logs", "benchmarks"})
+    if reserved:
+        raise ConfigError(f"config key 'datasets': {reserved} would share a folder of results/ (data/, logs/, benchmarks/); "
+                          "rename the dataset")
     unknown = [name for name in config["targets"] if name not in config["datasets"]]
     if unknown:
         raise ConfigError(f"config key 'targets': unknown dataset(s) {unknown}; known: {sorted(config['datasets'])}")
@@ -163,6 +169,7 @@ def dataset_settings(config: dict, name: str, schema_path: str | Path = SCHEMA_P
         raise ConfigError(f"{err} (in the settings of dataset '{name}')") from None
     view["name"] = name
     view["clean_train"] = _clean_training(view, name)
+    view["protocols"] = list(PROTOCOLS)  # what every training measures: part of the training rules' settings
     # The dataset's own keys (source, test_fraction, data_dir, ...), defaults filled by the schema.
     view.update({key: copy.deepcopy(value) for key, value in entry.items() if key not in STUDY_SECTIONS})
     _check_semantics(view, name)
@@ -172,10 +179,10 @@ def dataset_settings(config: dict, name: str, schema_path: str | Path = SCHEMA_P
 def _clean_training(view: dict, name: str) -> dict:
     """The clean net's whole training section: ``train`` with the overrides of ``clean_train``, checked as a train section."""
     merged = {**view["train"], **view["clean_train"]}
-    try:
-        check_section("train", merged)
-    except ConfigError as err:
-        raise ConfigError(f"config key 'clean_train': {err} (in the settings of dataset '{name}')") from None
+    error = schema_error(read_schema()["$defs"]["train"], merged)
+    if error:
+        raise ConfigError(f"config key '{key_path(('clean_train', *error[0]))}': {error[1]} (in the settings of dataset "
+                          f"'{name}')")
     return merged
 
 
@@ -233,7 +240,7 @@ def _check_semantics(view: dict, name: str) -> None:
     if matrix is not None and len(matrix) != n_classes:
         raise _refused("noise.confusion_matrix", name, f"{len(matrix)} rows, but {source} has {n_classes} classes")
     if matrix is not None:
-        _check_with(check_confusion_matrix, "noise.confusion_matrix", name, np.asarray(matrix, dtype=float))
+        _check_with(check_confusion_matrix, "noise.confusion_matrix", name, matrix)  # a ragged matrix too
     if noise["human"]["file"] is not None and not noise["human"]["sets"]:
         raise _refused("noise.human.sets", name, "a label file needs the label sets to read from it")
     _check_levels(view, name)

@@ -88,6 +88,8 @@ def vote_from_counts(counts, tie: str = "random", rng: np.random.Generator | Non
     consumes the generator exactly as the same sequence of
     :func:`plurality_vote` calls does.
     """
+    if tie == "random" and rng is None:
+        raise ValueError("tie='random' needs a random generator (rng) to break ties reproducibly")
     return _vote(np.asarray(counts), check_tie(tie), rng)
 
 

@@ -310,9 +310,14 @@ def build_model(
         raise ValueError(
             f"unknown architecture {arch!r}; known: {', '.join(available_architectures())}"
         ) from None
-    return builder(in_channels=in_channels, image_size=image_size, n_classes=n_classes, width=width, fc_dim=fc_dim)
+    model = builder(in_channels=in_channels, image_size=image_size, n_classes=n_classes, width=width, fc_dim=fc_dim)
+    input_standardiser_of(model)  # a registered architecture's contract, checked where a researcher's net enters
+    return model
 
 
 def input_standardiser_of(model: nn.Module) -> InputStandardiser:
-    """The model's :class:`InputStandardiser` (every registered architecture has one)."""
-    return next(m for m in model.modules() if isinstance(m, InputStandardiser))
+    """The model's one :class:`InputStandardiser`, which the training loop sets from the training images."""
+    found = [m for m in model.modules() if isinstance(m, InputStandardiser)]
+    if len(found) != 1:
+        raise ValueError(f"{type(model).__name__} must hold exactly one InputStandardiser, holds {len(found)}")
+    return found[0]

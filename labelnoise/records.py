@@ -36,7 +36,8 @@ from labelnoise.io import atomic_path
 
 #: How a record's reason begins when the file is stale because an input it was made from changed.
 INPUT_CHANGED = "it was made from another"
-#: Folders of results/ that hold no rule outputs: logs, benchmarks and resume checkpoints of killed jobs.
+#: Folders of results/ that hold no rule outputs: logs and benchmarks (at its top), and each dataset's resume
+#: checkpoints of killed jobs (results/<dataset>/resume/).
 UNRECORDED_FOLDERS = ("logs", "benchmarks", "resume")
 
 
@@ -132,11 +133,11 @@ def stale_reason(path: Path, expected_settings: Callable[[str, dict], object | N
         return "its record cannot be read"
     if record.get("path") != os.path.normpath(path):
         return f"it was written as {record.get('path')} (a copied or swapped file)"
+    expected = expected_settings(record["rule"], record["wildcards"])
+    if expected is None:  # a file this config does not make (a removed dataset): not read, not hashed
+        return None
     if file_digest(path) != record.get("sha256"):
         return "its content changed since it was made (a copied or swapped file)"
-    expected = expected_settings(record["rule"], record["wildcards"])
-    if expected is None:
-        return None
     difference = first_difference(record["settings"], plain(expected))
     if difference:
         key, was, now = difference
@@ -153,7 +154,9 @@ def result_files(results: str | os.PathLike) -> Iterable[Path]:
     """Every rule output under ``results`` (records, logs, benchmarks, resume checkpoints and partial files aside)."""
     results = Path(results)
     for root, folders, files in os.walk(results):
-        folders[:] = [name for name in folders if name not in UNRECORDED_FOLDERS and not name.startswith(".")]
+        depth = len(Path(root).relative_to(results).parts)  # logs/, benchmarks/ at the top; <dataset>/resume/ below it
+        folders[:] = [name for name in folders if not name.startswith(".")
+                      and not (name in UNRECORDED_FOLDERS[:2] and depth == 0) and not (name == "resume" and depth == 1)]
         for name in sorted(files):
             if not name.startswith("."):  # records, and the partial files of running writers
                 yield Path(os.path.normpath(os.path.join(root, name)))

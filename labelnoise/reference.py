@@ -311,7 +311,7 @@ def render_clean_net(path: Path) -> str:
     lines = markdown_table(
         ["weight decay", "state", "clean validation accuracy", "half sum", "full sum", "Pearson", "median preferred K",
          f"share at K = {smallest}", "median largest softmax", f"purity of the {smallest} nearest (quartiles)"],
-        [[f"{row.weight_decay:g}", f"{'best validation' if row.state == 'selected' else 'last'}, epoch {row.epoch:.0f}",
+        [[f"{row.weight_decay:g}", f"{ {'selected': 'best validation', 'final': 'last'}.get(row.state, row.state)}, epoch {row.epoch:.0f}",
           f"{row.val_acc:.4f}", f"{row.median_chi2_half:.4f}", f"{row.median_chi2_full:.4f}", f"{row.median_chi2_pearson:.4f}",
           f"{row.median_preferred_K:g}", f"{getattr(row, f'share_at_K{smallest}'):.2f}", f"{row.median_max_softmax:.3f}",
           f"{row.purity_q1:.2f} / {row.purity_median:.2f} / {row.purity_q3:.2f}"] for row in states.itertuples()])

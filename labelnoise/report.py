@@ -30,8 +30,11 @@ def _train_text(train: dict) -> str:
     if train["optimizer"] == "sgd":
         optimiser += f", momentum {train['momentum']:g}"
     evaluation = f"every {train['eval_every']} steps" if train["eval_every"] else "every epoch"
-    return (f"{optimiser}; batch {train['batch_size']}; at most {train['max_epochs']} epochs; clean validation "
-            f"{evaluation}, best state kept, patience {train['patience']} evaluations; precision {train['precision']}")
+    augmentation = ", ".join(name for name, on in (("mirrored", train["hflip"]),
+                                                   (f"shifted up to {train['translate']} pixels", train["translate"])) if on)
+    return (f"{optimiser}; batch {train['batch_size']}; {train['max_epochs']} epochs; clean validation "
+            f"{evaluation}, the {train['selection']} state reported, patience {train['patience']} evaluations; "
+            f"augmentation {augmentation or 'none'}; precision {train['precision']}")
 
 
 def _differences_from_paper(view: dict) -> list[str]:
@@ -81,6 +84,8 @@ def run_description(config: dict, views: dict[str, dict], split_sizes: dict[str,
                   f":Seeds: {view['seeds']} network{'s' if view['seeds'] > 1 else ''} per noise level "
                   f"(base seed {view['seed']})",
                   f":Training: {_train_text(view['train'])}",
+                  *([f":Clean net's training: {_train_text(view['clean_train'])}"]
+                    if view["clean_train"] != view["train"] else []),
                   ":Levels: " + "; ".join(f"{noise} {', '.join(names)}" for noise, names in levels.items()),
                   f":Analytic: {view['analytic']['case']} case, K in {', '.join(map(str, view['analytic']['K']))}, "
                   f"ties {view['analytic']['tie']}, gamma step {view['analytic']['gamma_step']:g}",

@@ -246,6 +246,10 @@ class SeedStack(nn.Module):
             else:
                 raise ValueError(f"cannot stack layer type {type(first).__name__}")
         self.layers = nn.Sequential(*layers)
+        covered = {f"{layer.source_name}.{name}" for layer in self._stacked_layers() for name in layer.seed_shapes}
+        if covered != set(self._state_keys):  # a new architecture's layer_sequence() must be its whole forward pass
+            raise ValueError(f"layer_sequence() of {type(models[0]).__name__} leaves out "
+                             f"{sorted(set(self._state_keys) - covered)} of its state")
 
     def _stacked_layers(self) -> list[_StackedLayer]:
         return [layer for layer in self.layers if isinstance(layer, _StackedLayer)]

@@ -19,9 +19,10 @@ from labelnoise.noise import realised_gamma
 from labelnoise import noise_types
 from labelnoise.selection import PROTOCOLS, SELECTION_MEASURES, TrainResult
 
-#: Columns of the per-level training tables results/{dataset}/train/{noise}/{level}.csv: val_acc ... best_step are
-#: those of the reported protocol (``selection``); ``{protocol}_{step,val_acc,test_acc}`` those of every protocol
-#: (NaN where one was not measured: noisy_val without noisy validation labels).
+#: The first columns of the per-level training tables results/{dataset}/train/{noise}/{level}.csv: val_acc ...
+#: best_step are those of the reported protocol (``selection``); :func:`table_columns` adds
+#: ``{protocol}_{step,val_acc,test_acc}`` of every registered protocol (NaN where one was not measured: noisy_val
+#: without noisy validation labels).
 TABLE_COLUMNS = [
     "dataset", "noise", "level", "seed_index", "seed", "nominal_gamma", "corrupted_fraction",
     "realised_gamma", "val_acc", "test_acc", "best_epoch", "epochs_run", "best_step", "steps_run", "wall_s",
@@ -82,6 +83,11 @@ AGGREGATED_COLUMNS: tuple[str, ...] = (
 _GROUP_KEYS = ["dataset", "noise", "level"]
 
 
+def _counts_clusters(noise: str) -> bool:
+    """Whether ``noise``'s level is a cluster count k (labelnoise.noise_types), not a share of labels."""
+    return noise in noise_types.BY_NAME and noise_types.get(noise).level == "k"
+
+
 def noise_rank(noise: str) -> int:
     """Position of ``noise`` in the registry's order (unknown types rank after all known ones)."""
     order = noise_types.names()
@@ -117,10 +123,10 @@ def aggregate_over_seeds(train: pd.DataFrame) -> pd.DataFrame:
     accuracy" in Figs. 4-7 of the paper (:func:`mean_and_std_over_seeds`;
     ``test_acc_std`` is the sample std, NaN when a level has a single seed).
 
-    Rows are sorted by dataset, then noise type in NOISE_ORDER, then increasing
+    Rows are sorted by dataset, then noise type in the registry's order, then increasing
     noise: ``nominal_gamma`` for the gamma-parameterised noises and
-    ``corrupted_fraction_mean`` for concentrated noise (whose level is the
-    number of k-means clusters k, so a larger k means *less* noise).
+    ``corrupted_fraction_mean`` for those whose level is a number of clusters k
+    (concentrated noise: a larger k means *less* noise).
 
     The table is the workflow's (:func:`load_train_tables`): one row per trained seed of each level.
     """
@@ -132,7 +138,7 @@ def aggregate_over_seeds(train: pd.DataFrame) -> pd.DataFrame:
     # Increasing noise: nominal gamma, except for concentrated noise whose level
     # (k clusters) only sets gamma approximately; there the measured fraction counts.
     noise_amount = summary["nominal_gamma"].where(
-        summary["noise"] != "concentrated", summary["corrupted_fraction_mean"]
+        ~summary["noise"].map(_counts_clusters), summary["corrupted_fraction_mean"]
     )
     summary = (
         summary.assign(

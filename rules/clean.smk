@@ -18,7 +18,7 @@ rule train_clean:
         runtime=120,
         gpu=lambda wildcards: training_gpus(wildcards, "clean_train"),
     params:
-        settings=settings("train_clean", "clean_model", "clean_train"),
+        settings=settings("train_clean", "clean_model", "clean_train", "protocols"),
         resume=f"{RESULTS}/{{dataset}}/resume/train_clean",  # resume checkpoints of a killed job, removed when it completes
     script:
         "../workflow_scripts/train_clean.py"

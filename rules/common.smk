@@ -69,11 +69,14 @@ RULE_KEYS = {}
 def settings(rule_name, *keys):
     """Params function of ``rule_name``, which gives the dataset's settings of the dotted config ``keys`` it
     reads (name and seed always come along), which its script reads and records beside every file it writes
-    (labelnoise.records). A script sees no other part of the config: a key it does not declare is not there.
+    (labelnoise.records). A script sees no other part of the config (one exception: prepare_data reads where the
+    data files are, data_dir and its kin, which do not shape the data; their MD5s are in the prepared file).
 
     Passing only what a rule reads keeps its results from being rebuilt when an
     unrelated setting changes (editing a figure option must not retrain the networks).
     """
+    if rule_name in RULE_KEYS:  # a copied rule that kept another's name would record the other's settings
+        sys.exit(f"Workflow error: settings('{rule_name}', ...) is declared twice; each rule declares its own")
     RULE_KEYS[rule_name] = keys
     return lambda wildcards: recorded_settings(rule_name, wildcards)
 
@@ -83,7 +86,10 @@ def recorded_settings(rule_name, wildcards):
     (None: this config makes no such file, e.g. of a removed dataset or rule)."""
     if rule_name == "run_description":
         return sorted_keys(config)
-    if wildcards.get("dataset") not in SETTINGS:
+    wildcards = dict(wildcards.items())  # a job's wildcards or a record's
+    if "dataset" not in wildcards:  # every other rule is made per dataset: a record without one is of no rule here
+        return {"rule": f"{rule_name}, with no dataset"}
+    if wildcards["dataset"] not in SETTINGS:
         return None
     if rule_name not in RULE_KEYS:  # made by a rule of another version; no settings of this workflow match
         return {"rule": f"{rule_name}, not a rule of this workflow"}
@@ -164,6 +170,16 @@ def noise_types(dataset):
 def realised_noises(dataset):
     """The dataset's noise types that are not class-conditional (Fig. 12)."""
     return [noise for noise in REALISED_NOISES if noise in noise_types(dataset)]
+
+
+def spread_noises(dataset):
+    """The dataset's class-conditional noise types (analytic curves and a fitted K, Figs. 5-7, 10)."""
+    return [noise for noise in SPREAD_NOISES if noise in noise_types(dataset)]
+
+
+def fig4_noises(dataset):
+    """The dataset's noise types with a panel in Fig. 4, in the panels' order."""
+    return [noise for noise in FIG4_NOISES if noise in noise_types(dataset)]
 
 
 def train_tables(dataset, noise):

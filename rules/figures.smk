@@ -75,8 +75,10 @@ rule fig3:
 rule fig4:
     """Fig. 4: accuracy vs realised noise level for concentrated, random, flip and (past the paper) instance noise."""
     input:
-        tables=lambda wildcards: [table for noise in FIG4_NOISES for table in train_tables(wildcards.dataset, noise)],
-        knn=lambda wildcards: [f"{RESULTS}/{wildcards.dataset}/knn/{noise}.csv" for noise in FIG4_NOISES],
+        tables=lambda wildcards: [
+            table for noise in fig4_noises(wildcards.dataset) for table in train_tables(wildcards.dataset, noise)
+        ],
+        knn=lambda wildcards: [f"{RESULTS}/{wildcards.dataset}/knn/{noise}.csv" for noise in fig4_noises(wildcards.dataset)],
     output:
         pdf=f"{RESULTS}/fig4_{{dataset}}.pdf",
         png=report_figure(f"{RESULTS}/fig4_{{dataset}}.png", "fig4", "Fig. 4"),
@@ -91,7 +93,6 @@ rule fig4:
         runtime=10,
     params:
         settings=settings("fig4", *LEVELS),
-        noises=FIG4_NOISES,
     script:
         "../workflow_scripts/fig4.py"
 

@@ -52,8 +52,10 @@ def train_subset_inputs(wildcards):
 
 
 def kmeans_inputs(wildcards):
-    """rules/clean.smk kmeans: the embedding, for a configured k."""
-    configured_level(wildcards)
+    """rules/clean.smk kmeans: the embedding, for a k that a noise type of cluster counts configures."""
+    counted = [noise for noise in noise_types(wildcards.dataset) if noise_types_registry.get(noise).level == "k"]
+    if not any(wildcards.k in level_names(wildcards.dataset, noise) for noise in counted):
+        configured_level(wildcards, counted[0] if counted else "concentrated")  # stops, naming the configured k
     return {"embeddings": f"{RESULTS}/{wildcards.dataset}/clean/embeddings.npz"}
 
 
@@ -142,7 +144,7 @@ def fig10_inputs(wildcards):
     base = f"{RESULTS}/{wildcards.dataset}"
     inputs = {
         "agreement": [f"{base}/agreement/{noise}.csv" for noise in noise_types(wildcards.dataset)],
-        "fits": [f"{base}/analytic/{noise}_fit.csv" for noise in SPREAD_NOISES],
+        "fits": [f"{base}/analytic/{noise}_fit.csv" for noise in spread_noises(wildcards.dataset)],
     }
     if level_names(wildcards.dataset, "concentrated"):  # for the figure only: the realised gamma of each k
         inputs["concentrated_tables"] = train_tables(wildcards.dataset, "concentrated")
@@ -189,8 +191,8 @@ def summary_inputs(wildcards):
     base = f"{RESULTS}/{wildcards.dataset}"
     return {
         "train_summary": f"{base}/train_summary.csv",
-        "analytic": [f"{base}/analytic/{noise}.csv" for noise in SPREAD_NOISES],
-        "fits": [f"{base}/analytic/{noise}_fit.csv" for noise in SPREAD_NOISES],
+        "analytic": [f"{base}/analytic/{noise}.csv" for noise in spread_noises(wildcards.dataset)],
+        "fits": [f"{base}/analytic/{noise}_fit.csv" for noise in spread_noises(wildcards.dataset)],
         "knn": [f"{base}/knn/{noise}.csv" for noise in noise_types(wildcards.dataset)],
         "realised": [f"{base}/analytic/{noise}_realised.csv" for noise in realised_noises(wildcards.dataset)],
         "effective_k": f"{RESULTS}/fig10_{wildcards.dataset}.csv",

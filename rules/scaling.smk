@@ -20,7 +20,7 @@ rule train_subset:
         runtime=240,
         gpu=training_gpus,
     params:
-        settings=settings("train_subset", "seeds", "grid_model", "train"),
+        settings=settings("train_subset", "seeds", "grid_model", "train", "protocols"),
         fraction=lambda wildcards: float(wildcards.fraction),
         resume=f"{RESULTS}/{{dataset}}/resume/train_subset/{{fraction}}/{{noise}}/{{level}}",  # removed when the job completes
     script:

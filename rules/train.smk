@@ -17,7 +17,7 @@ rule train_grid:
         runtime=240,
         gpu=training_gpus,
     params:
-        settings=settings("train_grid", "seeds", "grid_model", "train"),
+        settings=settings("train_grid", "seeds", "grid_model", "train", "protocols"),
         resume=f"{RESULTS}/{{dataset}}/resume/train_grid/{{noise}}/{{level}}",  # resume checkpoints of a killed job, removed when it completes
         fraction=None,  # the whole training set (train_subset: one nested subset)
     script:

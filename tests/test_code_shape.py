@@ -118,7 +118,7 @@ def test_train_lr_crosses_six_files_from_the_config_file_to_the_optimiser():
     assert 'configfile: "config.yaml"' in common and "validated_settings(config" in common and "def settings(" in common
     assert "def validated_settings(" in code("labelnoise/config.py") and "def pick_settings(" in code("labelnoise/config.py")
     train_grid_rule = code("rules/train.smk").split("rule collect_grid")[0]
-    assert 'settings=settings("train_grid", "seeds", "grid_model", "train")' in train_grid_rule and "train_grid.py" in train_grid_rule
+    assert 'settings=settings("train_grid", "seeds", "grid_model", "train", "protocols")' in train_grid_rule and "train_grid.py" in train_grid_rule
     script = code("workflow_scripts/train_grid.py")
     assert "TrainConfig.from_settings(settings)" in script and "from labelnoise.training import TrainConfig, train_seeds" in script
     training = code("labelnoise/training.py")

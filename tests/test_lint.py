@@ -121,3 +121,13 @@ def test_licence_and_citation_files():
     paper = citation["preferred-citation"]
     assert paper["title"] == "On the Resistance of Neural Nets to Label Noise"
     assert [author["family-names"] for author in paper["authors"]] == ["Drory", "Avidan", "Giryes"]
+
+
+def test_every_rule_declares_its_own_settings():
+    """Each rule's params name the config keys it reads under its own name (rules/common.smk:settings), which its
+    records hold: a rule without them, or one that kept another rule's name, would be judged by other settings."""
+    text = "".join(path.read_text() for path in RULE_FILES)
+    declared = re.findall(r'settings=settings\("(\w+)"', text)
+    rules = re.findall(r"^(?:rule (\w+):|use rule \w+ as (\w+) with:)", text, re.M)
+    names = [plain or used for plain, used in rules if (plain or used) != "all"]
+    assert sorted(declared) == sorted(names), set(declared) ^ set(names)

@@ -10,8 +10,9 @@ import pytest
 
 from labelnoise import analytic
 from labelnoise.analytic.inputs import check_distribution
-from labelnoise.noise import check_confusion_matrix, check_softmax
-from labelnoise.checks import PROBABILITY_SUM_TOLERANCE, check_probability_rows, probability_row_sums
+from labelnoise.checks import (
+    PROBABILITY_SUM_TOLERANCE, check_confusion_matrix, check_probability_rows, check_softmax, probability_row_sums,
+)
 
 #: Each shape's wrapper: (name in its messages, a valid input, whether it returns the rows renormalised).
 #: Every valid input sums to 1 exactly, so that the sums in the messages are round.

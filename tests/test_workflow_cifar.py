@@ -98,7 +98,7 @@ def test_all_cnn_c_grid_and_clean_model_learn(run):
     # The figure targets need the random, flip and concentrated levels (Figs. 3, 5, 6), not confusion (Fig. 7).
     tables = sorted((run / "cifar10" / "train").glob("*/*.csv"))
     assert [f"{t.parent.name}/{t.stem}" for t in tables] == [
-        "concentrated/2", "concentrated/5", "flip/0.20", "flip/0.40", "human/aggre", "human/random1", "human/worse",
+        "concentrated/2", "concentrated/5", "flip/0.20", "flip/0.40", "human/aggre", "human/worse",
         "instance/0.20", "random/0.20", "random/0.60"]
     grid = pd.concat([pd.read_csv(t) for t in tables])
     assert grid["test_acc"].between(0, 1).all()
@@ -134,15 +134,15 @@ def test_appendix_a_on_cifar10(run):
 def test_human_labels_are_read_and_set_against_the_class_conditional_theory(run):
     """CIFAR-10N's label sets, read from the .pt file: their realised noise, and Fig. 12's three values for each."""
     data = load_prepared(run / "data" / "cifar10.npz")
-    for name, key in (("aggre", "aggre_label"), ("random1", "random_label1"), ("worse", "worse_label")):
+    for name, key in (("aggre", "aggre_label"), ("worse", "worse_label")):
         stored = np.load(run / "cifar10" / "noise" / "human" / f"{name}.npz")
         assert (stored["clean_labels"] == data.labels[data.train_idx]).all()
         assert np.mean(stored["noisy_labels"][0] != stored["clean_labels"]) == pytest.approx(HUMAN_NOISE[key], abs=1e-9)
         assert np.allclose(stored["transition"].sum(axis=1), 1.0)  # P(noisy | clean), realised
     table = pd.read_csv(run / "fig12_cifar10.csv", dtype={"level": str})
     human = table[table["noise"] == "human"].set_index("level")
-    assert sorted(human.index) == ["aggre", "random1", "worse"]
-    assert human["realised_gamma_mean"].to_dict() == pytest.approx({"aggre": 0.1, "random1": 0.2, "worse": 0.4}, abs=1e-4)
+    assert sorted(human.index) == ["aggre", "worse"]
+    assert human["realised_gamma_mean"].to_dict() == pytest.approx({"aggre": 0.1, "worse": 0.4}, abs=1e-4)
     for column in ("test_acc_mean", "knn_acc", "analytic_acc"):
         assert human[column].between(0, 1).all(), column
     assert (table.loc[table["noise"] == "instance", "level"] == "0.20").all()

@@ -10,7 +10,7 @@ from labelnoise.records import write_records
 
 log = job_logger(snakemake)
 levels = noise_levels(snakemake.params.settings)  # the noise types studied, in the order of the inputs
-noises = noise_types.names(theory="class_conditional")
+noises = [noise for noise in noise_types.names(theory="class_conditional") if noise in levels]
 realised = [noise for noise in noise_types.names(theory="realised") if noise in levels]
 analytic = {noise: load_csv(path) for noise, path in zip(noises, snakemake.input.analytic)}
 fits = {noise: load_csv(path) for noise, path in zip(noises, snakemake.input.fits)}

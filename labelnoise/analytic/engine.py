@@ -396,6 +396,8 @@ def _transform_grids(Ks: np.ndarray, epsilon: float):
 def plurality_probability_table(q, Ks: Sequence[int], correct, tie: str = "strict",
                                 epsilon: float = DEFAULT_EPSILON, method: str = "fourier") -> np.ndarray:
     """Eq. 3 for every row of q (M, L) and every K: an (M, len(Ks)) array, rows in parallel."""
+    if np.ndim(q) != 2:
+        raise ValueError(f"q must be an (M, L) array of probability rows, got shape {np.shape(q)}")
     q = check_probability_rows(q, "q")
     return _eq3_table(q, check_k_list(Ks), check_labels(correct, q.shape[1], "correct", len(q)), check_tie(tie),
                   check_epsilon(epsilon), check_method(method))

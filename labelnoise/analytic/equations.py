@@ -72,7 +72,7 @@ def softmax_clean_distribution(softmax) -> np.ndarray:
     """General case C(l) (Eqs. 3, 6): the clean model's softmax per test sample, as float64.
 
     Softmax outputs are stored as float32, whose rows sum to 1 only to a few
-    float32 ulps (~1e-7); rows are checked (:func:`labelnoise.noise.check_softmax`)
+    float32 ulps (~1e-7); rows are checked (:func:`labelnoise.checks.check_softmax`)
     and renormalised in float64, so Eq. 6 mixes distributions that sum to 1.
     """
     values = check_softmax(softmax)
