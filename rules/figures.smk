@@ -78,7 +78,9 @@ rule fig4:
         tables=lambda wildcards: [
             table for noise in fig4_noises(wildcards.dataset) for table in train_tables(wildcards.dataset, noise)
         ],
-        knn=lambda wildcards: [f"{RESULTS}/{wildcards.dataset}/knn/{noise}.csv" for noise in fig4_noises(wildcards.dataset)],
+        knn=lambda wildcards: [
+            f"{RESULTS}/{wildcards.dataset}/knn/{noise}.csv" for noise in fig4_noises(wildcards.dataset)
+        ],
     output:
         pdf=f"{RESULTS}/fig4_{{dataset}}.pdf",
         png=report_figure(f"{RESULTS}/fig4_{{dataset}}.png", "fig4", "Fig. 4"),
