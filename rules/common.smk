@@ -87,7 +87,7 @@ def recorded_settings(rule_name, wildcards):
     if rule_name == "run_description":
         return sorted_keys(config)
     wildcards = dict(wildcards.items())  # a job's wildcards or a record's
-    if "dataset" not in wildcards:  # every other rule is made per dataset: a record without one is of no rule here
+    if "dataset" not in wildcards:  # all others are made per dataset, so such a record is of no job here
         return {"rule": f"{rule_name}, with no dataset"}
     if wildcards["dataset"] not in SETTINGS:
         return None
