@@ -18,6 +18,17 @@ from filelock import FileLock
 # waiting yields the core instead. Inherited by every process the tests start (Snakemake, its jobs, Slurm jobs).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+# The modules that run the workflow, longest first (measured with the suite's --durations). Each module goes whole to
+# one of the two workers, in collection order, and a worker takes the next module when it runs out: the longest go
+# out first and the short ones fill in at the end (longest-first list scheduling), so both workers end together.
+LONGEST_FIRST = ["test_faults", "test_workflow", "test_workflow_cifar", "test_extending", "test_slurm",
+                 "test_records_chain", "test_report", "test_workflow_paper", "test_resume"]
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.module.__name__.rsplit(".", 1)[-1], len(rank)))  # stable: the rest in order
+
 
 @pytest.fixture(scope="session")
 def small_digits_run(tmp_path_factory, worker_id) -> Path:

@@ -131,3 +131,16 @@ def test_every_rule_declares_its_own_settings():
     rules = re.findall(r"^(?:rule (\w+):|use rule \w+ as (\w+) with:)", text, re.M)
     names = [plain or used for plain, used in rules if (plain or used) != "all"]
     assert sorted(declared) == sorted(names), set(declared) ^ set(names)
+
+
+def test_scripts_read_the_config_only_through_their_recorded_settings():
+    """A record holds its rule's params.settings. A script that read snakemake.config, or a param made from the config
+    beside settings, would read keys its record does not hold, and changing them would never rebuild its output. The
+    exceptions: where prepare_data reads the data from (data_dir, mirrors: its record holds the MD5s of the files read
+    instead), and run_description's views, made from its settings (the whole resolved config)."""
+    readers = {path.name for path in (REPO / "workflow_scripts").glob("*.py") if "snakemake.config" in path.read_text()}
+    assert readers <= {"prepare_data.py"}, readers
+    for rule, block in rule_blocks().items():
+        params = [line for line in directive(block, "params").splitlines() if "=" in line and "settings=" not in line]
+        from_config = [line.strip() for line in params if re.search(r"config|SETTINGS", line.split("#")[0])]
+        assert rule == "run_description" or not from_config, (rule, from_config)
