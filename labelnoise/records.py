@@ -36,9 +36,9 @@ from labelnoise.io import atomic_path
 
 #: How a record's reason begins when the file is stale because an input it was made from changed.
 INPUT_CHANGED = "it was made from another"
-#: Folders of results/ that hold no rule outputs: logs and benchmarks (at its top), and each dataset's resume
-#: checkpoints of killed jobs (results/<dataset>/resume/).
-UNRECORDED_FOLDERS = ("logs", "benchmarks", "resume")
+#: Folders of results/ that hold no rule outputs, by depth below results/: logs and benchmarks at its top, and each
+#: dataset's resume checkpoints of killed jobs (results/<dataset>/resume/).
+UNRECORDED_FOLDERS = {0: ("logs", "benchmarks"), 1: ("resume",)}
 
 
 def record_path(path: str | os.PathLike) -> Path:
@@ -154,9 +154,8 @@ def result_files(results: str | os.PathLike) -> Iterable[Path]:
     """Every rule output under ``results`` (records, logs, benchmarks, resume checkpoints and partial files aside)."""
     results = Path(results)
     for root, folders, files in os.walk(results):
-        depth = len(Path(root).relative_to(results).parts)  # logs/, benchmarks/ at the top; <dataset>/resume/ below it
-        folders[:] = [name for name in folders if not name.startswith(".")
-                      and not (name in UNRECORDED_FOLDERS[:2] and depth == 0) and not (name == "resume" and depth == 1)]
+        unrecorded = UNRECORDED_FOLDERS.get(len(Path(root).relative_to(results).parts), ())
+        folders[:] = [name for name in folders if not name.startswith(".") and name not in unrecorded]
         for name in sorted(files):
             if not name.startswith("."):  # records, and the partial files of running writers
                 yield Path(os.path.normpath(os.path.join(root, name)))

@@ -21,6 +21,7 @@ import torch
 
 from labelnoise.data import array_checksum
 from labelnoise.io import atomic_path
+from labelnoise.selection import PROTOCOLS  # a checkpoint holds each protocol's state
 
 #: Bytes of the SHA-256 digest that ends every checkpoint file.
 DIGEST_BYTES = 32
@@ -32,8 +33,6 @@ def training_fingerprint(stack, config, seeds, labels: np.ndarray, images: np.nd
     """What makes two trainings the same: settings, seeds, labels (and noisy validation labels), images, initial weights."""
     weights = (tensor.detach().cpu().numpy() for tensor in stack.state_dict().values())
     extra = () if noisy_val is None else (np.asarray(noisy_val),)
-    from labelnoise.selection import PROTOCOLS  # a checkpoint holds each protocol's state
-
     return (f"layout {CHECKPOINT_LAYOUT} {list(PROTOCOLS)} {dataclasses.asdict(config)!r} {list(seeds)!r} "
             f"{array_checksum(labels, images, *extra, *weights)}")
 
