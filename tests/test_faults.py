@@ -120,6 +120,19 @@ def test_read_only_results_folder_gives_one_line_error(tmp_path, folder):
     assert f"{tmp_path / folder} is not writable" in errors[0]
 
 
+def test_a_folder_removed_by_another_job_during_the_check_is_no_problem(tmp_path, monkeypatch):
+    """Every job re-reads the Snakefile and its results check, while other jobs make and remove their resume folders.
+
+    A folder the walk listed and a job then removed was reported "not writable" and failed a Slurm job at random.
+    """
+    from labelnoise import runtime
+
+    (tmp_path / "results" / "digits").mkdir(parents=True)
+    walk = os.walk
+    monkeypatch.setattr(os, "walk", lambda top: [*walk(top), (str(tmp_path / "results" / "gone"), [], [])])
+    assert runtime.results_dir_problem(tmp_path / "results") is None
+
+
 @needs_mounts
 def test_a_full_disk_is_one_line_naming_the_file_and_leaves_nothing(small_digits_run, tmp_path):
     workdir = copy_run(small_digits_run, tmp_path)
