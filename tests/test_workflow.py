@@ -225,6 +225,26 @@ def test_a_copied_results_folder_follows_the_config_it_is_given(run, tmp_path):
     assert planned_jobs(tmp_path, "--configfile", str(CONFIG), str(overlay)) == {}
 
 
+
+def test_levels_shared_with_another_run_have_identical_tables_and_arrays(run, small_digits_run):
+    """Determinism, and a level's results are its own: the session's small digits run (one level per noise type,
+    tests/slurm/digits_small.yaml) trained each level it shares with this run (two per type) in other processes, beside
+    other levels; every table (timing aside) and every array of those levels, and of the clean net, is identical."""
+    from slurm.workflow import result_tables
+
+    small, full = small_digits_run / "digits", run / "digits"
+    per_level = [path for pattern in ("train/*/*.csv", "train/*/*.npz", "noise/*/*.npz", "scaling/*/*/*.csv", "clean/*.csv",
+                                      "clean/*.npz") for path in small.glob(pattern)]
+    assert len(per_level) == 21  # 5 levels' tables, softmax and noise; a half-set table; the clean table and 4 arrays
+    tables, full_tables = result_tables(small), result_tables(full)
+    for path in per_level:
+        name = str(path.relative_to(small))
+        if path.suffix == ".csv":
+            assert tables[name].equals(full_tables[name]), name
+        else:
+            with np.load(path) as one, np.load(full / name) as other:
+                assert one.files == other.files and all(np.array_equal(one[k], other[k]) for k in one.files), name
+
 def test_single_figure_target_builds_only_what_it_needs(tmp_path):
     jobs = planned_jobs(tmp_path, "results/fig6_digits.pdf")
     # flip noise needs no k-means; the clean model only for the K-NN baseline's features
