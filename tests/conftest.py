@@ -21,7 +21,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # The modules that run the workflow, longest first (measured with the suite's --durations). Each module goes whole to
 # one of the two workers, in collection order, and a worker takes the next module when it runs out: the longest go
 # out first and the short ones fill in at the end (longest-first list scheduling), so both workers end together.
-LONGEST_FIRST = ["test_faults", "test_workflow", "test_workflow_paper", "test_slurm", "test_records_chain",
+LONGEST_FIRST = ["test_faults", "test_workflow", "test_workflow_paper", "test_records_chain", "test_slurm",
                  "test_workflow_cifar", "test_env", "test_extending", "test_report", "test_resume"]
 
 
