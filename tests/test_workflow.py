@@ -225,7 +225,6 @@ def test_a_copied_results_folder_follows_the_config_it_is_given(run, tmp_path):
     assert planned_jobs(tmp_path, "--configfile", str(CONFIG), str(overlay)) == {}
 
 
-
 def test_levels_shared_with_another_run_have_identical_tables_and_arrays(run, small_digits_run):
     """Determinism, and a level's results are its own: the session's small digits run (one level per noise type,
     tests/slurm/digits_small.yaml) trained each level it shares with this run (two per type) in other processes, beside
@@ -244,6 +243,7 @@ def test_levels_shared_with_another_run_have_identical_tables_and_arrays(run, sm
         else:
             with np.load(path) as one, np.load(full / name) as other:
                 assert one.files == other.files and all(np.array_equal(one[k], other[k]) for k in one.files), name
+
 
 def test_single_figure_target_builds_only_what_it_needs(tmp_path):
     jobs = planned_jobs(tmp_path, "results/fig6_digits.pdf")
