@@ -20,7 +20,9 @@ put_on_jobs_python_path(workflow.basedir)
 
 from labelnoise.runtime import results_dir_problem
 
-if problem := results_dir_problem("results"):
+# Checked by the Snakemake that plans the run, before any job; a job on a cluster node re-reads this file while other
+# jobs write and remove folders, and skips the walk (as it skips the records' search, rules/common.smk).
+if not workflow.remote_exec and (problem := results_dir_problem("results")):
     sys.exit(f"Results error: {problem}")
 
 

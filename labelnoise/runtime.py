@@ -95,7 +95,7 @@ def results_dir_problem(path: str | Path) -> str | None:
         return f"cannot write results to {target}: {probe} exists and is not a directory"
     folders = [probe] + ([Path(root) for root, _, _ in os.walk(target)] if probe == target else [])
     for folder in folders:  # a read-only subfolder (a mount, a permission) fails the jobs writing there
-        # a folder another job removed since the walk listed it (a job re-reads the Snakefile) is no problem
+        # a folder another process removed since the walk listed it is no problem
         if not os.access(folder, os.W_OK | os.X_OK) and folder.is_dir():
             return f"cannot write results to {target}: {folder} is not writable (permissions or a read-only file system)"
     return None

@@ -114,9 +114,10 @@ def test_read_only_results_folder_gives_one_line_error(tmp_path, folder):
 
 
 def test_a_folder_removed_by_another_job_during_the_check_is_no_problem(tmp_path, monkeypatch):
-    """Every job re-reads the Snakefile and its results check, while other jobs make and remove their resume folders.
+    """A folder the walk listed and another process then removed is not an unwritable one.
 
-    A folder the walk listed and a job then removed was reported "not writable" and failed a Slurm job at random.
+    Cluster jobs re-read the Snakefile; before they skipped its check, one found a resume folder removed by a
+    train_subset job, called it "not writable" and failed at random.
     """
     from labelnoise import runtime
 
